@@ -1,0 +1,191 @@
+package claims
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Category is the kind of care a claim line bills. It selects the ticket
+// modérateur rate (RULEBOOK §3.4), whether the participation forfaitaire is due
+// (CSS art. L160-13 II: doctors' acts and biology) and which franchise applies
+// (CSS art. L160-13 III: medicines, auxiliaries' acts, transports, pharmacist
+// services).
+type Category int
+
+// Categories of care.
+const (
+	CategoryUnspecified        Category = iota
+	CategoryPhysician                   // doctor's consultation or act (P-TM-1, PF due)
+	CategoryMidwife                     // midwife's act (P-TM-6)
+	CategoryAuxiliary                   // auxiliaire médical: nurse, physiotherapist… (P-TM-3, franchise)
+	CategoryDentist                     // dental care (P-TM-5)
+	CategoryBiology                     // laboratory act (P-TM-4, PF due)
+	CategoryMedicine                    // medicine pack, rate given by the product (P-TM-7, franchise)
+	CategoryTransport                   // ambulance, VSL, taxi (P-TM-8, franchise per leg)
+	CategoryEmergencyTransport          // transport requested by SAMU/centre 15 (P-TM-8c, no franchise)
+	CategoryPharmacistService           // pharmacist service of L160-13 III 4° (franchise, 0.00 until set)
+)
+
+// IdentificationKind is the proof of the beneficiary's identity and rights the
+// professional used (CSS art. L161-31, L161-36-3; décret 2016-1069).
+type IdentificationKind int
+
+// Identification kinds.
+const (
+	IdentificationUnspecified IdentificationKind = iota
+	IdentificationVitaleCard                     // physical carte Vitale read
+	IdentificationVitaleApp                      // application carte Vitale
+	IdentificationADRi                           // online rights check (ADRi)
+	IdentificationAttestation                    // attestation de droits
+	IdentificationNone                           // no proof (FSE dégradée)
+)
+
+// InsuranceNature is the risk the claim is billed to (D19).
+type InsuranceNature int
+
+// Insurance natures.
+const (
+	NatureUnspecified InsuranceNature = iota
+	NatureMaladie
+	NatureMaternite
+	NatureATMP // accident du travail / maladie professionnelle: not supported
+)
+
+// TiersPayantMode says which parts the professional asks the insurer to pay.
+type TiersPayantMode int
+
+// Tiers-payant modes.
+const (
+	ModeUnspecified TiersPayantMode = iota
+	ModeAMOOnly                     // tiers payant partiel
+	ModeAMOAndAMC                   // tiers payant intégral (AMC part, L161-36-2)
+)
+
+// Parcours is the coordinated-care status of a physician line (CSS art. L162-5-3).
+type Parcours int
+
+// Parcours statuses.
+const (
+	ParcoursUnspecified Parcours = iota // treated as respected
+	ParcoursRespected                   // médecin traitant or referral
+	ParcoursHors                        // hors parcours: majoration of the ticket modérateur (D13)
+	ParcoursException                   // emergency, away from home, other legal exception: no majoration
+)
+
+// Profession is the billing professional's profession, used for reports and
+// tracking (L161-36-3 third paragraph) and for plausibility checks.
+type Profession int
+
+// Professions.
+const (
+	ProfessionUnspecified Profession = iota
+	ProfessionPhysician
+	ProfessionPharmacist
+	ProfessionNurse
+	ProfessionPhysiotherapist
+	ProfessionOtherAuxiliary
+	ProfessionDentist
+	ProfessionMidwife
+	ProfessionLaboratory
+	ProfessionTransporter
+)
+
+// Professional is the sender of the claim.
+type Professional struct {
+	ID          string // RPPS, ADELI or FINESS identifier
+	Profession  Profession
+	Departement string // "75", "2A", "971": selects the calendar (D3)
+}
+
+// Identification is the electronic identifier or other proof presented.
+type Identification struct {
+	Kind  IdentificationKind
+	Value string // card serial or app identifier; empty for NONE
+}
+
+// Line is one billed item of a claim.
+type Line struct {
+	ID        string // unique within the claim
+	Code      string // NGAP/CCAM/CIP/LPP code: never logged
+	Category  Category
+	CareDate  time.Time // date des soins, 00:00 UTC: selects every dated parameter (D2)
+	UnitPrice decimal.Decimal
+	Quantity  int // acts, packs or transport legs; franchise and PF units
+	// BilledAmount is what the professional charges; above the base it is an
+	// excess fee (dépassement), outside the AMO part.
+	BilledAmount decimal.Decimal
+	// Coefficient of the act in its nomenclature, when it has one (heavy act
+	// threshold, D17). Zero when absent.
+	Coefficient decimal.Decimal
+	// ProductRate is the medicine's reimbursement rate as a fraction (1, 0.65,
+	// 0.30, 0.15), required for CategoryMedicine only (D18).
+	ProductRate        decimal.Decimal
+	ALDRelated         bool     // care under the ALD protocol (D15)
+	MaternityExam      bool     // compulsory pregnancy examination (D14)
+	Parcours           Parcours // physician lines only (D13)
+	Emergency          bool     // care given as an emergency
+	DuringHospitalStay bool     // care during a hospital stay: no PF, no franchise (D16)
+	// GenericRefused is set when the patient refused a generic substitution
+	// without a "non substituable" mention (D18, L162-16-7).
+	GenericRefused bool
+	// HighestGenericPrice is the group's highest generic price, when known:
+	// the base is limited to it when the generic was refused (L162-16 III).
+	HighestGenericPrice decimal.Decimal
+}
+
+// Base is the line's reimbursement base before any generic limit: unit price
+// times quantity.
+func (l Line) Base() decimal.Decimal {
+	return l.UnitPrice.Mul(decimal.NewFromInt(int64(l.Quantity)))
+}
+
+// Claim is a tiers-payant invoice as sent by the billing software.
+type Claim struct {
+	ID             string    // idempotency key (D20): professional id + invoice number
+	CreatedAt      time.Time // creation time declared by the software (D6)
+	Professional   Professional
+	Identification Identification
+	NIR            string // personal health data: never logged
+	Nature         InsuranceNature
+	Mode           TiersPayantMode
+	Lines          []Line
+}
+
+// Period is a closed range of calendar days, both ends included. A zero To
+// means open-ended.
+type Period struct {
+	From time.Time
+	To   time.Time
+}
+
+// Contains reports whether day falls within the period.
+func (p Period) Contains(day time.Time) bool {
+	if day.Before(p.From) {
+		return false
+	}
+	return p.To.IsZero() || !day.After(p.To)
+}
+
+// Pregnancy is what the maternity period is computed from (D14, L160-9).
+type Pregnancy struct {
+	ExpectedDelivery time.Time
+	ActualDelivery   time.Time // zero while no delivery is recorded
+}
+
+// Rights is what the engine needs to know about a beneficiary, as in force on
+// the dates of the claim. Each dated field is a list of periods.
+type Rights struct {
+	BirthDate   time.Time
+	Open        []Period // rights open (PUMa)
+	CSS         []Period // complémentaire santé solidaire
+	AME         []Period // aide médicale de l'État
+	ALD         []Period // affection de longue durée exonérante recognised
+	Pregnancies []Pregnancy
+	// DirectDebitAuthorised records the bank-debit authorisation of L160-13 II.
+	DirectDebitAuthorised bool
+	// Debt is the outstanding PF and franchise debt before this claim (D12).
+	Debt decimal.Decimal
+	// Organism is the managing organism on the care date (L160-17, L160-18).
+	Organism string
+}

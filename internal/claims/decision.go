@@ -1,0 +1,106 @@
+package claims
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Status is the outcome of a claim or of one of its lines.
+type Status int
+
+// Statuses.
+const (
+	StatusUnspecified Status = iota
+	StatusAccepted           // every line accepted for tiers payant
+	StatusPartial            // some lines rejected or taken out of tiers payant
+	StatusRejected           // nothing payable to the professional under tiers payant
+)
+
+// Guarantee is the payment guarantee of CSS art. L161-36-3 (D7).
+type Guarantee int
+
+// Guarantees.
+const (
+	GuaranteeUnspecified Guarantee = iota
+	GuaranteeGuaranteed            // card or app used, not opposed, rights open
+	GuaranteeAltProof              // ADRi check or attestation (décret 2016-1069)
+	GuaranteeNone                  // priced and paid under the ordinary rules, no deadline
+)
+
+// Reason explains a rejection, an exemption or a condition that failed. Code is
+// stable and machine-readable (e.g. "TIME_BARRED", "CARD_IN_OPPOSITION").
+type Reason struct {
+	Code    string
+	Line    int    // index of the line it concerns, -1 for the whole claim
+	Article string // legal reference, e.g. "CSS art. L160-11"
+	Message string // short English explanation, never personal data
+}
+
+// Trace records how one amount was produced.
+type Trace struct {
+	Line        int    // index of the line, -1 for a claim-level amount
+	Amount      string // which amount: "base", "amo", "ticket_moderateur", "participation_forfaitaire", "franchise"…
+	Value       decimal.Decimal
+	Rule        string // rule name, e.g. "TM_RATE", "PF_DAILY_COUNT_CAP"
+	Article     string // legal reference
+	ParameterID string // e.g. "P-PF-1"; empty when no parameter was used
+	Parameter   string // the parameter's value as used, e.g. "2.00"
+}
+
+// LineDecision is the priced result of one line.
+type LineDecision struct {
+	LineID string
+	Status Status // StatusAccepted or StatusRejected
+	// TiersPayant is false when the line is out of tiers payant (generic
+	// refused, opposition, rejected line): the patient pays the professional
+	// and is reimbursed AMO less deductions.
+	TiersPayant      bool
+	Base             decimal.Decimal // base de remboursement (after the generic limit)
+	Rate             decimal.Decimal // AMO rate applied, as a fraction
+	AMO              decimal.Decimal // AMO amount
+	TicketModerateur decimal.Decimal // base − AMO (the flat amount when D17 applies)
+	HeavyActFlat     bool            // TM replaced by the heavy-act flat amount (D17)
+	// ParticipationForfaitaire and Franchise are the deductions actually
+	// consumed against the caps (D9, D10, D11).
+	ParticipationForfaitaire decimal.Decimal
+	Franchise                decimal.Decimal
+	Excess                   decimal.Decimal // billed − base when positive (dépassement)
+	// PayableToProfessional is the AMO amount paid to the professional under
+	// tiers payant (D12: never reduced by PF or franchise).
+	PayableToProfessional decimal.Decimal
+	// PayableToPatient is what the insurer reimburses the patient when the
+	// line is out of tiers payant: AMO − PF − franchise.
+	PayableToPatient decimal.Decimal
+	// PatientShare is what the patient pays at the counter: ticket modérateur
+	// (unless CSS or AME covers it) plus excess, or the billed amount when the
+	// line is out of tiers payant.
+	PatientShare decimal.Decimal
+	// PatientDebt is the PF and franchise recorded as the beneficiary's debt
+	// (lines under tiers payant only, D12).
+	PatientDebt decimal.Decimal
+}
+
+// Totals sums the line amounts of a decision (D1: sums of rounded amounts).
+type Totals struct {
+	Base, AMO, TicketModerateur, ParticipationForfaitaire, Franchise, Excess decimal.Decimal
+	PayableToProfessional, PayableToPatient, PatientShare, PatientDebt       decimal.Decimal
+}
+
+// Decision is the adjudication of a claim.
+type Decision struct {
+	ClaimID   string
+	Status    Status
+	Reasons   []Reason
+	Guarantee Guarantee
+	Lines     []LineDecision
+	Totals    Totals
+	// DebtBalance is the beneficiary's debt after this claim (Rights.Debt +
+	// Totals.PatientDebt).
+	DebtBalance decimal.Decimal
+	Organism    string
+	// AdjudicatedOn is the date whose calendar year holds the annual counters
+	// (D2).
+	AdjudicatedOn time.Time
+	Trace         []Trace
+}
