@@ -1,0 +1,64 @@
+# tierspayant: tiers-payant adjudication service.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+# Pinned tool versions, installed into .tmp/bin by `make tools` (offline once the
+# Go module cache holds them).
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPCURL_VERSION            := v1.9.4
+
+TOOLS := $(CURDIR)/.tmp/bin
+export PATH := $(TOOLS):$(PATH)
+GO_TEST_FLAGS ?= -race -shuffle=on -count=1
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(TOOLS)/buf:
+	GOBIN=$(TOOLS) go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+$(TOOLS)/protoc-gen-go:
+	GOBIN=$(TOOLS) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+$(TOOLS)/protoc-gen-go-grpc:
+	GOBIN=$(TOOLS) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+$(TOOLS)/grpcurl:
+	GOBIN=$(TOOLS) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/grpcurl ## install the pinned tools into .tmp/bin
+
+redis: ## make sure redis-server is installed (Debian package)
+	@scripts/ensure-redis.sh
+
+generate: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate gen/ from proto/ (offline)
+	rm -rf gen
+	buf generate
+
+generate-check: generate ## fail when gen/ does not match proto/
+	@if [ -n "$$(git status --porcelain -- gen)" ]; then git status --porcelain -- gen; echo "gen/ is stale: run make generate and commit"; exit 1; fi
+
+lint: $(TOOLS)/buf ## buf lint, go vet, gofmt check
+	buf lint
+	go vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+build: ## build bin/adjudicator
+	go build -o bin/adjudicator ./cmd/adjudicator
+
+run: ## run the service (embedded in-process store unless ADJ_REDIS_ADDRS is set)
+	go run ./cmd/adjudicator
+
+params-check: ## validate the legal parameter tables
+	go test -count=1 ./internal/legal/...
+
+test: redis ## run every test (starts a private redis-server per test binary)
+	go test $(GO_TEST_FLAGS) ./...
+
+test-cluster: redis ## the store's integration suite on a local 3-master Redis Cluster (started and torn down here)
+	@dir=$$(mktemp -d); trap 'scripts/redis-cluster.sh stop "$$dir/cluster"; rm -rf "$$dir"' EXIT; \
+	addrs=$$(scripts/redis-cluster.sh start "$$dir/cluster"); echo "cluster: $$addrs"; \
+	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -run 'Store|Cluster' ./internal/store/...
+
+.PHONY: help tools redis generate generate-check lint build run params-check test test-cluster

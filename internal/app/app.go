@@ -1,0 +1,270 @@
+// Package app wires the adjudicator together: store, service, gRPC server
+// with its interceptors, health and reflection, and the admin HTTP server with
+// /metrics, /healthz and /readyz. cmd/adjudicator only calls it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/grpcapi"
+	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/platform/config"
+	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store/redisstore"
+)
+
+// ReadinessService is the health service name that reports whether claims can
+// be adjudicated (Redis reachable). The empty name reports liveness.
+const ReadinessService = "tierspayant.v1.ClaimService"
+
+// maxStreamClaims bounds the claims of one AdjudicateStream call.
+const maxStreamClaims = 10000
+
+// App is a running adjudicator.
+type App struct {
+	GRPCAddr  string
+	AdminAddr string
+	// Embedded is set when the in-process store is used.
+	Embedded *miniredis.Miniredis
+
+	log     *slog.Logger
+	grpc    *grpc.Server
+	admin   *http.Server
+	health  *health.Server
+	rdb     redis.UniversalClient
+	store   *redisstore.Store
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	grace   time.Duration
+	errs    chan error
+}
+
+// Start builds and starts the adjudicator. It returns once both listeners are
+// bound; Wait blocks until the servers stop.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	params, err := legal.Load()
+	if err != nil {
+		return nil, fmt.Errorf("legal parameters: %w", err)
+	}
+	zone, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		return nil, fmt.Errorf("time zone: %w", err)
+	}
+	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 2)}
+	secret := []byte(cfg.HMACSecret)
+	addrs := cfg.RedisAddrs
+	if cfg.Embedded() {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("embedded store: %w", err)
+		}
+		a.Embedded = m
+		addrs = []string{m.Addr()}
+		if len(secret) == 0 {
+			b := make([]byte, 32)
+			if _, err := rand.Read(b); err != nil {
+				return nil, err
+			}
+			secret = []byte(hex.EncodeToString(b))
+			log.Warn("EMBEDDED STORE: generated a random HMAC secret for beneficiary keys; set ADJ_HMAC_SECRET to keep references stable")
+		}
+		log.Warn("EMBEDDED STORE: no ADJ_REDIS_ADDRS given, running on an in-process Redis (miniredis); ALL DATA IS LOST ON EXIT. Do not use in production.",
+			"embedded_redis", m.Addr())
+	}
+	a.rdb = redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: addrs, MasterName: cfg.RedisMasterName, IsClusterMode: cfg.RedisCluster, Password: cfg.RedisPassword,
+		ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout, DialTimeout: time.Second,
+		ContextTimeoutEnabled: true, PoolSize: 32, MinIdleConns: 4, PoolTimeout: cfg.RedisTimeout,
+		// Every write is idempotent (claim digest, cancel state, compare and
+		// set), so one go-redis retry cannot double-apply anything.
+		MaxRetries: 1, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
+	a.store = redisstore.New(a.rdb, redisstore.NewKeyer(secret))
+	clock := time.Now
+	if !cfg.Clock.IsZero() {
+		fixed := cfg.Clock
+		clock = func() time.Time { return fixed }
+		log.Warn("service clock fixed", "clock", fixed.Format(time.RFC3339))
+	}
+	keyer := redisstore.NewKeyer(secret)
+	svc := service.New(service.Deps{
+		Params: params, Ledger: a.store, Archive: a.store, Bens: a.store.Registry(),
+		Digest: keyer.Digest, Clock: clock, Zone: zone,
+	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+		grpcprom.WithHistogramBuckets([]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1})))
+	reg.MustRegister(metrics)
+
+	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		log.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel)}
+	onPanic := recovery.WithRecoveryHandler(func(p any) error {
+		log.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error")
+	})
+	a.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic)),
+		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic)),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	tpv1.RegisterClaimServiceServer(a.grpc, grpcapi.NewClaimServer(svc, maxStreamClaims))
+	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), clock))
+	tpv1.RegisterBeneficiaryServiceServer(a.grpc, grpcapi.NewBeneficiaryServer(svc))
+	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
+	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.PaymentServer{})
+	tpv1.RegisterOrganismServiceServer(a.grpc, grpcapi.OrganismServer{})
+	a.health = health.NewServer()
+	healthpb.RegisterHealthServer(a.grpc, a.health)
+	reflection.Register(a.grpc)
+	metrics.InitializeMetrics(a.grpc)
+
+	glis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		a.closeStore()
+		return nil, fmt.Errorf("listen gRPC: %w", err)
+	}
+	alis, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		glis.Close()
+		a.closeStore()
+		return nil, fmt.Errorf("listen admin: %w", err)
+	}
+	a.GRPCAddr, a.AdminAddr = glis.Addr().String(), alis.Addr().String()
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.store.Ping(r.Context()); err != nil {
+			http.Error(w, "state store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	a.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+
+	runCtx, stop := context.WithCancel(ctx)
+	a.stop = stop
+	a.setReady(runCtx)
+	a.wg.Add(3)
+	go func() { defer a.wg.Done(); a.errs <- a.grpc.Serve(glis) }()
+	go func() {
+		defer a.wg.Done()
+		if err := a.admin.Serve(alis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errs <- err
+		}
+	}()
+	go func() { defer a.wg.Done(); a.watchStore(runCtx) }()
+	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "embedded_store", cfg.Embedded())
+	return a, nil
+}
+
+func codeToLevel(c codes.Code) logging.Level {
+	switch c {
+	case codes.OK, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition, codes.Canceled:
+		return logging.LevelInfo
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		return logging.LevelError
+	default:
+		return logging.LevelWarn
+	}
+}
+
+// setReady sets readiness from one ping of the store.
+func (a *App) setReady(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st := healthpb.HealthCheckResponse_SERVING
+	if err := a.store.Ping(pctx); err != nil {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	a.health.SetServingStatus(ReadinessService, st)
+}
+
+// watchStore flips readiness when the store stops or starts answering.
+func (a *App) watchStore(ctx context.Context) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.setReady(ctx)
+		}
+	}
+}
+
+// Shutdown stops serving: readiness goes NOT_SERVING, in-flight calls get the
+// grace period, then everything closes.
+func (a *App) Shutdown() {
+	a.health.Shutdown()
+	a.stop()
+	done := make(chan struct{})
+	go func() { a.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.grace):
+		a.grpc.Stop()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.grace)
+	defer cancel()
+	_ = a.admin.Shutdown(sctx)
+	a.wg.Wait()
+	a.closeStore()
+}
+
+func (a *App) closeStore() {
+	_ = a.rdb.Close()
+	if a.Embedded != nil {
+		a.Embedded.Close()
+	}
+}
+
+// Wait returns when ctx ends (then shuts down) or a server fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		a.Shutdown()
+		return nil
+	case err := <-a.errs:
+		a.Shutdown()
+		return err
+	}
+}

@@ -1,0 +1,107 @@
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/service"
+)
+
+// BeneficiaryServer implements tierspayant.v1.BeneficiaryService.
+type BeneficiaryServer struct {
+	tpv1.UnimplementedBeneficiaryServiceServer
+	svc *service.Service
+}
+
+var _ tpv1.BeneficiaryServiceServer = (*BeneficiaryServer)(nil)
+
+// NewBeneficiaryServer returns the BeneficiaryService on svc.
+func NewBeneficiaryServer(svc *service.Service) *BeneficiaryServer {
+	return &BeneficiaryServer{svc: svc}
+}
+
+func (d *decoder) periods(field string, ps []*tpv1.DatePeriod) []claims.Period {
+	var out []claims.Period
+	for i, p := range ps {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		from := d.date(f+".from", p.GetFrom(), true)
+		to := d.date(f+".to", p.GetTo(), false)
+		if !to.IsZero() && to.Before(from) {
+			d.bad(f+".to", "before from")
+		}
+		out = append(out, claims.Period{From: from, To: to})
+	}
+	return out
+}
+
+func periodsToProto(ps []claims.Period) []*tpv1.DatePeriod {
+	var out []*tpv1.DatePeriod
+	for _, p := range ps {
+		out = append(out, &tpv1.DatePeriod{From: date(p.From), To: date(p.To)})
+	}
+	return out
+}
+
+func beneficiaryFromProto(p *tpv1.Beneficiary) (service.Beneficiary, error) {
+	d := &decoder{}
+	const f = "beneficiary."
+	b := service.Beneficiary{HasMedecinTraitant: p.GetHasMedecinTraitant()}
+	b.Rights.BirthDate = d.date(f+"birth_date", p.GetBirthDate(), true)
+	b.Rights.Open = d.periods(f+"rights", p.GetRights())
+	b.Rights.CSS = d.periods(f+"css", p.GetCss())
+	b.Rights.AME = d.periods(f+"ame", p.GetAme())
+	b.Rights.ALD = d.periods(f+"ald", p.GetAld())
+	b.Rights.DirectDebitAuthorised = p.GetDirectDebitAuthorised()
+	for i, pg := range p.GetPregnancies() {
+		pf := fmt.Sprintf("%spregnancies[%d].", f, i)
+		b.Rights.Pregnancies = append(b.Rights.Pregnancies, claims.Pregnancy{
+			ExpectedDelivery: d.date(pf+"expected_delivery_date", pg.GetExpectedDeliveryDate(), true),
+			ActualDelivery:   d.date(pf+"actual_delivery_date", pg.GetActualDeliveryDate(), false),
+		})
+	}
+	for i, a := range p.GetOrganisms() {
+		af := fmt.Sprintf("%sorganisms[%d]", f, i)
+		if a.GetOrganismCode() == "" {
+			d.bad(af+".organism_code", "required")
+		}
+		ps := d.periods(af+".period", []*tpv1.DatePeriod{a.GetPeriod()})
+		b.Attachments = append(b.Attachments, service.Attachment{Organism: a.GetOrganismCode(), Period: ps[0]})
+	}
+	return b, d.err()
+}
+
+// UpsertBeneficiary registers or replaces a beneficiary's rights.
+func (s *BeneficiaryServer) UpsertBeneficiary(ctx context.Context, req *tpv1.UpsertBeneficiaryRequest) (*tpv1.UpsertBeneficiaryResponse, error) {
+	b, err := beneficiaryFromProto(req.GetBeneficiary())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	ref, err := s.svc.UpsertBeneficiary(ctx, req.GetBeneficiary().GetNir(), b)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &tpv1.UpsertBeneficiaryResponse{BeneficiaryRef: ref}, nil
+}
+
+// GetBeneficiary returns a beneficiary's rights and debt.
+func (s *BeneficiaryServer) GetBeneficiary(ctx context.Context, req *tpv1.GetBeneficiaryRequest) (*tpv1.GetBeneficiaryResponse, error) {
+	ref, b, err := s.svc.GetBeneficiary(ctx, req.GetNir())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	r := b.Rights
+	out := &tpv1.Beneficiary{
+		Nir: req.GetNir(), BirthDate: date(r.BirthDate), Rights: periodsToProto(r.Open), Css: periodsToProto(r.CSS),
+		Ame: periodsToProto(r.AME), Ald: periodsToProto(r.ALD), HasMedecinTraitant: b.HasMedecinTraitant,
+		DirectDebitAuthorised: r.DirectDebitAuthorised, OutstandingDebt: money(r.Debt),
+	}
+	for _, p := range r.Pregnancies {
+		out.Pregnancies = append(out.Pregnancies, &tpv1.Pregnancy{ExpectedDeliveryDate: date(p.ExpectedDelivery), ActualDeliveryDate: date(p.ActualDelivery)})
+	}
+	for _, a := range b.Attachments {
+		out.Organisms = append(out.Organisms, &tpv1.OrganismAttachment{OrganismCode: a.Organism, Period: &tpv1.DatePeriod{From: date(a.Period.From), To: date(a.Period.To)}})
+	}
+	return &tpv1.GetBeneficiaryResponse{Beneficiary: out, BeneficiaryRef: ref}, nil
+}

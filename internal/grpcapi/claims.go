@@ -1,0 +1,126 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/service"
+)
+
+// ClaimServer implements tierspayant.v1.ClaimService.
+type ClaimServer struct {
+	tpv1.UnimplementedClaimServiceServer
+	svc *service.Service
+	// MaxStreamClaims bounds the claims of one AdjudicateStream call.
+	maxStream int
+}
+
+var _ tpv1.ClaimServiceServer = (*ClaimServer)(nil)
+
+// NewClaimServer returns the ClaimService on svc.
+func NewClaimServer(svc *service.Service, maxStreamClaims int) *ClaimServer {
+	return &ClaimServer{svc: svc, maxStream: maxStreamClaims}
+}
+
+// Adjudicate prices and commits a claim.
+func (s *ClaimServer) Adjudicate(ctx context.Context, req *tpv1.AdjudicateRequest) (*tpv1.AdjudicateResponse, error) {
+	d, err := s.adjudicate(ctx, req.GetClaim())
+	if err != nil {
+		return nil, err
+	}
+	return &tpv1.AdjudicateResponse{Decision: d}, nil
+}
+
+func (s *ClaimServer) adjudicate(ctx context.Context, p *tpv1.Claim) (*tpv1.Decision, error) {
+	c, err := claimFromProto(p)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	r, err := s.svc.Adjudicate(ctx, c)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return decisionToProto(r.Decision, r.ReceivedAt, r.Replayed), nil
+}
+
+// Simulate prices a claim without committing anything.
+func (s *ClaimServer) Simulate(ctx context.Context, req *tpv1.SimulateRequest) (*tpv1.SimulateResponse, error) {
+	c, err := claimFromProto(req.GetClaim())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	r, err := s.svc.Simulate(ctx, c)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &tpv1.SimulateResponse{Decision: decisionToProto(r.Decision, r.ReceivedAt, false)}, nil
+}
+
+// GetClaim returns a stored decision.
+func (s *ClaimServer) GetClaim(ctx context.Context, req *tpv1.GetClaimRequest) (*tpv1.GetClaimResponse, error) {
+	if req.GetClaimId() == "" {
+		return nil, invalidField("claim_id", "required")
+	}
+	r, err := s.svc.GetClaim(ctx, req.GetClaimId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	d := decisionToProto(r.Decision, r.ReceivedAt, false)
+	tr := &tpv1.PaymentTracking{State: tpv1.PaymentState_PAYMENT_STATE_RECEIVED, ReceivedAt: d.GetReceivedAt(), DueDate: d.GetDueDate(), Penalty: "0.00"}
+	switch {
+	case r.Cancelled:
+		tr.State = tpv1.PaymentState_PAYMENT_STATE_CANCELLED
+	case d.GetStatus() == tpv1.DecisionStatus_DECISION_STATUS_REJECTED:
+		tr.State = tpv1.PaymentState_PAYMENT_STATE_REJECTED
+	}
+	return &tpv1.GetClaimResponse{Decision: d, Tracking: tr, Cancelled: r.Cancelled}, nil
+}
+
+// CancelClaim reverses a committed claim once.
+func (s *ClaimServer) CancelClaim(ctx context.Context, req *tpv1.CancelClaimRequest) (*tpv1.CancelClaimResponse, error) {
+	if req.GetClaimId() == "" {
+		return nil, invalidField("claim_id", "required")
+	}
+	c, err := s.svc.CancelClaim(ctx, req.GetClaimId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &tpv1.CancelClaimResponse{
+		CancelledNow: c.Now, ParticipationForfaitaireRestored: money(c.PFRestored),
+		FranchiseRestored: money(c.FRRestored), CancelledAt: timestamppb.New(c.CancelledAt),
+	}, nil
+}
+
+// AdjudicateStream adjudicates a batch: one answer per claim, matched by
+// claim id. A claim's error is carried in its answer; the stream goes on.
+func (s *ClaimServer) AdjudicateStream(stream tpv1.ClaimService_AdjudicateStreamServer) error {
+	n := 0
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if s.maxStream > 0 && n > s.maxStream {
+			return invalidField("claim", "too many claims on one stream: open a new stream")
+		}
+		resp := &tpv1.AdjudicateStreamResponse{ClaimId: req.GetClaim().GetClaimId()}
+		if d, err := s.adjudicate(stream.Context(), req.GetClaim()); err != nil {
+			st := status.Convert(err)
+			resp.ErrorCode, resp.ErrorMessage = int32(st.Code()), st.Message()
+		} else {
+			resp.Decision = d
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+}

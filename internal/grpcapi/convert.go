@@ -1,0 +1,200 @@
+package grpcapi
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/claims"
+)
+
+// decoder collects every field problem of a request.
+type decoder struct {
+	fields []claims.FieldViolation
+}
+
+func (d *decoder) bad(field, desc string) {
+	d.fields = append(d.fields, claims.FieldViolation{Field: field, Description: desc})
+}
+
+func (d *decoder) err() error {
+	if len(d.fields) == 0 {
+		return nil
+	}
+	return &claims.ValidationError{Fields: d.fields}
+}
+
+var amountRE = regexp.MustCompile(`^[0-9]{1,7}(\.[0-9]{1,2})?$`)
+var rateRE = regexp.MustCompile(`^[0-9](\.[0-9]{1,4})?$`)
+
+// money parses a euro amount: digits, at most two decimals. Empty gives
+// (zero, false) when optional.
+func (d *decoder) money(field, s string, required bool) (decimal.Decimal, bool) {
+	if s == "" {
+		if required {
+			d.bad(field, "required: a decimal amount in euros such as \"30.00\"")
+		}
+		return decimal.Decimal{}, false
+	}
+	if !amountRE.MatchString(s) {
+		d.bad(field, "must be a non-negative decimal amount in euros with at most two decimals, such as \"30.00\"")
+		return decimal.Decimal{}, false
+	}
+	v, err := decimal.NewFromString(s)
+	if err != nil {
+		d.bad(field, "not a decimal amount")
+		return decimal.Decimal{}, false
+	}
+	return v, true
+}
+
+func (d *decoder) rate(field, s string) decimal.Decimal {
+	if s == "" {
+		return decimal.Decimal{}
+	}
+	if !rateRE.MatchString(s) {
+		d.bad(field, "must be a fraction such as \"0.65\"")
+		return decimal.Decimal{}
+	}
+	v, _ := decimal.NewFromString(s)
+	return v
+}
+
+func (d *decoder) date(field, s string, required bool) time.Time {
+	if s == "" {
+		if required {
+			d.bad(field, "required: a date YYYY-MM-DD")
+		}
+		return time.Time{}
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		d.bad(field, "must be a date YYYY-MM-DD")
+		return time.Time{}
+	}
+	return t
+}
+
+func (d *decoder) enum(field string, v, max int32) int {
+	if v <= 0 || v > max {
+		d.bad(field, "required: one of the documented values")
+		return 0
+	}
+	return int(v)
+}
+
+// claimFromProto decodes a claim; semantic checks are claims.Validate's.
+func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
+	d := &decoder{}
+	if p == nil {
+		d.bad("claim", "required")
+		return claims.Claim{}, d.err()
+	}
+	c := claims.Claim{ID: p.GetClaimId(), NIR: p.GetNir()}
+	if p.GetCreatedAt() == nil {
+		d.bad("claim.created_at", "required: the creation time declared by the software")
+	} else if err := p.GetCreatedAt().CheckValid(); err != nil {
+		d.bad("claim.created_at", "not a valid timestamp")
+	} else {
+		c.CreatedAt = p.GetCreatedAt().AsTime()
+	}
+	pro := p.GetProfessional()
+	c.Professional = claims.Professional{ID: pro.GetId(), Departement: pro.GetDepartement()}
+	c.Professional.Profession = claims.Profession(d.enum("claim.professional.profession", int32(pro.GetProfession()), int32(tpv1.Profession_PROFESSION_TRANSPORTER)))
+	if pro.GetIdKind() != tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_UNSPECIFIED {
+		d.enum("claim.professional.id_kind", int32(pro.GetIdKind()), int32(tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_FINESS))
+	}
+	c.Identification = claims.Identification{Value: p.GetIdentification().GetValue()}
+	c.Identification.Kind = claims.IdentificationKind(d.enum("claim.identification.kind", int32(p.GetIdentification().GetKind()), int32(tpv1.IdentificationKind_IDENTIFICATION_KIND_NONE)))
+	c.Nature = claims.InsuranceNature(d.enum("claim.nature", int32(p.GetNature()), int32(tpv1.InsuranceNature_INSURANCE_NATURE_AT_MP)))
+	c.Mode = claims.TiersPayantMode(d.enum("claim.mode", int32(p.GetMode()), int32(tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_AMC)))
+	for i, pl := range p.GetLines() {
+		f := func(name string) string { return fmt.Sprintf("claim.lines[%d].%s", i, name) }
+		l := claims.Line{
+			ID: pl.GetLineId(), Code: pl.GetCode(), Quantity: int(pl.GetQuantity()),
+			ALDRelated: pl.GetAldRelated(), MaternityExam: pl.GetMaternityExam(), Emergency: pl.GetEmergency(),
+			DuringHospitalStay: pl.GetDuringHospitalStay(), GenericRefused: pl.GetGenericRefused(),
+		}
+		l.Category = claims.Category(d.enum(f("category"), int32(pl.GetCategory()), int32(tpv1.Category_CATEGORY_PHARMACIST_SERVICE)))
+		l.CareDate = d.date(f("care_date"), pl.GetCareDate(), true)
+		l.UnitPrice, _ = d.money(f("unit_price"), pl.GetUnitPrice(), true)
+		if v, ok := d.money(f("billed_amount"), pl.GetBilledAmount(), false); ok {
+			l.BilledAmount = v
+		} else if pl.GetBilledAmount() == "" {
+			l.BilledAmount = l.Base()
+		}
+		if pl.GetCoefficient() != "" {
+			if v, err := decimal.NewFromString(pl.GetCoefficient()); err != nil || v.IsNegative() || v.Exponent() < -2 {
+				d.bad(f("coefficient"), "must be a non-negative decimal with at most two decimals")
+			} else {
+				l.Coefficient = v
+			}
+		}
+		l.ProductRate = d.rate(f("product_rate"), pl.GetProductRate())
+		l.HighestGenericPrice, _ = d.money(f("highest_generic_price"), pl.GetHighestGenericPrice(), false)
+		if pl.GetParcours() < 0 || pl.GetParcours() > tpv1.Parcours_PARCOURS_EXCEPTION {
+			d.bad(f("parcours"), "one of the documented values")
+		}
+		l.Parcours = claims.Parcours(pl.GetParcours())
+		c.Lines = append(c.Lines, l)
+	}
+	return c, d.err()
+}
+
+func money(v decimal.Decimal) string { return v.StringFixed(2) }
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+func lineIndex(i int) *int32 {
+	if i < 0 {
+		return nil
+	}
+	v := int32(i)
+	return &v
+}
+
+func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tpv1.Decision {
+	out := &tpv1.Decision{
+		ClaimId: d.ClaimID, Status: tpv1.DecisionStatus(d.Status), Guarantee: tpv1.Guarantee(d.Guarantee),
+		DebtBalance: money(d.DebtBalance), ManagingOrganism: d.Organism,
+		ReceivedAt: timestamppb.New(receivedAt), AdjudicationDate: date(d.AdjudicatedOn), Replayed: replayed,
+		Totals: &tpv1.DecisionTotals{
+			Base: money(d.Totals.Base), Amo: money(d.Totals.AMO), TicketModerateur: money(d.Totals.TicketModerateur),
+			ParticipationForfaitaire: money(d.Totals.ParticipationForfaitaire), Franchise: money(d.Totals.Franchise),
+			Excess: money(d.Totals.Excess), PayableToProfessional: money(d.Totals.PayableToProfessional),
+			PayableToPatient: money(d.Totals.PayableToPatient), PatientShare: money(d.Totals.PatientShare),
+			PatientDebt: money(d.Totals.PatientDebt),
+		},
+	}
+	for _, r := range d.Reasons {
+		out.Reasons = append(out.Reasons, &tpv1.Reason{Code: r.Code, LineIndex: lineIndex(r.Line), Article: r.Article, Message: r.Message})
+	}
+	for _, l := range d.Lines {
+		out.Lines = append(out.Lines, &tpv1.LineDecision{
+			LineId: l.LineID, Status: tpv1.DecisionStatus(l.Status), TiersPayant: l.TiersPayant,
+			Base: money(l.Base), Rate: l.Rate.String(), Amo: money(l.AMO), TicketModerateur: money(l.TicketModerateur),
+			HeavyActFlat: l.HeavyActFlat, ParticipationForfaitaire: money(l.ParticipationForfaitaire),
+			Franchise: money(l.Franchise), Excess: money(l.Excess), PayableToProfessional: money(l.PayableToProfessional),
+			PayableToPatient: money(l.PayableToPatient), PatientShare: money(l.PatientShare), PatientDebt: money(l.PatientDebt),
+		})
+	}
+	for _, t := range d.Trace {
+		out.Trace = append(out.Trace, &tpv1.Trace{
+			LineIndex: lineIndex(t.Line), Amount: t.Amount, Value: t.Value.String(), Rule: t.Rule,
+			Article: t.Article, ParameterId: t.ParameterID, ParameterValue: t.Parameter,
+		})
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,93 @@
+// Package grpcapi is the gRPC transport: it decodes requests into domain
+// values, calls the service, encodes the answers and maps errors to status
+// codes. It holds no rule and no Redis: that is the engine's and the store's.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/opposition"
+	"github.com/tierspayant/tierspayant/internal/service"
+)
+
+const errDomain = "tierspayant.v1"
+
+// toStatus is the one place where a domain error becomes a gRPC status. It
+// never forwards err.Error(), which may name a Redis address or worse.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *claims.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return invalid(ve.Fields...)
+	case errors.Is(err, claims.ErrNatureNotSupported):
+		return withDetails(codes.FailedPrecondition, "insurance nature not supported: work-injury (AT/MP) claims go to their own channel",
+			&errdetails.ErrorInfo{Reason: "INSURANCE_NATURE_NOT_SUPPORTED", Domain: errDomain})
+	case errors.Is(err, legal.ErrNoValueAt):
+		return withDetails(codes.FailedPrecondition, "no legal parameter in force on the care date",
+			&errdetails.ErrorInfo{Reason: "NO_PARAMETER_FOR_DATE", Domain: errDomain})
+	case errors.Is(err, service.ErrClaimIDReused):
+		return withDetails(codes.AlreadyExists, "claim id already used by a claim with other content",
+			&errdetails.ErrorInfo{Reason: "CLAIM_ID_REUSED", Domain: errDomain})
+	case errors.Is(err, service.ErrNotFound):
+		return status.Error(codes.NotFound, "not found")
+	case errors.Is(err, opposition.ErrAlreadyOpposed):
+		return withDetails(codes.FailedPrecondition, "identifier already opposed",
+			&errdetails.ErrorInfo{Reason: "ALREADY_OPPOSED", Domain: errDomain})
+	case errors.Is(err, opposition.ErrNotOpposed):
+		return withDetails(codes.FailedPrecondition, "identifier not opposed",
+			&errdetails.ErrorInfo{Reason: "NOT_OPPOSED", Domain: errDomain})
+	case errors.Is(err, opposition.ErrBadTime):
+		return invalid(claims.FieldViolation{Field: "lifted_at", Description: "before the opposition's effective time"})
+	case errors.Is(err, service.ErrUnavailable):
+		return withDetails(codes.Unavailable, "state store unavailable, retry with the same claim id",
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(200 * time.Millisecond)})
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	default:
+		return status.Error(codes.Internal, "internal error")
+	}
+}
+
+func invalid(fields ...claims.FieldViolation) error {
+	br := &errdetails.BadRequest{}
+	for _, f := range fields {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: f.Field, Description: f.Description})
+	}
+	msg := "invalid request"
+	if len(fields) > 0 {
+		msg = "invalid request: " + fields[0].Field + ": " + fields[0].Description
+	}
+	return withDetails(codes.InvalidArgument, msg, br)
+}
+
+func withDetails(c codes.Code, msg string, d ...protoadapt.MessageV1) error {
+	st := status.New(c, msg)
+	if ds, err := st.WithDetails(d...); err == nil {
+		return ds.Err()
+	}
+	return st.Err()
+}
+
+// unimplemented answers an RPC that a later piece of work delivers.
+func unimplemented(area string) error {
+	return status.Error(codes.Unimplemented, "not implemented yet: delivered by the "+area+" work")
+}
+
+func invalidField(field, desc string) error {
+	return invalid(claims.FieldViolation{Field: field, Description: desc})
+}

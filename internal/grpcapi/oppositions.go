@@ -1,0 +1,210 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/opposition"
+	"github.com/tierspayant/tierspayant/internal/store/redisstore"
+)
+
+// OppositionList is what the OppositionService needs of the store.
+type OppositionList interface {
+	Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time) (opposition.Entry, uint64, error)
+	Lift(ctx context.Context, identifier string, t, now time.Time) (opposition.Entry, uint64, error)
+	Entry(ctx context.Context, identifier string) (opposition.Entry, error)
+	Import(ctx context.Context, items []redisstore.ImportItem, now time.Time) (int, uint64, error)
+	Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]redisstore.Change, error)
+}
+
+// OppositionServer implements tierspayant.v1.OppositionService.
+type OppositionServer struct {
+	tpv1.UnimplementedOppositionServiceServer
+	list  OppositionList
+	clock func() time.Time
+}
+
+var _ tpv1.OppositionServiceServer = (*OppositionServer)(nil)
+
+// NewOppositionServer returns the OppositionService on list.
+func NewOppositionServer(list OppositionList, clock func() time.Time) *OppositionServer {
+	return &OppositionServer{list: list, clock: clock}
+}
+
+const maxIdentifierLen = 64
+
+func checkIdentifier(field, id string) error {
+	if id == "" || len(id) > maxIdentifierLen {
+		return invalidField(field, "required, at most 64 characters")
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' || r == '_') {
+			return invalidField(field, "letters, digits, '-' and '_' only")
+		}
+	}
+	return nil
+}
+
+func instant(ts *timestamppb.Timestamp, def time.Time) time.Time {
+	if ts == nil {
+		return def
+	}
+	return ts.AsTime()
+}
+
+func oppositionToProto(id string, p opposition.Period) *tpv1.Opposition {
+	o := &tpv1.Opposition{Identifier: id, Reason: tpv1.OppositionReason(p.Reason), EffectiveAt: timestamppb.New(p.Effective)}
+	if !p.Lifted.IsZero() {
+		o.LiftedAt = timestamppb.New(p.Lifted)
+	}
+	return o
+}
+
+func last(e opposition.Entry) opposition.Period {
+	if len(e.Periods) == 0 {
+		return opposition.Period{}
+	}
+	return e.Periods[len(e.Periods)-1]
+}
+
+// AddOpposition records an opposition.
+func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppositionRequest) (*tpv1.AddOppositionResponse, error) {
+	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
+		return nil, err
+	}
+	if req.GetReason() <= 0 || req.GetReason() > tpv1.OppositionReason_OPPOSITION_REASON_END_OF_RIGHTS {
+		return nil, invalidField("reason", "required: one of the documented values")
+	}
+	now := s.clock()
+	e, v, err := s.list.Add(ctx, req.GetIdentifier(), opposition.Reason(req.GetReason()), instant(req.GetEffectiveAt(), now), now)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	o := oppositionToProto(req.GetIdentifier(), last(e))
+	o.RecordedAt = timestamppb.New(now)
+	return &tpv1.AddOppositionResponse{Opposition: o, Version: v}, nil
+}
+
+// LiftOpposition ends an opposition.
+func (s *OppositionServer) LiftOpposition(ctx context.Context, req *tpv1.LiftOppositionRequest) (*tpv1.LiftOppositionResponse, error) {
+	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	e, v, err := s.list.Lift(ctx, req.GetIdentifier(), instant(req.GetLiftedAt(), now), now)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &tpv1.LiftOppositionResponse{Opposition: oppositionToProto(req.GetIdentifier(), last(e)), Version: v}, nil
+}
+
+// CheckOpposition says whether an identifier was opposed at an instant.
+func (s *OppositionServer) CheckOpposition(ctx context.Context, req *tpv1.CheckOppositionRequest) (*tpv1.CheckOppositionResponse, error) {
+	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
+		return nil, err
+	}
+	e, err := s.list.Entry(ctx, req.GetIdentifier())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	p, ok := e.OpposedAt(instant(req.GetAt(), s.clock()))
+	if !ok {
+		return &tpv1.CheckOppositionResponse{}, nil
+	}
+	return &tpv1.CheckOppositionResponse{Opposed: true, Opposition: oppositionToProto(req.GetIdentifier(), p)}, nil
+}
+
+// importBatch is how many entries are written per pipelined flush.
+const importBatch = 4096
+
+// ImportOppositions loads entries in bulk.
+func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_ImportOppositionsServer) error {
+	var (
+		items   []redisstore.ImportItem
+		total   int
+		version uint64
+		n       int
+	)
+	flush := func() error {
+		if len(items) == 0 {
+			return nil
+		}
+		added, v, err := s.list.Import(stream.Context(), items, s.clock())
+		if err != nil {
+			return toStatus(err)
+		}
+		total += added
+		version = v
+		items = items[:0]
+		return nil
+	}
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		o := req.GetOpposition()
+		if err := checkIdentifier("opposition.identifier", o.GetIdentifier()); err != nil {
+			return invalidField("opposition.identifier", "entry "+itoa(n)+": letters, digits, '-' and '_' only, 1 to 64 characters")
+		}
+		if o.GetReason() <= 0 || o.GetReason() > tpv1.OppositionReason_OPPOSITION_REASON_END_OF_RIGHTS {
+			return invalidField("opposition.reason", "entry "+itoa(n)+": required, one of the documented values")
+		}
+		if o.GetEffectiveAt() == nil {
+			return invalidField("opposition.effective_at", "entry "+itoa(n)+": required")
+		}
+		n++
+		items = append(items, redisstore.ImportItem{Identifier: o.GetIdentifier(), Reason: opposition.Reason(o.GetReason()), Effective: o.GetEffectiveAt().AsTime()})
+		if len(items) >= importBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return stream.SendAndClose(&tpv1.ImportOppositionsResponse{Imported: uint64(total), Version: version})
+}
+
+// WatchOppositions streams the changes after a version, then follows new ones
+// until the client goes away.
+func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, stream tpv1.OppositionService_WatchOppositionsServer) error {
+	after := req.GetAfterVersion()
+	ctx := stream.Context()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		changes, err := s.list.Changes(ctx, after, 1000, 0)
+		if err == nil && len(changes) == 0 {
+			changes, err = s.list.Changes(ctx, after, 1000, 2*time.Second)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return toStatus(err)
+		}
+		for _, c := range changes {
+			kind := tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_ADDED
+			if c.Lifted {
+				kind = tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_LIFTED
+			}
+			o := oppositionToProto(c.Identifier, last(c.Entry))
+			o.RecordedAt = timestamppb.New(c.RecordedAt)
+			if err := stream.Send(&tpv1.WatchOppositionsResponse{Version: c.Version, Kind: kind, Opposition: o}); err != nil {
+				return err
+			}
+			after = c.Version
+		}
+	}
+}

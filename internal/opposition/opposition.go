@@ -1,0 +1,139 @@
+// Package opposition holds the pure rules of the opposition list of
+// electronic identifiers (CSS art. L161-31 I, second paragraph; L161-36-3;
+// L162-16-3-1): an identifier blocked after theft, loss, malfunction or
+// compromise defeats tiers payant for a claim created while the block was in
+// force (RULEBOOK D6). It has no I/O: the store keeps the entries.
+package opposition
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reason is why an identifier is opposed (L161-31 I; P-ID-6, P-ID-7).
+type Reason int
+
+// Reasons.
+const (
+	ReasonUnspecified Reason = iota
+	ReasonTheft
+	ReasonLoss
+	ReasonMalfunction
+	ReasonCompromise
+	ReasonEndOfRights
+)
+
+// Period is one opposition of an identifier: in force from Effective until
+// Lifted (excluded), or for good while Lifted is zero.
+type Period struct {
+	Reason    Reason
+	Effective time.Time
+	Lifted    time.Time
+}
+
+// Entry is the history of one identifier, oldest period first.
+type Entry struct {
+	Periods []Period
+}
+
+// ErrAlreadyOpposed is returned when an opposition is added to an identifier
+// whose current opposition is not lifted.
+var ErrAlreadyOpposed = errors.New("identifier already opposed")
+
+// ErrNotOpposed is returned when lifting an identifier with no opposition in force.
+var ErrNotOpposed = errors.New("identifier not opposed")
+
+// ErrBadTime is returned when a lift precedes the opposition it ends.
+var ErrBadTime = errors.New("lift time before the opposition's effective time")
+
+// OpposedAt reports whether the identifier counts as opposed for a claim
+// created at t: an opposition took effect at or before t and was not lifted
+// by then (RULEBOOK D6). It returns the deciding period.
+func (e Entry) OpposedAt(t time.Time) (Period, bool) {
+	for i := len(e.Periods) - 1; i >= 0; i-- {
+		p := e.Periods[i]
+		if !p.Effective.After(t) && (p.Lifted.IsZero() || t.Before(p.Lifted)) {
+			return p, true
+		}
+	}
+	return Period{}, false
+}
+
+// Add returns the entry with a new opposition from effective. An identifier
+// whose last opposition is still in force cannot be opposed again.
+func (e Entry) Add(r Reason, effective time.Time) (Entry, error) {
+	if n := len(e.Periods); n > 0 && e.Periods[n-1].Lifted.IsZero() {
+		return e, ErrAlreadyOpposed
+	}
+	out := Entry{Periods: append(append([]Period(nil), e.Periods...), Period{Reason: r, Effective: effective})}
+	return out, nil
+}
+
+// Lift returns the entry with its current opposition ended at t; the history
+// is kept.
+func (e Entry) Lift(t time.Time) (Entry, error) {
+	n := len(e.Periods)
+	if n == 0 || !e.Periods[n-1].Lifted.IsZero() {
+		return e, ErrNotOpposed
+	}
+	if t.Before(e.Periods[n-1].Effective) {
+		return e, ErrBadTime
+	}
+	out := Entry{Periods: append([]Period(nil), e.Periods...)}
+	out.Periods[n-1].Lifted = t
+	return out, nil
+}
+
+// Encode writes the entry compactly: periods separated by "|", each
+// "effective.reason[.lifted]" with instants as base-36 Unix milliseconds.
+func (e Entry) Encode() string {
+	var b strings.Builder
+	for i, p := range e.Periods {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(strconv.FormatInt(p.Effective.UnixMilli(), 36))
+		b.WriteByte('.')
+		b.WriteString(strconv.Itoa(int(p.Reason)))
+		if !p.Lifted.IsZero() {
+			b.WriteByte('.')
+			b.WriteString(strconv.FormatInt(p.Lifted.UnixMilli(), 36))
+		}
+	}
+	return b.String()
+}
+
+// Decode reads what Encode wrote. The empty string is an empty entry.
+func Decode(s string) (Entry, error) {
+	if s == "" {
+		return Entry{}, nil
+	}
+	var e Entry
+	for _, ps := range strings.Split(s, "|") {
+		f := strings.Split(ps, ".")
+		if len(f) < 2 || len(f) > 3 {
+			return Entry{}, fmt.Errorf("bad opposition period %q", ps)
+		}
+		eff, err := strconv.ParseInt(f[0], 36, 64)
+		if err != nil {
+			return Entry{}, fmt.Errorf("bad opposition period %q", ps)
+		}
+		r, err := strconv.Atoi(f[1])
+		if err != nil || r < 1 || r > int(ReasonEndOfRights) {
+			return Entry{}, fmt.Errorf("bad opposition reason in %q", ps)
+		}
+		p := Period{Reason: Reason(r), Effective: time.UnixMilli(eff).UTC()}
+		if len(f) == 3 {
+			l, err := strconv.ParseInt(f[2], 36, 64)
+			if err != nil {
+				return Entry{}, fmt.Errorf("bad opposition period %q", ps)
+			}
+			p.Lifted = time.UnixMilli(l).UTC()
+		}
+		e.Periods = append(e.Periods, p)
+	}
+	return e, nil
+}

@@ -1,0 +1,142 @@
+// Package config reads the adjudicator's configuration from the environment
+// (ADJ_* variables) into a typed struct with defaults. It is the only package
+// that reads the environment; Load takes a lookup function so tests can pass
+// a map.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the adjudicator's configuration.
+type Config struct {
+	// GRPCAddr is the gRPC listen address (ADJ_GRPC_ADDR).
+	GRPCAddr string
+	// AdminAddr serves /metrics and /healthz over HTTP (ADJ_ADMIN_ADDR).
+	AdminAddr string
+	// RedisAddrs is the Redis address list (ADJ_REDIS_ADDRS, comma
+	// separated): one address for a single node, several for a Cluster.
+	// Empty means the embedded in-process store.
+	RedisAddrs []string
+	// RedisMasterName selects Sentinel when set (ADJ_REDIS_MASTER_NAME).
+	RedisMasterName string
+	// RedisCluster forces the Cluster client with a single seed address
+	// (ADJ_REDIS_CLUSTER).
+	RedisCluster bool
+	// RedisPassword authenticates to Redis (ADJ_REDIS_PASSWORD).
+	RedisPassword string
+	// RedisTimeout bounds every Redis command (ADJ_REDIS_TIMEOUT).
+	RedisTimeout time.Duration
+	// HMACSecret keys the hash that replaces the NIR in every Redis key
+	// (ADJ_HMAC_SECRET). Required with a real Redis; generated for the
+	// embedded store.
+	HMACSecret string
+	// Clock fixes the service's clock to an instant (ADJ_CLOCK, RFC 3339), so
+	// historical claims can be replayed and tests are deterministic.
+	Clock time.Time
+	// MaxRecvMsgBytes caps an incoming message (ADJ_MAX_RECV_MSG_BYTES).
+	MaxRecvMsgBytes int
+	// LogLevel is debug, info, warn or error (ADJ_LOG_LEVEL).
+	LogLevel string
+	// ShutdownGrace bounds the graceful stop (ADJ_SHUTDOWN_GRACE).
+	ShutdownGrace time.Duration
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		GRPCAddr:        "127.0.0.1:50051",
+		AdminAddr:       "127.0.0.1:9090",
+		RedisTimeout:    500 * time.Millisecond,
+		MaxRecvMsgBytes: 1 << 20,
+		LogLevel:        "info",
+		ShutdownGrace:   10 * time.Second,
+	}
+}
+
+// Embedded reports whether the configuration asks for the in-process store.
+func (c Config) Embedded() bool { return len(c.RedisAddrs) == 0 }
+
+// Load reads the configuration. It reports every problem at once.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Defaults()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok && v != "" {
+			*dst = v
+		}
+	}
+	str("ADJ_GRPC_ADDR", &c.GRPCAddr)
+	str("ADJ_ADMIN_ADDR", &c.AdminAddr)
+	str("ADJ_REDIS_MASTER_NAME", &c.RedisMasterName)
+	str("ADJ_REDIS_PASSWORD", &c.RedisPassword)
+	str("ADJ_HMAC_SECRET", &c.HMACSecret)
+	str("ADJ_LOG_LEVEL", &c.LogLevel)
+	if v, ok := lookup("ADJ_REDIS_ADDRS"); ok && v != "" {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.RedisAddrs = append(c.RedisAddrs, a)
+			}
+		}
+	}
+	if v, ok := lookup("ADJ_REDIS_CLUSTER"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ADJ_REDIS_CLUSTER: %q is not a boolean", v))
+		}
+		c.RedisCluster = b
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v, ok := lookup(name); ok && v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	dur("ADJ_REDIS_TIMEOUT", &c.RedisTimeout)
+	dur("ADJ_SHUTDOWN_GRACE", &c.ShutdownGrace)
+	if v, ok := lookup("ADJ_MAX_RECV_MSG_BYTES"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 {
+			errs = append(errs, fmt.Errorf("ADJ_MAX_RECV_MSG_BYTES: %q is not an integer ≥ 1024", v))
+		} else {
+			c.MaxRecvMsgBytes = n
+		}
+	}
+	if v, ok := lookup("ADJ_CLOCK"); ok && v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ADJ_CLOCK: %q is not an RFC 3339 instant", v))
+		}
+		c.Clock = t
+	}
+	errs = append(errs, c.Validate()...)
+	return c, errors.Join(errs...)
+}
+
+// Validate checks the cross-field rules.
+func (c Config) Validate() []error {
+	var errs []error
+	for name, addr := range map[string]string{"ADJ_GRPC_ADDR": c.GRPCAddr, "ADJ_ADMIN_ADDR": c.AdminAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", name, addr))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ADJ_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if !c.Embedded() && len(c.HMACSecret) < 32 {
+		errs = append(errs, errors.New("ADJ_HMAC_SECRET: required with a real Redis, at least 32 characters (the value is never logged)"))
+	}
+	return errs
+}

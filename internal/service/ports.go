@@ -1,0 +1,151 @@
+// Package service is the adjudicator's use case: it reads what a claim needs
+// from the store, calls the pure pricing engine, commits the consumption
+// atomically and returns the decision. It owns the small interfaces it
+// consumes; store/redisstore implements them.
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/franchise"
+)
+
+// Errors the store and the service return. grpcapi maps them to status codes.
+var (
+	// ErrNotFound: no such claim or beneficiary.
+	ErrNotFound = errors.New("not found")
+	// ErrClaimIDReused: the claim id is already used by a claim with other
+	// content (RULEBOOK D20).
+	ErrClaimIDReused = errors.New("claim id already used by another claim")
+	// ErrUnavailable: the store cannot be reached or did not answer in time.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// ReadRequest names everything one claim needs, read in one round trip.
+type ReadRequest struct {
+	ClaimID string
+	// Reserve claims the claim id for Digest (Adjudicate); Simulate does not.
+	Reserve bool
+	Digest  string
+	NIR     string
+	// Identifier is checked against the opposition list at CreatedAt (D6).
+	Identifier string
+	CreatedAt  time.Time
+	// Year, DayKeys and ProDays select the counters the claim may consume.
+	Year    int
+	DayKeys []franchise.DayKey
+	ProDays []franchise.ProDayKey
+}
+
+// Snapshot is what a ReadRequest returns.
+type Snapshot struct {
+	BeneficiaryRef string
+	Known          bool // the beneficiary is registered
+	Beneficiary    Beneficiary
+	Opposed        bool
+	Counters       franchise.State
+	// PriorDigest is the digest the claim id was already reserved with, empty
+	// when the id was free.
+	PriorDigest string
+}
+
+// CapRequest is one deduction to grant against the caps; Debt says whether
+// the amount becomes the beneficiary's debt (line under tiers payant, D12).
+type CapRequest struct {
+	franchise.Request
+	Debt bool
+}
+
+// CommitRequest commits one priced claim.
+type CommitRequest struct {
+	ClaimID        string
+	BeneficiaryRef string
+	Digest         string
+	Blob           []byte // the encoded priced claim
+	ReceivedAt     time.Time
+	Year           int
+	Requests       []CapRequest
+}
+
+// RawGrant is what the store granted for one request.
+type RawGrant struct {
+	Units   int
+	Amount  decimal.Decimal
+	Limits  []franchise.Limit
+	Request int
+}
+
+// Stored is a committed claim as the store keeps it.
+type Stored struct {
+	BeneficiaryRef string
+	Blob           []byte
+	Grants         []RawGrant
+	DebtBalance    decimal.Decimal
+	ReceivedAt     time.Time
+	Cancelled      bool
+	CancelledAt    time.Time
+}
+
+// Committed is the result of a commit: either this call committed it, or it
+// was committed before with the same content (Replayed).
+type Committed struct {
+	Stored
+	Replayed bool
+}
+
+// Cancellation is the result of CancelClaim.
+type Cancellation struct {
+	Now         bool // false when it had already been cancelled
+	CancelledAt time.Time
+	PFRestored  decimal.Decimal
+	FRRestored  decimal.Decimal
+}
+
+// ClaimLedger reads a claim's context and commits its consumption.
+type ClaimLedger interface {
+	Read(ctx context.Context, r ReadRequest) (Snapshot, error)
+	Commit(ctx context.Context, c CommitRequest) (Committed, error)
+}
+
+// ClaimArchive reads and reverses committed claims.
+type ClaimArchive interface {
+	Get(ctx context.Context, claimID string) (Stored, error)
+	Cancel(ctx context.Context, claimID string, at time.Time) (Cancellation, error)
+}
+
+// Attachment is a beneficiary's managing organism over a period (L161-32,
+// L160-18).
+type Attachment struct {
+	Organism string
+	Period   claims.Period
+}
+
+// Beneficiary is a registered beneficiary: the rights the engine needs and
+// the dated attachments to managing organisms. Rights.Organism and
+// Rights.Debt are filled per claim, not stored here.
+type Beneficiary struct {
+	Rights             claims.Rights
+	Attachments        []Attachment
+	HasMedecinTraitant bool
+}
+
+// OrganismOn returns the organism managing the beneficiary on day.
+func (b Beneficiary) OrganismOn(day time.Time) string {
+	for _, a := range b.Attachments {
+		if a.Period.Contains(day) {
+			return a.Organism
+		}
+	}
+	return ""
+}
+
+// Beneficiaries keeps beneficiaries' rights.
+type Beneficiaries interface {
+	Upsert(ctx context.Context, nir string, b Beneficiary) (ref string, err error)
+	Get(ctx context.Context, nir string) (ref string, b Beneficiary, err error)
+}

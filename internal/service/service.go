@@ -1,0 +1,254 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/franchise"
+	"github.com/tierspayant/tierspayant/internal/legal"
+)
+
+// Service adjudicates claims against the shared state.
+type Service struct {
+	engine  *claims.Engine
+	params  *legal.Table
+	ledger  ClaimLedger
+	archive ClaimArchive
+	bens    Beneficiaries
+	digest  func([]byte) string
+	clock   func() time.Time
+	zone    *time.Location
+}
+
+// Deps are the Service's collaborators.
+type Deps struct {
+	Params  *legal.Table
+	Ledger  ClaimLedger
+	Archive ClaimArchive
+	Bens    Beneficiaries
+	// Digest is a keyed hash of a claim's canonical encoding.
+	Digest func([]byte) string
+	// Clock is the service's clock; it may be fixed to replay history.
+	Clock func() time.Time
+	// Zone is the civil time zone of dates (Europe/Paris, RULEBOOK D3).
+	Zone *time.Location
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	return &Service{
+		engine: claims.NewEngine(d.Params), params: d.Params,
+		ledger: d.Ledger, archive: d.Archive, bens: d.Bens,
+		digest: d.Digest, clock: d.Clock, zone: d.Zone,
+	}
+}
+
+// Result is a decision with what the caller shows around it.
+type Result struct {
+	Decision    claims.Decision
+	ReceivedAt  time.Time
+	Replayed    bool
+	Cancelled   bool
+	CancelledAt time.Time
+}
+
+// Now returns the service's current instant.
+func (s *Service) Now() time.Time { return s.clock() }
+
+// civilDate is the Europe/Paris calendar day of an instant, at 00:00 UTC as
+// every legal date of the engine.
+func (s *Service) civilDate(t time.Time) time.Time {
+	y, m, d := t.In(s.zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Adjudicate prices a claim and commits its consumption, once (D20).
+func (s *Service) Adjudicate(ctx context.Context, c claims.Claim) (Result, error) {
+	return s.run(ctx, c, true)
+}
+
+// Simulate prices a claim as Adjudicate would now, and changes nothing.
+func (s *Service) Simulate(ctx context.Context, c claims.Claim) (Result, error) {
+	return s.run(ctx, c, false)
+}
+
+func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result, error) {
+	now := s.clock()
+	day := s.civilDate(now)
+	if err := claims.Validate(c, day); err != nil {
+		return Result{}, err
+	}
+	if c.Nature == claims.NatureATMP {
+		return Result{}, claims.ErrNatureNotSupported
+	}
+	canon, err := json.Marshal(c)
+	if err != nil {
+		return Result{}, fmt.Errorf("encode claim: %w", err)
+	}
+	digest := s.digest(canon)
+	snap, err := s.ledger.Read(ctx, readRequest(c, day, commit, digest))
+	if err != nil {
+		return Result{}, err
+	}
+	if commit && snap.PriorDigest != "" {
+		if snap.PriorDigest != digest {
+			return Result{}, ErrClaimIDReused
+		}
+		// A retry: answer with what was committed, if the first try got that far.
+		if r, err := s.stored(ctx, c.ID); err == nil {
+			r.Replayed = true
+			return r, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return Result{}, err
+		}
+	}
+	rights := snap.Beneficiary.Rights
+	rights.Organism = snap.Beneficiary.OrganismOn(firstCareDate(c))
+	priced, err := s.engine.Price(claims.Input{Claim: c, Rights: rights, Opposed: snap.Opposed, ReceivedAt: day})
+	if err != nil {
+		return Result{}, err
+	}
+	if !snap.Known {
+		priced.Decision.Reasons = append(priced.Decision.Reasons, claims.Reason{
+			Code: "BENEFICIARY_UNKNOWN", Line: -1, Article: "CSS art. L161-32",
+			Message: "beneficiary not registered: rights cannot be established",
+		})
+	}
+	if !commit {
+		grants, _ := franchise.Consume(snap.Counters, priced.Requests)
+		return Result{Decision: s.engine.Finish(priced, grants), ReceivedAt: now}, nil
+	}
+	blob, err := json.Marshal(priced)
+	if err != nil {
+		return Result{}, fmt.Errorf("encode priced claim: %w", err)
+	}
+	reqs := make([]CapRequest, len(priced.Requests))
+	for i, r := range priced.Requests {
+		reqs[i] = CapRequest{Request: r, Debt: priced.Decision.Lines[r.Line].TiersPayant}
+	}
+	com, err := s.ledger.Commit(ctx, CommitRequest{
+		ClaimID: c.ID, BeneficiaryRef: snap.BeneficiaryRef, Digest: digest, Blob: blob,
+		ReceivedAt: now, Year: day.Year(), Requests: reqs,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if com.Replayed {
+		r, err := s.finish(com.Stored)
+		r.Replayed = true
+		return r, err
+	}
+	d := s.engine.Finish(priced, toGrants(priced.Requests, com.Grants))
+	d.DebtBalance = com.DebtBalance
+	return Result{Decision: d, ReceivedAt: now}, nil
+}
+
+// GetClaim returns a committed claim's decision.
+func (s *Service) GetClaim(ctx context.Context, claimID string) (Result, error) {
+	return s.stored(ctx, claimID)
+}
+
+// CancelClaim reverses a committed claim once.
+func (s *Service) CancelClaim(ctx context.Context, claimID string) (Cancellation, error) {
+	return s.archive.Cancel(ctx, claimID, s.clock())
+}
+
+// Params lists the legal parameters in force on a day.
+func (s *Service) Params(day time.Time) []legal.Value { return s.params.InForce(day) }
+
+// Today is the service's current civil date.
+func (s *Service) Today() time.Time { return s.civilDate(s.clock()) }
+
+// UpsertBeneficiary registers or replaces a beneficiary.
+func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficiary) (string, error) {
+	if !claims.ValidNIR(nir) {
+		return "", &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "beneficiary.nir", Description: "not a valid NIR (13 characters and a matching 2-digit key)"}}}
+	}
+	return s.bens.Upsert(ctx, nir, b)
+}
+
+// GetBeneficiary returns a registered beneficiary.
+func (s *Service) GetBeneficiary(ctx context.Context, nir string) (string, Beneficiary, error) {
+	if !claims.ValidNIR(nir) {
+		return "", Beneficiary{}, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "nir", Description: "not a valid NIR (13 characters and a matching 2-digit key)"}}}
+	}
+	return s.bens.Get(ctx, nir)
+}
+
+func (s *Service) stored(ctx context.Context, claimID string) (Result, error) {
+	st, err := s.archive.Get(ctx, claimID)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.finish(st)
+}
+
+func (s *Service) finish(st Stored) (Result, error) {
+	var p claims.Priced
+	if err := json.Unmarshal(st.Blob, &p); err != nil {
+		return Result{}, fmt.Errorf("decode stored claim: %w", err)
+	}
+	d := s.engine.Finish(p, toGrants(p.Requests, st.Grants))
+	d.DebtBalance = st.DebtBalance
+	return Result{Decision: d, ReceivedAt: st.ReceivedAt, Cancelled: st.Cancelled, CancelledAt: st.CancelledAt}, nil
+}
+
+// toGrants pairs the store's grants with the requests they answer.
+func toGrants(reqs []franchise.Request, raw []RawGrant) []franchise.Grant {
+	out := make([]franchise.Grant, len(raw))
+	for i, g := range raw {
+		r := reqs[i]
+		out[i] = franchise.Grant{
+			Line: r.Line, Deduction: r.Deduction, Kind: r.Kind, Units: g.Units, Amount: g.Amount,
+			Requested: r.UnitAmount.Mul(decimal.NewFromInt(int64(r.Units))), LimitedBy: g.Limits,
+		}
+	}
+	return out
+}
+
+func firstCareDate(c claims.Claim) time.Time {
+	if len(c.Lines) == 0 {
+		return time.Time{}
+	}
+	return c.Lines[0].CareDate
+}
+
+// readRequest names the counters a claim may touch: for each care date the
+// daily franchise counters and the professional's PF count.
+func readRequest(c claims.Claim, day time.Time, reserve bool, digest string) ReadRequest {
+	r := ReadRequest{
+		ClaimID: c.ID, Reserve: reserve, Digest: digest, NIR: c.NIR,
+		Identifier: c.Identification.Value, CreatedAt: c.CreatedAt, Year: day.Year(),
+	}
+	if c.Identification.Kind == claims.IdentificationNone {
+		r.Identifier = ""
+	}
+	seen := map[time.Time]bool{}
+	for _, l := range c.Lines {
+		if seen[l.CareDate] {
+			continue
+		}
+		seen[l.CareDate] = true
+		for _, k := range []franchise.Kind{franchise.KindActeParamedical, franchise.KindTransport, franchise.KindPrestationPharmacien} {
+			r.DayKeys = append(r.DayKeys, franchise.DayKey{CareDate: l.CareDate, Kind: k})
+		}
+		r.ProDays = append(r.ProDays, franchise.ProDayKey{Professional: c.Professional.ID, CareDate: l.CareDate})
+	}
+	sort.Slice(r.ProDays, func(i, j int) bool { return r.ProDays[i].CareDate.Before(r.ProDays[j].CareDate) })
+	return r
+}
+
+// Describe returns a parameter's description.
+func (s *Service) Describe(id string) string {
+	if sr, ok := s.params.Series(id); ok {
+		return sr.Description
+	}
+	return ""
+}

@@ -1,0 +1,138 @@
+// Package redistest gives tests a real redis-server. Unless
+// TIERSPAYANT_TEST_REDIS names one that answers, it starts a private
+// redis-server on a free loopback port for the test binary and stops it at
+// the end. It never fakes Redis.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+	dir  string
+}
+
+var (
+	once   sync.Once
+	shared *Server
+	err    error
+)
+
+// Shared returns the test binary's redis-server, starting it on first use.
+// Call Stop from TestMain after m.Run.
+func Shared(tb testing.TB) *Server {
+	tb.Helper()
+	once.Do(func() {
+		if addr := os.Getenv("TIERSPAYANT_TEST_REDIS"); addr != "" && answers(addr) {
+			shared = &Server{Addr: addr}
+			return
+		}
+		shared, err = Start()
+	})
+	if err != nil {
+		tb.Fatalf("redis-server: %v (install it with `apt-get install redis-server`, or run `make test`, which does)", err)
+	}
+	return shared
+}
+
+// StopShared stops the shared server if this binary started it.
+func StopShared() {
+	if shared != nil {
+		shared.Stop()
+	}
+}
+
+func answers(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// FreePort returns a free loopback TCP port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start starts a private redis-server on a free loopback port, with extra
+// arguments appended to the command line.
+func Start(extra ...string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server not found on PATH")
+	}
+	dir, err := os.MkdirTemp("", "tierspayant-redis-")
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no",
+			"--dir", dir, "--protected-mode", "yes", "--logfile", filepath.Join(dir, "redis.log")}, extra...)
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd, dir: dir}
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if answers(s.Addr) {
+				return s, nil
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	return nil, fmt.Errorf("redis-server did not start (see %s)", dir)
+}
+
+// Stop kills the server and removes its folder.
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+	_ = os.RemoveAll(s.dir)
+}
+
+// Client returns a go-redis client for the server, closed with the test.
+func (s *Server) Client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	tb.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("redis %s: %v", s.Addr, err)
+	}
+	return c
+}
