@@ -59,6 +59,6 @@ test: redis ## run every test (starts a private redis-server per test binary)
 test-cluster: redis ## the store's integration suite on a local 3-master Redis Cluster (started and torn down here)
 	@dir=$$(mktemp -d); trap 'scripts/redis-cluster.sh stop "$$dir/cluster"; rm -rf "$$dir"' EXIT; \
 	addrs=$$(scripts/redis-cluster.sh start "$$dir/cluster"); echo "cluster: $$addrs"; \
-	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -run 'Store|Cluster' ./internal/store/...
+	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -v -run 'Store|Cluster' ./internal/store/... | grep -E "^(=== RUN|---|PASS|FAIL|ok|panic)|_test.go"
 
 .PHONY: help tools redis generate generate-check lint build run params-check test test-cluster

@@ -109,6 +109,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
 	a.store = redisstore.New(a.rdb, redisstore.NewKeyer(secret))
+	lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := a.store.LoadScripts(lctx); err != nil {
+		log.Warn("could not preload the Lua scripts; they will load on first use", "error", err.Error())
+	}
+	lcancel()
 	clock := time.Now
 	if !cfg.Clock.IsZero() {
 		fixed := cfg.Clock

@@ -260,9 +260,13 @@ func parseGrants(s string) ([]service.RawGrant, error) {
 			return nil, fmt.Errorf("bad grant %q", p)
 		}
 		g := service.RawGrant{Units: units, Amount: decimal.New(amount, -2), Request: i}
-		for bit, l := range []franchise.Limit{franchise.LimitLineAMO, franchise.LimitDailyCap, franchise.LimitDailyCount, franchise.LimitAnnualCap} {
-			if mask&(1<<bit) != 0 {
-				g.Limits = append(g.Limits, l)
+		// In the order the caps are applied, as franchise.Consume lists them.
+		for _, b := range []struct {
+			bit int
+			l   franchise.Limit
+		}{{4, franchise.LimitDailyCount}, {1, franchise.LimitLineAMO}, {2, franchise.LimitDailyCap}, {8, franchise.LimitAnnualCap}} {
+			if mask&b.bit != 0 {
+				g.Limits = append(g.Limits, b.l)
 			}
 		}
 		out[i] = g
@@ -416,4 +420,16 @@ func (g Registry) Get(ctx context.Context, nir string) (string, service.Benefici
 		}
 	}
 	return ref, b, nil
+}
+
+// LoadScripts loads the Lua scripts into Redis (on every master of a
+// Cluster), so that the first claim needs no EVALSHA → NOSCRIPT → EVAL
+// fallback. Scripts still load themselves lazily after a SCRIPT FLUSH.
+func (s *Store) LoadScripts(ctx context.Context) error {
+	for _, sc := range []*redis.Script{commitScript, cancelScript, casScript, importScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
 }

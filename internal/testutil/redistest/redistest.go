@@ -79,10 +79,6 @@ func FreePort() (int, error) {
 // Start starts a private redis-server on a free loopback port, with extra
 // arguments appended to the command line.
 func Start(extra ...string) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, fmt.Errorf("redis-server not found on PATH")
-	}
 	dir, err := os.MkdirTemp("", "tierspayant-redis-")
 	if err != nil {
 		return nil, err
@@ -92,6 +88,21 @@ func Start(extra ...string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s, err := StartOn(port, dir, extra...); err == nil {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("redis-server did not start (see %s)", dir)
+}
+
+// StartOn starts redis-server on a given loopback port with its files in dir
+// (so that a test can restart it on the same data).
+func StartOn(port int, dir string, extra ...string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server not found on PATH")
+	}
+	{
 		args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no",
 			"--dir", dir, "--protected-mode", "yes", "--logfile", filepath.Join(dir, "redis.log")}, extra...)
 		cmd := exec.Command(bin, args...)
@@ -109,7 +120,17 @@ func Start(extra ...string) (*Server, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}
-	return nil, fmt.Errorf("redis-server did not start (see %s)", dir)
+	return nil, fmt.Errorf("redis-server did not start on port %d (see %s)", port, dir)
+}
+
+// Kill stops the server abruptly (SIGKILL) and keeps its folder.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
 }
 
 // Stop kills the server and removes its folder.

@@ -1,0 +1,115 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tierspayant/tierspayant/internal/opposition"
+	"github.com/tierspayant/tierspayant/internal/store/redisstore"
+)
+
+func TestStoreOppositions(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := context.Background()
+			list := redisstore.NewOppositions(tg.rdb)
+			id := fmt.Sprintf("card%d", time.Now().UnixNano())
+			eff := time.Date(2025, 5, 28, 14, 0, 0, 0, time.UTC)
+			v0, err := list.Version(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, v1, err := list.Add(ctx, id, opposition.ReasonTheft, eff, now)
+			if err != nil || v1 <= v0 {
+				t.Fatalf("add: version %d after %d, %v", v1, v0, err)
+			}
+			if _, _, err := list.Add(ctx, id, opposition.ReasonLoss, eff, now); !errors.Is(err, opposition.ErrAlreadyOpposed) {
+				t.Fatalf("second add: %v", err)
+			}
+			e, err := list.Entry(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				at   time.Time
+				want bool
+			}{{eff.Add(-time.Millisecond), false}, {eff, true}, {eff.Add(time.Hour), true}} {
+				if _, got := e.OpposedAt(c.at); got != c.want {
+					t.Errorf("opposed at %v = %v, want %v", c.at, got, c.want)
+				}
+			}
+			lift := eff.Add(48 * time.Hour)
+			if _, _, err := list.Lift(ctx, id, lift, now); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := list.Lift(ctx, id, lift, now); !errors.Is(err, opposition.ErrNotOpposed) {
+				t.Fatalf("second lift: %v", err)
+			}
+			e, _ = list.Entry(ctx, id)
+			if _, got := e.OpposedAt(lift.Add(-time.Millisecond)); !got {
+				t.Error("opposed just before the lift")
+			}
+			if _, got := e.OpposedAt(lift); got {
+				t.Error("not opposed from the lift time on")
+			}
+
+			// Bulk import, then watch from the version before it.
+			n := 100000
+			if tg.name == "embedded" {
+				n = 10000
+			}
+			items := make([]redisstore.ImportItem, n)
+			for i := range items {
+				items[i] = redisstore.ImportItem{Identifier: fmt.Sprintf("%s-i%07d", id, i), Reason: opposition.ReasonLoss, Effective: eff}
+			}
+			vBefore, _ := list.Version(ctx)
+			start := time.Now()
+			added, vAfter, err := list.Import(ctx, items, now)
+			if err != nil || added != n {
+				t.Fatalf("import: %d of %d, %v", added, n, err)
+			}
+			t.Logf("%s: imported %d entries in %v (%.0f entries/s)", tg.name, n, time.Since(start), float64(n)/time.Since(start).Seconds())
+			if vAfter < vBefore+uint64(n) {
+				t.Fatalf("version %d after import from %d", vAfter, vBefore)
+			}
+			again, _, err := list.Import(ctx, items[:10], now)
+			if err != nil || again != 0 {
+				t.Fatalf("re-import of opposed identifiers added %d (%v)", again, err)
+			}
+			e, _ = list.Entry(ctx, items[n-1].Identifier)
+			if _, got := e.OpposedAt(eff); !got {
+				t.Error("imported identifier not opposed")
+			}
+			changes, err := list.Changes(ctx, v0, 3, 0)
+			if err != nil || len(changes) != 3 {
+				t.Fatalf("changes after %d: %v %v", v0, changes, err)
+			}
+			if changes[0].Version != v1 || changes[0].Identifier != id || changes[0].Lifted {
+				t.Errorf("first change %+v, want the add at version %d", changes[0], v1)
+			}
+			if !changes[1].Lifted || changes[1].Version <= changes[0].Version {
+				t.Errorf("second change %+v, want the lift", changes[1])
+			}
+			tail, err := list.Changes(ctx, vAfter-1, 10, 0)
+			if err != nil || len(tail) != 1 || tail[0].Version != vAfter {
+				t.Fatalf("tail after %d: %v %v", vAfter-1, tail, err)
+			}
+			// A blocking read returns the next change as it happens.
+			got := make(chan []redisstore.Change, 1)
+			go func() {
+				c, _ := list.Changes(ctx, vAfter, 10, 3*time.Second)
+				got <- c
+			}()
+			time.Sleep(100 * time.Millisecond)
+			if _, _, err := list.Add(ctx, id, opposition.ReasonCompromise, now, now); err != nil {
+				t.Fatal(err)
+			}
+			if c := <-got; len(c) == 0 || c[0].Identifier != id {
+				t.Fatalf("blocking watch: %v", c)
+			}
+		})
+	}
+}

@@ -1,0 +1,457 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store/redisstore"
+	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	redistest.StopShared()
+	os.Exit(code)
+}
+
+// target is one Redis the store suite runs against.
+type target struct {
+	name string
+	rdb  redis.UniversalClient
+}
+
+func opts(addrs ...string) *redis.UniversalOptions {
+	return &redis.UniversalOptions{Addrs: addrs, DisableIdentity: true, MaxRetries: 1,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, ContextTimeoutEnabled: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}}
+}
+
+// targets: a real redis-server always; a 3-master Cluster when
+// TIERSPAYANT_TEST_CLUSTER names one (make test-cluster); the embedded
+// in-process store that `make run` uses, which must behave the same.
+func targets(t *testing.T) []target {
+	t.Helper()
+	srv := redistest.Shared(t)
+	single := redis.NewUniversalClient(opts(srv.Addr))
+	t.Cleanup(func() { single.Close() })
+	out := []target{{"redis", single}}
+	if addrs := os.Getenv("TIERSPAYANT_TEST_CLUSTER"); addrs != "" {
+		o := opts(strings.Split(addrs, ",")...)
+		o.IsClusterMode = true
+		c := redis.NewUniversalClient(o)
+		t.Cleanup(func() { c.Close() })
+		out = append(out, target{"cluster", c})
+	}
+	m := miniredis.RunT(t)
+	e := redis.NewUniversalClient(opts(m.Addr()))
+	t.Cleanup(func() { e.Close() })
+	out = append(out, target{"embedded", e})
+	return out
+}
+
+var table = func() *legal.Table {
+	t, err := legal.Load()
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
+
+var paris = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// now: Tue 11 Mar 2025 10:00 Paris.
+var now = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
+
+func newService(t *testing.T, rdb redis.UniversalClient) (*service.Service, *redisstore.Store) {
+	t.Helper()
+	k := redisstore.NewKeyer([]byte("a test secret of at least 32 characters"))
+	st := redisstore.New(rdb, k)
+	if err := st.LoadScripts(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: k.Digest,
+		Clock: func() time.Time { return now }, Zone: paris}), st
+}
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func eur(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// nirFor returns a valid NIR for a test beneficiary number.
+func nirFor(n int) string {
+	body := fmt.Sprintf("1850575%06d", n%1000000)
+	v, _ := strconv.ParseInt(body, 10, 64)
+	return fmt.Sprintf("%s%02d", body, 97-v%97)
+}
+
+func register(t *testing.T, svc *service.Service, nir string) {
+	t.Helper()
+	_, err := svc.UpsertBeneficiary(context.Background(), nir, service.Beneficiary{
+		Rights:      claims.Rights{BirthDate: day("1985-05-20"), Open: []claims.Period{{From: day("2020-01-01")}}},
+		Attachments: []service.Attachment{{Organism: "CPAM75", Period: claims.Period{From: day("2020-01-01")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func baseClaim(id, nir, pro string, prof claims.Profession) claims.Claim {
+	return claims.Claim{
+		ID: id, CreatedAt: now.Add(-time.Hour), NIR: nir, Nature: claims.NatureMaladie, Mode: claims.ModeAMOOnly,
+		Professional:   claims.Professional{ID: pro, Profession: prof, Departement: "75"},
+		Identification: claims.Identification{Kind: claims.IdentificationVitaleCard, Value: "C" + nir},
+	}
+}
+
+func gp(id, nir, pro string) claims.Claim {
+	c := baseClaim(id, nir, pro, claims.ProfessionPhysician)
+	c.Lines = []claims.Line{{ID: "1", Code: "G", Category: claims.CategoryPhysician, CareDate: day("2025-03-10"),
+		UnitPrice: eur("30.00"), Quantity: 1, BilledAmount: eur("30.00"), Parcours: claims.ParcoursRespected}}
+	return c
+}
+
+func pharmacy(id, nir, pro string, packs int) claims.Claim {
+	c := baseClaim(id, nir, pro, claims.ProfessionPharmacist)
+	c.Lines = []claims.Line{{ID: "1", Code: "3400930000000", Category: claims.CategoryMedicine, CareDate: day("2025-03-10"),
+		UnitPrice: eur("10.00"), Quantity: packs, BilledAmount: eur("10.00").Mul(decimal.NewFromInt(int64(packs))), ProductRate: eur("0.65")}}
+	return c
+}
+
+func nurse(id, nir, pro string, acts int) claims.Claim {
+	c := baseClaim(id, nir, pro, claims.ProfessionNurse)
+	c.Lines = []claims.Line{{ID: "1", Code: "AMI", Category: claims.CategoryAuxiliary, CareDate: day("2025-03-10"),
+		UnitPrice: eur("10.00"), Quantity: acts, BilledAmount: eur("10.00").Mul(decimal.NewFromInt(int64(acts)))}}
+	return c
+}
+
+func counters(t *testing.T, rdb redis.UniversalClient, ref string, year int) map[string]int64 {
+	t.Helper()
+	v, err := rdb.HGetAll(context.Background(), "cnt:{b:"+ref+"}:"+strconv.Itoa(year)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for k, s := range v {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("counter %s=%q", k, s)
+		}
+		out[k] = n
+	}
+	return out
+}
+
+func TestStoreIdempotency(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := context.Background()
+			svc, _ := newService(t, tg.rdb)
+			nir := nirFor(int(time.Now().UnixNano() % 900000))
+			register(t, svc, nir)
+			id := "P1-" + t.Name()
+			first, err := svc.Adjudicate(ctx, gp(id, nir, "P1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nir)
+			before := counters(t, tg.rdb, ref, 2025)
+			again, err := svc.Adjudicate(ctx, gp(id, nir, "P1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !again.Replayed || !again.Decision.Totals.ParticipationForfaitaire.Equal(first.Decision.Totals.ParticipationForfaitaire) ||
+				!again.Decision.DebtBalance.Equal(first.Decision.DebtBalance) || len(again.Decision.Trace) != len(first.Decision.Trace) {
+				t.Fatalf("replay differs: %+v vs %+v", again.Decision.Totals, first.Decision.Totals)
+			}
+			if after := counters(t, tg.rdb, ref, 2025); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Fatalf("a replay changed the counters: %v → %v", before, after)
+			}
+			other := gp(id, nir, "P1")
+			other.Lines[0].UnitPrice = eur("25.00")
+			if _, err := svc.Adjudicate(ctx, other); !errors.Is(err, service.ErrClaimIDReused) {
+				t.Fatalf("same id, other content: %v", err)
+			}
+			// Same id for another beneficiary is another content too.
+			nir2 := nirFor(int(time.Now().UnixNano()%900000) + 1)
+			register(t, svc, nir2)
+			if _, err := svc.Adjudicate(ctx, gp(id, nir2, "P1")); !errors.Is(err, service.ErrClaimIDReused) {
+				t.Fatalf("same id, other beneficiary: %v", err)
+			}
+			// Cancel restores exactly what the claim consumed, once.
+			c1, err := svc.CancelClaim(ctx, id)
+			if err != nil || !c1.Now || !c1.PFRestored.Equal(eur("2.00")) {
+				t.Fatalf("cancel: %+v %v", c1, err)
+			}
+			c2, err := svc.CancelClaim(ctx, id)
+			if err != nil || c2.Now || !c2.CancelledAt.Equal(c1.CancelledAt) {
+				t.Fatalf("second cancel: %+v %v", c2, err)
+			}
+			for k, v := range counters(t, tg.rdb, ref, 2025) {
+				if v != 0 {
+					t.Errorf("after cancel, counter %s = %d", k, v)
+				}
+			}
+			got, err := svc.GetClaim(ctx, id)
+			if err != nil || !got.Cancelled {
+				t.Fatalf("get after cancel: %+v %v", got.Cancelled, err)
+			}
+			if _, err := svc.CancelClaim(ctx, "never-seen-"+id); !errors.Is(err, service.ErrNotFound) {
+				t.Fatalf("cancel unknown: %v", err)
+			}
+		})
+	}
+}
+
+// TestStoreConcurrentCaps: 200 claims of one beneficiary from 10
+// professionals on 20 goroutines. The annual and daily caps hold exactly and
+// the stored decisions add up to the counters.
+func TestStoreConcurrentCaps(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := context.Background()
+			svc, _ := newService(t, tg.rdb)
+			nir := nirFor(int(time.Now().UnixNano()%900000) + 7)
+			register(t, svc, nir)
+			const n, workers = 200, 20
+			ids := make([]string, n)
+			jobs := make(chan int)
+			var wg sync.WaitGroup
+			var failed atomic.Int32
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range jobs {
+						pro := "PRO" + strconv.Itoa(i%10)
+						id := fmt.Sprintf("%s-%s-%03d", pro, strings.ReplaceAll(t.Name(), "/", "-"), i)
+						ids[i] = id
+						var c claims.Claim
+						switch i % 3 {
+						case 0:
+							c = gp(id, nir, pro)
+						case 1:
+							c = pharmacy(id, nir, pro, 2)
+						default:
+							c = nurse(id, nir, pro, 3)
+						}
+						if _, err := svc.Adjudicate(ctx, c); err != nil {
+							failed.Add(1)
+							t.Errorf("claim %d: %v", i, err)
+						}
+					}
+				}()
+			}
+			for i := 0; i < n; i++ {
+				jobs <- i
+			}
+			close(jobs)
+			wg.Wait()
+			if failed.Load() > 0 {
+				t.FailNow()
+			}
+			ref := redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nir)
+			cnt := counters(t, tg.rdb, ref, 2025)
+			// 67 GP claims from 10 professionals: at most 4 PF each per day → 40 × 2.00 > 50.00.
+			if cnt["pf"] != 5000 || cnt["fr"] != 5000 {
+				t.Errorf("annual caps: pf=%d fr=%d cents, want exactly 5000 each", cnt["pf"], cnt["fr"])
+			}
+			for k, v := range cnt {
+				if strings.HasPrefix(k, "pc:") && v > 4 {
+					t.Errorf("PF count %s = %d > 4", k, v)
+				}
+				if strings.HasPrefix(k, "fd:") && v > 400 {
+					t.Errorf("daily franchise %s = %d cents > 4.00", k, v)
+				}
+			}
+			var pf, fr, debt decimal.Decimal
+			for _, id := range ids {
+				r, err := svc.GetClaim(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pf = pf.Add(r.Decision.Totals.ParticipationForfaitaire)
+				fr = fr.Add(r.Decision.Totals.Franchise)
+				debt = debt.Add(r.Decision.Totals.PatientDebt)
+			}
+			if !pf.Equal(eur("50.00")) || !fr.Equal(eur("50.00")) || !debt.Equal(eur("100.00")) {
+				t.Errorf("sum of stored decisions: pf=%s fr=%s debt=%s", pf, fr, debt)
+			}
+			_, b, err := svc.GetBeneficiary(ctx, nir)
+			if err != nil || !b.Rights.Debt.Equal(debt) {
+				t.Errorf("beneficiary debt %s, decisions %s (%v)", b.Rights.Debt, debt, err)
+			}
+		})
+	}
+}
+
+// countingHook counts the round trips the client makes: every command sent
+// on its own and every pipeline.
+type countingHook struct{ calls atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		// A new pooled connection's handshake (HELLO) is not a claim's round trip.
+		if name := cmd.Name(); name != "hello" && name != "auth" {
+			h.calls.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.calls.Add(1); return next(ctx, cmds) }
+}
+
+// TestStoreRoundTrips: at most 2 Redis round trips per adjudicated claim.
+func TestStoreRoundTrips(t *testing.T) {
+	srv := redistest.Shared(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	t.Cleanup(func() { rdb.Close() })
+	svc, _ := newService(t, rdb)
+	nir := nirFor(int(time.Now().UnixNano()%900000) + 11)
+	register(t, svc, nir)
+	h := &countingHook{}
+	rdb.AddHook(h)
+	const claimsN = 30
+	for i := 0; i < claimsN; i++ {
+		var c claims.Claim
+		id := fmt.Sprintf("RT-%s-%d", t.Name(), i)
+		switch i % 3 {
+		case 0:
+			c = gp(id, nir, "PRO1")
+		case 1:
+			c = pharmacy(id, nir, "PH1", 3)
+		default:
+			c = nurse(id, nir, "N1", 2)
+		}
+		before := h.calls.Load()
+		if _, err := svc.Adjudicate(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+		if n := h.calls.Load() - before; n > 2 {
+			t.Fatalf("claim %d took %d round trips, want at most 2", i, n)
+		}
+	}
+	t.Logf("%d claims, %d round trips", claimsN, h.calls.Load())
+}
+
+// TestStoreUnavailable: Redis dies between the read and the commit. The call
+// fails with ErrUnavailable, nothing is half-written, and the retry with the
+// same claim id commits once.
+func TestStoreUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	port, err := redistest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aof := []string{"--appendonly", "yes", "--appendfsync", "always"}
+	srv, err := redistest.StartOn(port, dir, aof...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	o := opts(srv.Addr)
+	o.ReadTimeout, o.WriteTimeout, o.DialTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	rdb := redis.NewUniversalClient(o)
+	t.Cleanup(func() { rdb.Close() })
+	svc, _ := newService(t, rdb)
+	ctx := context.Background()
+	nir := nirFor(424242)
+	register(t, svc, nir)
+	if _, err := svc.Adjudicate(ctx, gp("U-1", nir, "P1")); err != nil {
+		t.Fatal(err)
+	}
+	ref := redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nir)
+	before := counters(t, rdb, ref, 2025)
+
+	var armed atomic.Bool
+	armed.Store(true)
+	rdb.AddHook(killAfterRead{srv: srv, armed: &armed})
+	start := time.Now()
+	_, err = svc.Adjudicate(ctx, gp("U-2", nir, "P1"))
+	if !errors.Is(err, service.ErrUnavailable) {
+		t.Fatalf("Redis gone before the commit: got %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v to give up", d)
+	}
+
+	srv2, err := redistest.StartOn(port, dir, aof...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv2.Stop)
+	waitUp(t, rdb)
+	if after := counters(t, rdb, ref, 2025); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("half-written: counters %v → %v", before, after)
+	}
+	if _, err := svc.GetClaim(ctx, "U-2"); !errors.Is(err, service.ErrNotFound) {
+		t.Fatalf("the failed claim must not be stored: %v", err)
+	}
+	r, err := svc.Adjudicate(ctx, gp("U-2", nir, "P1"))
+	if err != nil || r.Replayed || !r.Decision.Totals.ParticipationForfaitaire.Equal(eur("2.00")) {
+		t.Fatalf("retry: %+v %v", r, err)
+	}
+	if got := counters(t, rdb, ref, 2025)["pf"]; got != before["pf"]+200 {
+		t.Fatalf("retry counted pf %d → %d", before["pf"], got)
+	}
+}
+
+func waitUp(t *testing.T, rdb redis.UniversalClient) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if rdb.Ping(context.Background()).Err() == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("redis did not come back")
+}
+
+// killAfterRead kills the server right after the claim's read pipeline.
+type killAfterRead struct {
+	srv   *redistest.Server
+	armed *atomic.Bool
+}
+
+func (k killAfterRead) DialHook(next redis.DialHook) redis.DialHook       { return next }
+func (k killAfterRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (k killAfterRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if k.armed.CompareAndSwap(true, false) {
+			k.srv.Kill()
+		}
+		return err
+	}
+}
