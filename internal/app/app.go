@@ -55,16 +55,16 @@ type App struct {
 	// Embedded is set when the in-process store is used.
 	Embedded *miniredis.Miniredis
 
-	log     *slog.Logger
-	grpc    *grpc.Server
-	admin   *http.Server
-	health  *health.Server
-	rdb     redis.UniversalClient
-	store   *redisstore.Store
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	grace   time.Duration
-	errs    chan error
+	log    *slog.Logger
+	grpc   *grpc.Server
+	admin  *http.Server
+	health *health.Server
+	rdb    redis.UniversalClient
+	store  *redisstore.Store
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	grace  time.Duration
+	errs   chan error
 }
 
 // Start builds and starts the adjudicator. It returns once both listeners are

@@ -131,7 +131,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn) {
 	bc := tpv1.NewBeneficiaryServiceClient(conn)
 	up, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
 		Nir: nir, BirthDate: "1985-05-20", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}},
-		Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2020-01-01"}}},
+		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2020-01-01"}}},
 		HasMedecinTraitant: true,
 	}})
 	if err != nil {

@@ -444,7 +444,7 @@ type killAfterRead struct {
 	armed *atomic.Bool
 }
 
-func (k killAfterRead) DialHook(next redis.DialHook) redis.DialHook       { return next }
+func (k killAfterRead) DialHook(next redis.DialHook) redis.DialHook          { return next }
 func (k killAfterRead) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 func (k killAfterRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
