@@ -2,10 +2,11 @@ package app_test
 
 import (
 	"context"
+	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/app"
 	"github.com/tierspayant/tierspayant/internal/platform/config"
+	"github.com/tierspayant/tierspayant/internal/platform/logging"
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
 )
 
@@ -35,6 +37,26 @@ func TestMain(m *testing.M) {
 // clock: Tue 11 Mar 2025, 10:00 Paris, the day after the care of RULEBOOK §7 Ex. 1.
 var clock = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
 
+// syncBuffer collects the server's logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var logs = map[*testing.T]*syncBuffer{}
+
 func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 	t.Helper()
 	cfg := config.Defaults()
@@ -44,7 +66,9 @@ func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	buf := &syncBuffer{}
+	logs[t] = buf
+	a, err := app.Start(ctx, cfg, logging.New(buf, "debug"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +372,13 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn) {
 	_, err = tpv1.NewOrganismServiceClient(conn).ListOrganisms(ctx, &tpv1.ListOrganismsRequest{})
 	if status.Code(err) != codes.Unimplemented || !strings.Contains(status.Convert(err).Message(), "organisms") {
 		t.Errorf("ListOrganisms: %v", err)
+	}
+
+	// Privacy: the server's logs of this whole run never show the NIR.
+	if l := logs[t].String(); strings.Contains(l, nir) || strings.Contains(l, "185057800608492") {
+		t.Error("the logs contain a NIR")
+	} else if !strings.Contains(l, "Adjudicate") {
+		t.Errorf("expected call logs, got %q", l)
 	}
 
 	// Admin port: metrics with the handling-time histogram, liveness, readiness.
