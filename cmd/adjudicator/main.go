@@ -59,6 +59,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
+	if cfg.Embedded() {
+		fmt.Fprint(stderr, embeddedBanner)
+	}
 	log := logging.New(stderr, cfg.LogLevel)
 	a, err := app.Start(ctx, cfg, log)
 	if err != nil {
@@ -102,3 +105,12 @@ func paramRow(t *legal.Table, v legal.Value) []string {
 	}
 	return []string{v.ID, v.Text, v.Unit, v.From.Format(time.DateOnly), to, desc, v.RefID + ": " + v.RefTitle}
 }
+
+const embeddedBanner = `
+************************************************************************
+*  EMBEDDED STORE: no Redis address given (ADJ_REDIS_ADDRS / -redis).  *
+*  Running on an in-process Redis: ALL DATA IS LOST ON EXIT.           *
+*  For anything but a try-out, point the service at a real Redis.      *
+************************************************************************
+
+`

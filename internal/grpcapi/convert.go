@@ -182,7 +182,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 	for _, l := range d.Lines {
 		out.Lines = append(out.Lines, &tpv1.LineDecision{
 			LineId: l.LineID, Status: tpv1.DecisionStatus(l.Status), TiersPayant: l.TiersPayant,
-			Base: money(l.Base), Rate: l.Rate.String(), Amo: money(l.AMO), TicketModerateur: money(l.TicketModerateur),
+			Base: money(l.Base), Rate: l.Rate.StringFixed(2), Amo: money(l.AMO), TicketModerateur: money(l.TicketModerateur),
 			HeavyActFlat: l.HeavyActFlat, ParticipationForfaitaire: money(l.ParticipationForfaitaire),
 			Franchise: money(l.Franchise), Excess: money(l.Excess), PayableToProfessional: money(l.PayableToProfessional),
 			PayableToPatient: money(l.PayableToPatient), PatientShare: money(l.PatientShare), PatientDebt: money(l.PatientDebt),
@@ -190,7 +190,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 	}
 	for _, t := range d.Trace {
 		out.Trace = append(out.Trace, &tpv1.Trace{
-			LineIndex: lineIndex(t.Line), Amount: t.Amount, Value: t.Value.String(), Rule: t.Rule,
+			LineIndex: lineIndex(t.Line), Amount: t.Amount, Value: t.Value.StringFixed(2), Rule: t.Rule,
 			Article: t.Article, ParameterId: t.ParameterID, ParameterValue: t.Parameter,
 		})
 	}

@@ -146,7 +146,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 		return r, err
 	}
 	d := s.engine.Finish(priced, toGrants(priced.Requests, com.Grants))
-	d.DebtBalance = com.DebtBalance
+	setDebtBalance(&d, com.DebtBalance)
 	return Result{Decision: d, ReceivedAt: now}, nil
 }
 
@@ -196,7 +196,7 @@ func (s *Service) finish(st Stored) (Result, error) {
 		return Result{}, fmt.Errorf("decode stored claim: %w", err)
 	}
 	d := s.engine.Finish(p, toGrants(p.Requests, st.Grants))
-	d.DebtBalance = st.DebtBalance
+	setDebtBalance(&d, st.DebtBalance)
 	return Result{Decision: d, ReceivedAt: st.ReceivedAt, Cancelled: st.Cancelled, CancelledAt: st.CancelledAt}, nil
 }
 
@@ -251,4 +251,15 @@ func (s *Service) Describe(id string) string {
 		return sr.Description
 	}
 	return ""
+}
+
+// setDebtBalance replaces the engine's debt balance (read before the commit)
+// with the balance the commit script left, which includes concurrent claims.
+func setDebtBalance(d *claims.Decision, bal decimal.Decimal) {
+	d.DebtBalance = bal
+	for i := range d.Trace {
+		if d.Trace[i].Amount == "debt_balance" {
+			d.Trace[i].Value = bal
+		}
+	}
 }
