@@ -1,0 +1,128 @@
+// Package claims is the pure adjudication engine of tiers-payant claims: it
+// validates a claim, prices each line (reimbursement base, AMO rate, ticket
+// modérateur, participation forfaitaire, franchise), decides the payment
+// guarantee and the claim status, and explains every amount in a trace.
+//
+// The engine has no clock, context, logger, I/O or global state: every input
+// is explicit (the claim, the beneficiary's rights, the opposition verdict,
+// the receipt instant, the cap counters) and every legal number comes from
+// the dated table of internal/legal. Adjudication runs in three steps so that
+// the store can consume caps atomically between them:
+//
+//	p, err := engine.Price(in)                       // validation, pricing, requests
+//	grants, inc := franchise.Consume(state, p.Requests) // or the store's script
+//	decision := engine.Finish(p, grants)              // deductions, debt, totals
+//
+// Engine.Adjudicate chains the three for simulations and tests.
+//
+// # Rules applied (RULEBOOK §0.5 and §4)
+//
+//   - D1: amounts are computed per line and rounded to the cent, half away
+//     from zero; totals are sums of line amounts.
+//   - D2: the care date selects rates, amounts, exemptions, maternity, ALD and
+//     rights; the adjudication date (UTC date of the receipt instant) selects
+//     the year of the annual counters and the annual caps.
+//   - D7: GUARANTEED for a card or app not opposed with rights open on every
+//     care date; ALT_PROOF for ADRi or an attestation with rights open; else
+//     NONE. An opposed identifier rejects the claim (lines priced for
+//     information, nothing payable, nothing consumed).
+//   - D8: a line received on or after the second anniversary of the first day
+//     of the quarter following its care quarter is TIME_BARRED.
+//   - D9–D11: participation forfaitaire on physician and biology lines,
+//     franchise on medicine, auxiliary, transport and pharmacist-service
+//     lines, consumed in line order against the caps (package franchise).
+//   - D12: under tiers payant the deductions become the beneficiary's debt and
+//     never reduce the professional's payment; out of tiers payant they reduce
+//     the patient's reimbursement. Above the direct-debit threshold (P-TP-DEBT,
+//     unset by default) without authorisation the claim is out of tiers payant.
+//   - D13: hors parcours physician lines (patient aged 16 or more on the care
+//     date, not an emergency) take the P-TM-2 rate.
+//   - D14: inside the maternity period every line is at 100 % without
+//     deductions; outside it, compulsory pregnancy exams and lines of a claim
+//     billed to maternity are at 100 % without deductions.
+//   - D15: ALD-related lines with a recognised ALD are at 100 %, deductions
+//     still due; without a recognised ALD the ordinary rate applies and the
+//     reason ALD_NOT_RECOGNISED says so.
+//   - D16: no deductions for minors (age on 1 January of the care year), CSS
+//     and AME beneficiaries, care during a hospital stay, emergency transport;
+//     AME at 100 %; under CSS the ticket modérateur is not the patient's share.
+//   - D17: on physician, midwife, dentist, auxiliary and biology lines not
+//     already at 100 %, a unit price or coefficient at the threshold replaces
+//     the ticket modérateur by the flat amount (P-TM-11).
+//   - D18: medicines take their product rate, checked against P-TM-7; a
+//     refused generic takes the line out of tiers payant and limits its base
+//     to the highest generic price when given and lower.
+//   - D19: AT/MP claims return ErrNatureNotSupported.
+//
+// # Reason codes
+//
+// Reason.Code is stable. Claim-level reasons have Line −1.
+//
+//	CARD_IN_OPPOSITION         identifier opposed at creation: claim rejected (L161-36-3)
+//	DIRECT_DEBIT_REQUIRED      debt above P-TP-DEBT without authorisation: out of tiers payant (L161-36-4 2°)
+//	TIME_BARRED                line time-barred (L160-11)
+//	RIGHTS_CLOSED              no open rights on the care date
+//	GENERIC_REFUSED            refused generic: line out of tiers payant (L162-16-7)
+//	ALD_NOT_RECOGNISED         ALD-related line without recognised ALD: ordinary rate
+//	HORS_PARCOURS              increased ticket modérateur (L162-5-3)
+//	HEAVY_ACT_FLAT             ticket modérateur replaced by the heavy-act flat amount
+//	EXEMPT_MATERNITY           no deductions: maternity insurance (L160-9)
+//	EXEMPT_AME                 no deductions: AME
+//	EXEMPT_CSS                 no deductions: CSS (L160-15)
+//	EXEMPT_HOSPITAL_STAY       no deductions: care during a hospital stay
+//	EXEMPT_MINOR               no deductions: under 18 on 1 January (L160-15, R160-20)
+//	PF_LIMITED_TO_AMO          participation forfaitaire limited to the line's AMO amount
+//	PF_DAILY_COUNT_CAP         participations per professional and care date exhausted
+//	PF_ANNUAL_CAP              participation forfaitaire annual cap reached
+//	FRANCHISE_LIMITED_TO_AMO   franchise limited to the line's AMO amount
+//	FRANCHISE_DAILY_CAP        franchise daily cap reached for the category
+//	FRANCHISE_ANNUAL_CAP       franchise annual cap reached
+//
+// # Glossary (FR → EN)
+//
+//	AMO (assurance maladie obligatoire)    compulsory health insurance; its share of a line
+//	AMC (assurance maladie complémentaire) complementary health insurance
+//	ALD (affection de longue durée)        long-term illness giving 100 % for related care
+//	AME (aide médicale de l'État)          State medical aid, 100 %, no deductions
+//	AT/MP                                  work injury / occupational disease (not supported)
+//	Auxiliaire médical                     nurse, physiotherapist, speech therapist…
+//	Base de remboursement (BR)             reimbursement base (regulated tariff)
+//	Biologie                               laboratory tests
+//	Carte Vitale / ApCV                    health-insurance card / its mobile app
+//	CSS (complémentaire santé solidaire)   means-tested complementary cover
+//	Dépassement                            excess fee above the base
+//	Franchise médicale                     flat deductible per pack, auxiliary act, transport leg
+//	Hors parcours                          outside the coordinated-care pathway
+//	Médecin traitant                       declared referring doctor
+//	NIR                                    social-security number (13 characters and a key)
+//	Opposition (liste d'opposition)        block list of lost or stolen identifiers
+//	Participation forfaitaire (PF)         flat co-payment per doctor act or lab act
+//	Prescription                           time bar (2 years, L160-11)
+//	Sage-femme                             midwife
+//	Ticket modérateur (TM)                 coinsurance: base minus AMO amount
+//	Tiers payant (TP)                      third-party payment: the insurer pays the professional
+//	Transport d'urgence (SAMU)             emergency transport requested by the SAMU
+package claims
+
+// Reason codes (see the package documentation).
+const (
+	ReasonCardInOpposition      = "CARD_IN_OPPOSITION"
+	ReasonDirectDebitRequired   = "DIRECT_DEBIT_REQUIRED"
+	ReasonTimeBarred            = "TIME_BARRED"
+	ReasonRightsClosed          = "RIGHTS_CLOSED"
+	ReasonGenericRefused        = "GENERIC_REFUSED"
+	ReasonALDNotRecognised      = "ALD_NOT_RECOGNISED"
+	ReasonHorsParcours          = "HORS_PARCOURS"
+	ReasonHeavyActFlat          = "HEAVY_ACT_FLAT"
+	ReasonExemptMaternity       = "EXEMPT_MATERNITY"
+	ReasonExemptAME             = "EXEMPT_AME"
+	ReasonExemptCSS             = "EXEMPT_CSS"
+	ReasonExemptHospitalStay    = "EXEMPT_HOSPITAL_STAY"
+	ReasonExemptMinor           = "EXEMPT_MINOR"
+	ReasonPFLimitedToAMO        = "PF_LIMITED_TO_AMO"
+	ReasonPFDailyCount          = "PF_DAILY_COUNT_CAP"
+	ReasonPFAnnualCap           = "PF_ANNUAL_CAP"
+	ReasonFranchiseLimitedToAMO = "FRANCHISE_LIMITED_TO_AMO"
+	ReasonFranchiseDailyCap     = "FRANCHISE_DAILY_CAP"
+	ReasonFranchiseAnnualCap    = "FRANCHISE_ANNUAL_CAP"
+)

@@ -1,0 +1,287 @@
+package claims
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/franchise"
+	"github.com/tierspayant/tierspayant/internal/legal"
+)
+
+// ErrNatureNotSupported is returned for a work-injury or occupational-disease
+// (AT/MP) claim: D19, the service adjudicates maladie and maternité only.
+var ErrNatureNotSupported = errors.New("insurance nature not supported")
+
+// Input is what one adjudication needs besides the legal table.
+type Input struct {
+	Claim  Claim
+	Rights Rights
+	// Opposed is true when the identifier used was on the opposition list at
+	// Claim.CreatedAt (D6), as decided by the caller.
+	Opposed bool
+	// ReceivedAt is the receipt instant on the service clock. Its UTC date is
+	// the adjudication date (D2: annual counters) and the time-bar reference
+	// (D8).
+	ReceivedAt time.Time
+}
+
+// Engine prices claims against a legal table. It is pure and safe for
+// concurrent use.
+type Engine struct {
+	table *legal.Table
+	full  decimal.Decimal // 100 %: the rate of a care exonerated of ticket modérateur
+}
+
+// NewEngine returns an engine reading its parameters from t.
+func NewEngine(t *legal.Table) *Engine {
+	return &Engine{table: t, full: decimal.NewFromInt(1)}
+}
+
+// Priced is a claim priced up to the cap consumption: the decision without
+// participation forfaitaire and franchise, and the deductions to request. It
+// round-trips through encoding/json, so the store can keep it between Price
+// and Finish.
+type Priced struct {
+	Decision Decision
+	// Requests are the deductions to consume, in claim order (D11). Empty for
+	// an opposed claim and for rejected lines.
+	Requests []franchise.Request
+	// Sources says, for each request (same index), which parameters it used,
+	// so that Finish can trace the deduction without the legal table.
+	Sources []DeductionSource
+	// Debt is the beneficiary's PF and franchise debt before the claim (D12).
+	Debt decimal.Decimal
+}
+
+// DeductionSource records the parameters behind one deduction request.
+type DeductionSource struct {
+	Article   string     // legal basis of the deduction
+	Unit      ParamValue // unit amount (P-PF-1, P-FR-1…)
+	Daily     ParamValue // franchise daily cap or PF daily count; empty when none
+	Annual    ParamValue // annual cap (P-PF-2, P-FR-6)
+	LineLimit string     // the line's AMO amount, as a string
+}
+
+// ParamValue is a parameter as used: its RULEBOOK id and its value.
+type ParamValue struct {
+	ID    string
+	Value string
+}
+
+// Price validates the claim, prices every line, decides the guarantee, the
+// status and the reasons, and lists the cap consumption to request. It returns
+// a *ValidationError for a malformed claim, ErrNatureNotSupported for AT/MP,
+// and an error wrapping legal.ErrNoValueAt when a parameter has no value on a
+// date it needs.
+func (e *Engine) Price(in Input) (Priced, error) {
+	vs := validate(in.Claim, in.ReceivedAt)
+	if len(vs) > 0 {
+		return Priced{}, &ValidationError{Fields: vs}
+	}
+	if in.Claim.Nature == NatureATMP {
+		return Priced{}, ErrNatureNotSupported
+	}
+	p := &pricer{e: e, in: &in, adj: civil(in.ReceivedAt.UTC())}
+	out := Priced{Debt: in.Rights.Debt}
+	p.out = &out
+	d := &out.Decision
+	d.ClaimID = in.Claim.ID
+	d.Organism = in.Rights.Organism
+	d.AdjudicatedOn = p.adj
+	d.Lines = make([]LineDecision, len(in.Claim.Lines))
+	d.Trace = make([]Trace, 0, len(in.Claim.Lines)*traceEntriesPerLine+1)
+
+	if err := p.claimLevel(); err != nil {
+		return Priced{}, err
+	}
+	for i := range in.Claim.Lines {
+		if err := p.line(i); err != nil {
+			return Priced{}, err
+		}
+	}
+	if len(p.violations) > 0 {
+		return Priced{}, &ValidationError{Fields: p.violations}
+	}
+	d.Guarantee = p.guarantee()
+	d.Status = claimStatus(d.Lines)
+	return out, nil
+}
+
+// Finish applies the grants of the cap consumption (from franchise.Consume or
+// the store's script) to a priced claim and completes the participation
+// forfaitaire, franchise, payable-to-patient and debt of each line, the totals
+// and the debt balance, with their traces. Grants are matched to requests by
+// line and deduction, in any order. It is deterministic, does not modify p,
+// and needs nothing beyond p and grants (no legal table).
+func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
+	d := p.Decision
+	d.Lines = append([]LineDecision(nil), d.Lines...)
+	d.Reasons = append([]Reason(nil), d.Reasons...)
+	d.Trace = append(make([]Trace, 0, len(d.Trace)+len(d.Lines)*4+1), d.Trace...)
+
+	// Deductions granted per line, with their trace. A grant is matched to
+	// its request by line and deduction (at most one request of each per
+	// line), so the grants may come in any order.
+	for _, g := range grants {
+		if g.Line < 0 || g.Line >= len(d.Lines) {
+			continue
+		}
+		ld := &d.Lines[g.Line]
+		var src DeductionSource
+		for j, r := range p.Requests {
+			if r.Line == g.Line && r.Deduction == g.Deduction && j < len(p.Sources) {
+				src = p.Sources[j]
+				break
+			}
+		}
+		amount := round(g.Amount)
+		t := Trace{Line: g.Line, Value: amount, Article: src.Article, ParameterID: src.Unit.ID, Parameter: src.Unit.Value}
+		if g.Deduction == franchise.DeductionPF {
+			ld.ParticipationForfaitaire = round(ld.ParticipationForfaitaire.Add(amount))
+			t.Amount, t.Rule = AmountPF, "PF_UNIT_AMOUNT"
+		} else {
+			ld.Franchise = round(ld.Franchise.Add(amount))
+			t.Amount, t.Rule = AmountFranchise, "FRANCHISE_UNIT_AMOUNT"
+		}
+		for _, l := range g.LimitedBy {
+			d.Reasons = append(d.Reasons, limitReason(g, l))
+		}
+		if n := len(g.LimitedBy); n > 0 {
+			t.Rule = limitRule(g.Deduction, g.LimitedBy[n-1])
+			switch g.LimitedBy[n-1] {
+			case franchise.LimitLineAMO:
+				t.ParameterID, t.Parameter = "", src.LineLimit
+			case franchise.LimitDailyCap, franchise.LimitDailyCount:
+				t.ParameterID, t.Parameter = src.Daily.ID, src.Daily.Value
+			case franchise.LimitAnnualCap:
+				t.ParameterID, t.Parameter = src.Annual.ID, src.Annual.Value
+			}
+		}
+		d.Trace = append(d.Trace, t)
+	}
+
+	var tot Totals
+	for i := range d.Lines {
+		ld := &d.Lines[i]
+		ded := ld.ParticipationForfaitaire.Add(ld.Franchise)
+		switch {
+		case ld.Status != StatusAccepted:
+			ld.PayableToPatient, ld.PatientDebt = decimal.Zero, decimal.Zero
+		case ld.TiersPayant:
+			// D12, L160-13 II last para.: under tiers payant the deductions
+			// become the beneficiary's debt, the professional is paid in full.
+			ld.PayableToPatient, ld.PatientDebt = decimal.Zero, ded
+		default:
+			// Out of tiers payant the insurer reimburses the patient, less
+			// the deductions.
+			ld.PayableToPatient, ld.PatientDebt = round(ld.AMO.Sub(ded)), decimal.Zero
+		}
+		d.Trace = append(d.Trace,
+			Trace{Line: i, Amount: AmountPayableToPatient, Value: ld.PayableToPatient, Rule: "PAYABLE_TO_PATIENT", Article: "CSS art. L160-13 II"},
+			Trace{Line: i, Amount: AmountPatientDebt, Value: ld.PatientDebt, Rule: "PATIENT_DEBT", Article: "CSS art. L160-13 II, last para."},
+		)
+		tot.Base = tot.Base.Add(ld.Base)
+		tot.AMO = tot.AMO.Add(ld.AMO)
+		tot.TicketModerateur = tot.TicketModerateur.Add(ld.TicketModerateur)
+		tot.ParticipationForfaitaire = tot.ParticipationForfaitaire.Add(ld.ParticipationForfaitaire)
+		tot.Franchise = tot.Franchise.Add(ld.Franchise)
+		tot.Excess = tot.Excess.Add(ld.Excess)
+		tot.PayableToProfessional = tot.PayableToProfessional.Add(ld.PayableToProfessional)
+		tot.PayableToPatient = tot.PayableToPatient.Add(ld.PayableToPatient)
+		tot.PatientShare = tot.PatientShare.Add(ld.PatientShare)
+		tot.PatientDebt = tot.PatientDebt.Add(ld.PatientDebt)
+	}
+	d.Totals = tot
+	d.DebtBalance = round(p.Debt.Add(tot.PatientDebt))
+	d.Trace = append(d.Trace, Trace{Line: -1, Amount: AmountDebtBalance, Value: d.DebtBalance, Rule: "DEBT_BALANCE", Article: "CSS art. L160-13 II, last para."})
+	sort.SliceStable(d.Trace, func(a, b int) bool { return d.Trace[a].Line < d.Trace[b].Line })
+	return d
+}
+
+// Adjudicate prices the claim, consumes its deductions against s (rolled to
+// the adjudication year, see franchise.State.ForYear) and finishes the
+// decision. The increments apply to s.ForYear(decision.AdjudicatedOn.Year()).
+// Simulations and tests use it; the service splits the three steps around its
+// store.
+func (e *Engine) Adjudicate(in Input, s franchise.State) (Decision, franchise.Increments, error) {
+	p, err := e.Price(in)
+	if err != nil {
+		return Decision{}, franchise.Increments{}, err
+	}
+	grants, inc := franchise.Consume(s.ForYear(p.Decision.AdjudicatedOn.Year()), p.Requests)
+	return e.Finish(p, grants), inc, nil
+}
+
+// claimStatus derives the claim status from its lines: ACCEPTED when every
+// line is accepted under tiers payant, REJECTED when none is, PARTIAL
+// otherwise.
+func claimStatus(lines []LineDecision) Status {
+	tp := 0
+	for _, l := range lines {
+		if l.Status == StatusAccepted && l.TiersPayant {
+			tp++
+		}
+	}
+	switch tp {
+	case len(lines):
+		return StatusAccepted
+	case 0:
+		return StatusRejected
+	}
+	return StatusPartial
+}
+
+func limitReason(g franchise.Grant, l franchise.Limit) Reason {
+	r := Reason{Line: g.Line, Article: "CSS art. L160-13 II"}
+	if g.Deduction == franchise.DeductionFranchise {
+		r.Article = "CSS art. L160-13 III"
+	}
+	r.Code = limitRule(g.Deduction, l)
+	switch l {
+	case franchise.LimitLineAMO:
+		r.Message = "deduction limited to the line's AMO amount"
+	case franchise.LimitDailyCap:
+		r.Message = "franchise daily cap reached for this category and care date"
+	case franchise.LimitDailyCount:
+		r.Message = "maximum number of participations for this professional and care date reached"
+	case franchise.LimitAnnualCap:
+		r.Message = "annual cap reached"
+	}
+	return r
+}
+
+// limitRule returns the reason code (also the trace rule) of a cap that
+// reduced a deduction.
+func limitRule(d franchise.Deduction, l franchise.Limit) string {
+	pf := d == franchise.DeductionPF
+	switch {
+	case l == franchise.LimitLineAMO && pf:
+		return ReasonPFLimitedToAMO
+	case l == franchise.LimitLineAMO:
+		return ReasonFranchiseLimitedToAMO
+	case l == franchise.LimitDailyCount:
+		return ReasonPFDailyCount
+	case l == franchise.LimitDailyCap:
+		return ReasonFranchiseDailyCap
+	case l == franchise.LimitAnnualCap && pf:
+		return ReasonPFAnnualCap
+	case l == franchise.LimitAnnualCap:
+		return ReasonFranchiseAnnualCap
+	}
+	return ""
+}
+
+// round rounds to the cent, half away from zero (D1). It is the only rounding
+// of the engine.
+func round(d decimal.Decimal) decimal.Decimal {
+	return d.Round(2)
+}
+
+// civil returns the calendar date of t (in t's own location) at 00:00 UTC.
+func civil(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,661 @@
+package claims
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/franchise"
+	"github.com/tierspayant/tierspayant/internal/legal"
+)
+
+// Names of the traced amounts (Trace.Amount).
+const (
+	AmountBase                  = "base"
+	AmountRate                  = "rate"
+	AmountAMO                   = "amo"
+	AmountTicketModerateur      = "ticket_moderateur"
+	AmountPF                    = "participation_forfaitaire"
+	AmountFranchise             = "franchise"
+	AmountExcess                = "excess"
+	AmountPayableToProfessional = "payable_to_professional"
+	AmountPayableToPatient      = "payable_to_patient"
+	AmountPatientShare          = "patient_share"
+	AmountPatientDebt           = "patient_debt"
+	AmountDebtBalance           = "debt_balance"
+)
+
+const traceEntriesPerLine = 11
+
+// Parameter ids read by the engine (internal/legal/params).
+const (
+	pTMPhysician       = "P-TM-1"
+	pTMHorsParcours    = "P-TM-2"
+	pTMHorsParcoursAge = "P-TM-2-AGE"
+	pTMAuxiliary       = "P-TM-3"
+	pTMBiology         = "P-TM-4"
+	pTMDentist         = "P-TM-5"
+	pTMMidwife         = "P-TM-6"
+	pTMMedicineRates   = "P-TM-7"
+	pTMTransport       = "P-TM-8"
+	pTMEmergency       = "P-TM-8c"
+	pTMPharmacist      = "P-TM-PHARMACIST"
+	pHeavyFlat         = "P-TM-11"
+	pHeavyTariff       = "P-TM-11-TARIFF"
+	pHeavyCoef         = "P-TM-11-COEF"
+	pPFUnit            = "P-PF-1"
+	pPFAnnualCap       = "P-PF-2"
+	pPFDailyCount      = "P-PF-3"
+	pPFAge             = "P-PF-5"
+	pFRMedicine        = "P-FR-1"
+	pFRAuxiliary       = "P-FR-2"
+	pFRTransport       = "P-FR-3"
+	pFRDailyAuxiliary  = "P-FR-4"
+	pFRDailyTransport  = "P-FR-5"
+	pFRAnnualCap       = "P-FR-6"
+	pFRAge             = "P-FR-9"
+	pFRPharmacist      = "P-FR-10"
+	pFRDailyPharmacist = "P-FR-10-DAILY"
+	pMatBefore         = "P-MAT-1-BEFORE"
+	pMatAfter          = "P-MAT-1-AFTER"
+	pTimeBar           = "P-LIM-1"
+	pDebtThreshold     = "P-TP-DEBT"
+)
+
+// pricer carries the state of one Price call.
+type pricer struct {
+	e          *Engine
+	in         *Input
+	out        *Priced
+	adj        time.Time // adjudication date (D2)
+	outOfTP    bool      // the whole claim is out of tiers payant (D7 opposition, D12 debt)
+	violations []FieldViolation
+	timeBar    legal.Value // P-LIM-1 on the receipt date
+
+	// annual caps, looked up once per claim at the adjudication date
+	pfCap, frCap     legal.Value
+	pfCapOK, frCapOK bool
+}
+
+func (p *pricer) reason(line int, code, article, msg string) {
+	p.out.Decision.Reasons = append(p.out.Decision.Reasons, Reason{Code: code, Line: line, Article: article, Message: msg})
+}
+
+func (p *pricer) trace(t Trace) {
+	p.out.Decision.Trace = append(p.out.Decision.Trace, t)
+}
+
+// claimLevel applies the rules that concern the whole claim: opposition (D7)
+// and the direct-debit threshold (D12).
+func (p *pricer) claimLevel() error {
+	// The time bar in force on the receipt date (P-LIM-1, selected_by
+	// receipt_date), for every line.
+	bar, err := p.e.table.At(pTimeBar, p.adj)
+	if err != nil {
+		return err
+	}
+	p.timeBar = bar
+	if p.in.Opposed {
+		// CSS art. L161-36-3 and L162-16-3-1: an opposed identifier bars
+		// payment under tiers payant, for every profession.
+		p.outOfTP = true
+		p.reason(-1, ReasonCardInOpposition, "CSS art. L161-36-3; L162-16-3-1",
+			"identifier on the opposition list when the claim was created: no payment under tiers payant")
+		return nil
+	}
+	// CSS art. L161-36-4 2°: above a threshold of unpaid deductions, tiers
+	// payant requires the direct-debit authorisation.
+	v, ok, err := p.e.table.Lookup(pDebtThreshold, p.adj)
+	if err != nil || !ok {
+		return err // no threshold configured (D12)
+	}
+	if p.in.Rights.Debt.GreaterThan(v.Decimal) && !p.in.Rights.DirectDebitAuthorised {
+		p.outOfTP = true
+		p.reason(-1, ReasonDirectDebitRequired, "CSS art. L161-36-4 2°",
+			"unpaid participations and franchises above the threshold without a direct-debit authorisation: tiers payant refused")
+	}
+	return nil
+}
+
+// situation is what the engine knows of the beneficiary on a line's care date.
+type situation struct {
+	maternityPeriod bool   // D14 period
+	maternityExam   bool   // compulsory exam, or a claim billed to maternity
+	period          string // the maternity period, for the trace
+	ame, css, ald   bool
+}
+
+func (p *pricer) line(i int) error {
+	l := &p.in.Claim.Lines[i]
+	ld := &p.out.Decision.Lines[i]
+	ld.LineID = l.ID
+	care := civil(l.CareDate)
+	zeroLine(ld) // a rejected line carries no amount, base included
+	base := round(l.Base())
+
+	// D8, CSS art. L160-11: time bar.
+	bar := p.timeBar
+	limit := timeBarLimit(care, bar.Int())
+	if !p.adj.Before(limit) {
+		ld.Status = StatusRejected
+		p.reason(i, ReasonTimeBarred, "CSS art. L160-11",
+			"received on or after the second anniversary of the first day of the quarter following the care")
+		p.trace(Trace{Line: i, Amount: AmountBase, Value: decimal.Zero, Rule: "TIME_BARRED", Article: "CSS art. L160-11", ParameterID: bar.RefID, Parameter: bar.Text})
+		return nil
+	}
+	// Rights open on the care date (PUMa, or AME for its beneficiaries).
+	if !p.rightsOpen(care) {
+		ld.Status = StatusRejected
+		p.reason(i, ReasonRightsClosed, "CSS art. L160-1; L161-31 I", "no open rights on the care date")
+		p.trace(Trace{Line: i, Amount: AmountBase, Value: decimal.Zero, Rule: "RIGHTS_CLOSED", Article: "CSS art. L160-1"})
+		return nil
+	}
+
+	ld.Base = base
+	ld.Status = StatusAccepted
+	ld.TiersPayant = !p.outOfTP
+	if p.in.Opposed {
+		ld.Status = StatusRejected // priced for information only
+	}
+
+	// D18, L162-16-7 and L162-16 III: refused generic.
+	baseRule, baseArticle, baseParam := "UNIT_PRICE_TIMES_QUANTITY", "RULEBOOK §2 step 6: regulated tariff", ""
+	if l.Category == CategoryMedicine {
+		baseArticle = "CSS art. L162-16 I"
+	}
+	if l.Category == CategoryMedicine && l.GenericRefused {
+		ld.TiersPayant = false
+		p.reason(i, ReasonGenericRefused, "CSS art. L162-16-7",
+			"generic substitution refused without a non-substitutable mention: line out of tiers payant")
+		if l.HighestGenericPrice.Sign() > 0 && l.HighestGenericPrice.LessThan(l.UnitPrice) {
+			base = round(l.HighestGenericPrice.Mul(decimal.NewFromInt(int64(l.Quantity))))
+			ld.Base = base
+			baseRule, baseArticle, baseParam = "GENERIC_PRICE_LIMIT", "CSS art. L162-16 III", l.HighestGenericPrice.StringFixed(2)
+		}
+	}
+	p.trace(Trace{Line: i, Amount: AmountBase, Value: base, Rule: baseRule, Article: baseArticle, Parameter: baseParam})
+
+	sit, err := p.situation(l, care)
+	if err != nil {
+		return err
+	}
+
+	// Rate (D13–D18, L160-13 I, L160-9, L160-14).
+	rt, err := p.rate(i, l, care, sit)
+	if err != nil {
+		return err
+	}
+	ld.Rate = rt.rate
+	p.trace(Trace{Line: i, Amount: AmountRate, Value: rt.rate, Rule: rt.rule, Article: rt.article, ParameterID: rt.paramID, Parameter: rt.param})
+
+	// AMO and ticket modérateur; D17 heavy-act flat amount.
+	amoTrace := Trace{Line: i, Amount: AmountAMO, Rule: "BASE_TIMES_RATE", Article: "CSS art. L160-13 I", ParameterID: rt.paramID, Parameter: rt.param}
+	tmTrace := Trace{Line: i, Amount: AmountTicketModerateur, Rule: "BASE_MINUS_AMO", Article: "CSS art. L160-13 I"}
+	heavy, flat, err := p.heavyAct(l, care, rt.rate)
+	if err != nil {
+		return err
+	}
+	if heavy.ID != "" {
+		// TODO(legal): the flat amount replaces the ticket modérateur even
+		// when the proportional one would be lower (cheap act with a high
+		// coefficient); whether R160-16 caps it at the ordinary TM is to
+		// confirm. It never exceeds the base.
+		tm := decimal.Min(flat, base)
+		ld.HeavyActFlat = true
+		ld.TicketModerateur = tm
+		ld.AMO = base.Sub(tm)
+		amoTrace.Rule, amoTrace.Article = "HEAVY_ACT_BASE_MINUS_FLAT", "CSS art. R160-16"
+		amoTrace.ParameterID, amoTrace.Parameter = heavy.RefID, heavy.Text
+		tmTrace.Rule, tmTrace.Article = "HEAVY_ACT_FLAT", "CSS art. R160-16"
+		tmTrace.ParameterID, tmTrace.Parameter = heavy.RefID, heavy.Text
+		p.reason(i, ReasonHeavyActFlat, "CSS art. R160-16", "heavy act: ticket modérateur replaced by the flat amount")
+	} else {
+		ld.AMO = round(base.Mul(rt.rate))
+		ld.TicketModerateur = base.Sub(ld.AMO)
+	}
+	amoTrace.Value, tmTrace.Value = ld.AMO, ld.TicketModerateur
+	p.trace(amoTrace)
+	p.trace(tmTrace)
+
+	if l.BilledAmount.GreaterThan(base) {
+		ld.Excess = round(l.BilledAmount.Sub(base))
+	}
+	p.trace(Trace{Line: i, Amount: AmountExcess, Value: ld.Excess, Rule: "BILLED_MINUS_BASE", Article: "RULEBOOK §2 step 8: excess fees are outside the AMO part"})
+
+	// D12: the professional is paid the AMO amount under tiers payant, never
+	// reduced by the deductions.
+	ptpRule := "AMO_UNDER_TIERS_PAYANT"
+	switch {
+	case ld.Status == StatusAccepted && ld.TiersPayant:
+		ld.PayableToProfessional = ld.AMO
+	case p.in.Opposed:
+		ptpRule = "CARD_IN_OPPOSITION"
+	default:
+		ptpRule = "OUT_OF_TIERS_PAYANT"
+	}
+	p.trace(Trace{Line: i, Amount: AmountPayableToProfessional, Value: ld.PayableToProfessional, Rule: ptpRule, Article: "CSS art. L161-36-3; L160-13 II"})
+
+	// Patient share at the counter.
+	shareRule := "TICKET_MODERATEUR_PLUS_EXCESS"
+	switch {
+	case !ld.TiersPayant:
+		// Out of tiers payant the patient pays the professional's bill.
+		ld.PatientShare = round(decimal.Max(l.BilledAmount, l.Base()))
+		shareRule = "BILLED_AMOUNT_OUT_OF_TIERS_PAYANT"
+	case sit.css:
+		// D16: the CSS pays the ticket modérateur as the complementary part.
+		ld.PatientShare = ld.Excess
+		shareRule = "CSS_PAYS_TICKET_MODERATEUR"
+	default:
+		ld.PatientShare = ld.TicketModerateur.Add(ld.Excess)
+	}
+	p.trace(Trace{Line: i, Amount: AmountPatientShare, Value: ld.PatientShare, Rule: shareRule, Article: "CSS art. L160-13 I; L861-3"})
+
+	return p.deductions(i, l, care, sit, ld)
+}
+
+// zeroLine sets every amount of a line decision to an explicit 0.
+func zeroLine(ld *LineDecision) {
+	ld.Base, ld.Rate, ld.AMO, ld.TicketModerateur = decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero
+	ld.ParticipationForfaitaire, ld.Franchise, ld.Excess = decimal.Zero, decimal.Zero, decimal.Zero
+	ld.PayableToProfessional, ld.PayableToPatient = decimal.Zero, decimal.Zero
+	ld.PatientShare, ld.PatientDebt = decimal.Zero, decimal.Zero
+}
+
+// timeBarLimit returns the first receipt date at which care is time-barred:
+// the years-th anniversary of the first day of the quarter following the care
+// quarter (D8, L160-11: care 2023-01-10 is admissible through 2025-03-31).
+func timeBarLimit(care time.Time, years int) time.Time {
+	q := (int(care.Month()) - 1) / 3 // 0..3
+	start := time.Date(care.Year(), time.Month(q*3+1), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 3, 0)
+	return start.AddDate(years, 0, 0)
+}
+
+// rightsOpen reports whether the beneficiary has open rights on day: PUMa
+// rights, or the AME for its beneficiaries.
+func (p *pricer) rightsOpen(day time.Time) bool {
+	return anyContains(p.in.Rights.Open, day) || anyContains(p.in.Rights.AME, day)
+}
+
+func anyContains(ps []Period, day time.Time) bool {
+	for _, pr := range ps {
+		if (Period{From: civil(pr.From), To: dateOrZero(pr.To)}).Contains(day) {
+			return true
+		}
+	}
+	return false
+}
+
+func dateOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return civil(t)
+}
+
+func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
+	r := &p.in.Rights
+	s := situation{
+		ame:           anyContains(r.AME, care),
+		css:           anyContains(r.CSS, care),
+		ald:           l.ALDRelated && anyContains(r.ALD, care),
+		maternityExam: l.MaternityExam || p.in.Claim.Nature == NatureMaternite,
+	}
+	if len(r.Pregnancies) == 0 {
+		return s, nil
+	}
+	before, err := p.e.table.At(pMatBefore, care)
+	if err != nil {
+		return s, err
+	}
+	after, err := p.e.table.At(pMatAfter, care)
+	if err != nil {
+		return s, err
+	}
+	for _, pg := range r.Pregnancies {
+		from, to := maternityPeriod(pg, before.Int(), after.Int())
+		if !care.Before(from) && !care.After(to) {
+			s.maternityPeriod = true
+			s.period = from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly)
+			break
+		}
+	}
+	return s, nil
+}
+
+// maternityPeriod returns the maternity-insurance period of a pregnancy (D14,
+// L160-9): from the expected delivery date minus monthsBefore through the
+// actual delivery date (the expected one while none is recorded) plus
+// daysAfter; a birth before that start opens the period on the birth date.
+func maternityPeriod(pg Pregnancy, monthsBefore, daysAfter int) (from, to time.Time) {
+	expected := civil(pg.ExpectedDelivery)
+	from = expected.AddDate(0, -monthsBefore, 0)
+	end := expected
+	if !pg.ActualDelivery.IsZero() {
+		end = civil(pg.ActualDelivery)
+		if end.Before(from) {
+			from = end
+		}
+	}
+	return from, end.AddDate(0, 0, daysAfter)
+}
+
+type rateChoice struct {
+	rate           decimal.Decimal
+	rule, article  string
+	paramID, param string
+}
+
+func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, error) {
+	full := p.e.full
+	switch {
+	case s.maternityPeriod:
+		return rateChoice{rate: full, rule: "MATERNITY_PERIOD", article: "CSS art. L160-9", paramID: "P-MAT-1", param: s.period}, nil
+	case s.ame:
+		return rateChoice{rate: full, rule: "AME", article: "CASF art. L251-2"}, nil
+	case s.maternityExam:
+		return rateChoice{rate: full, rule: "MATERNITY_EXAM", article: "CSS art. L160-9"}, nil
+	case l.Category == CategoryEmergencyTransport:
+		v, ok, err := p.e.table.Lookup(pTMEmergency, care)
+		if err != nil {
+			return rateChoice{}, err
+		}
+		if !ok {
+			// Before the LFSS 2023, SAMU-requested transports were
+			// reimbursed at the transport rate (still without franchise).
+			return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", "CSS art. L160-13 I; R160-5")
+		}
+		return rateChoice{rate: v.Decimal, rule: "EMERGENCY_TRANSPORT", article: "CSS art. L160-14; LFSS 2023", paramID: v.RefID, param: v.Text}, nil
+	case s.ald:
+		return rateChoice{rate: full, rule: "ALD", article: "CSS art. L160-14 3°, 4°"}, nil
+	}
+	if l.ALDRelated {
+		p.reason(i, ReasonALDNotRecognised, "CSS art. L160-14 3°, 4°",
+			"line marked ALD-related but no ALD recognised on the care date: ordinary rate")
+	}
+	switch l.Category {
+	case CategoryMedicine:
+		v, err := p.e.table.At(pTMMedicineRates, care)
+		if err != nil {
+			return rateChoice{}, err
+		}
+		if !v.Contains(l.ProductRate) {
+			p.violations = append(p.violations, FieldViolation{
+				Field:       "lines[" + strconv.Itoa(i) + "].product_rate",
+				Description: "not a medicine reimbursement rate allowed on the care date",
+			})
+		}
+		return rateChoice{rate: l.ProductRate, rule: "PRODUCT_RATE", article: "CSS art. L160-13 I", paramID: v.RefID, param: l.ProductRate.StringFixed(2)}, nil
+	case CategoryPhysician:
+		if l.Parcours == ParcoursHors && !l.Emergency {
+			age, err := p.e.table.At(pTMHorsParcoursAge, care)
+			if err != nil {
+				return rateChoice{}, err
+			}
+			if ageOn(p.in.Rights.BirthDate, care) >= age.Int() {
+				p.reason(i, ReasonHorsParcours, "CSS art. L162-5-3",
+					"outside the coordinated-care pathway: increased ticket modérateur")
+				return p.tableRate(pTMHorsParcours, care, "HORS_PARCOURS", "CSS art. L162-5-3")
+			}
+		}
+		return p.tableRate(pTMPhysician, care, "TM_RATE_PHYSICIAN", "CSS art. L160-13 I; R160-5")
+	case CategoryMidwife:
+		return p.tableRate(pTMMidwife, care, "TM_RATE_MIDWIFE", "CSS art. L160-13 I")
+	case CategoryAuxiliary:
+		return p.tableRate(pTMAuxiliary, care, "TM_RATE_AUXILIARY", "CSS art. L160-13 I; R160-5")
+	case CategoryDentist:
+		return p.tableRate(pTMDentist, care, "TM_RATE_DENTIST", "CSS art. L160-13 I; R160-5")
+	case CategoryBiology:
+		return p.tableRate(pTMBiology, care, "TM_RATE_BIOLOGY", "CSS art. L160-13 I")
+	case CategoryTransport:
+		return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", "CSS art. L160-13 I; R160-5")
+	case CategoryPharmacistService:
+		// The RULEBOOK gives no rate: the series has no value until one is
+		// configured, and the lookup fails with legal.ErrNoValueAt.
+		return p.tableRate(pTMPharmacist, care, "TM_RATE_PHARMACIST_SERVICE", "CSS art. L160-13 I")
+	}
+	return rateChoice{}, errors.New("claims: unknown category") // unreachable after validation
+}
+
+func (p *pricer) tableRate(id string, care time.Time, rule, article string) (rateChoice, error) {
+	v, err := p.e.table.At(id, care)
+	if err != nil {
+		return rateChoice{}, err
+	}
+	return rateChoice{rate: v.Decimal, rule: rule, article: article, paramID: v.RefID, param: v.Text}, nil
+}
+
+// heavyAct applies D17 (CSS art. R160-16, former R322-8): an act whose tariff
+// or coefficient reaches the threshold has its ticket modérateur replaced by
+// a flat amount, unless the line is already at 100 %. It returns the flat
+// amount's value (zero Value when the rule does not apply).
+func (p *pricer) heavyAct(l *Line, care time.Time, rate decimal.Decimal) (legal.Value, decimal.Decimal, error) {
+	switch l.Category {
+	case CategoryPhysician, CategoryMidwife, CategoryDentist, CategoryAuxiliary, CategoryBiology:
+	default:
+		return legal.Value{}, decimal.Zero, nil
+	}
+	if !rate.LessThan(p.e.full) {
+		return legal.Value{}, decimal.Zero, nil
+	}
+	tariff, ok, err := p.e.table.Lookup(pHeavyTariff, care)
+	if err != nil || !ok {
+		return legal.Value{}, decimal.Zero, err // !ok: the rule did not exist yet (before 2006-09-01)
+	}
+	coef, err := p.e.table.At(pHeavyCoef, care)
+	if err != nil {
+		return legal.Value{}, decimal.Zero, err
+	}
+	if l.UnitPrice.LessThan(tariff.Decimal) && l.Coefficient.LessThan(coef.Decimal) {
+		return legal.Value{}, decimal.Zero, nil
+	}
+	flat, err := p.e.table.At(pHeavyFlat, care)
+	if err != nil {
+		return legal.Value{}, decimal.Zero, err
+	}
+	return flat, flat.Decimal, nil
+}
+
+// deductions decides which of the participation forfaitaire (L160-13 II) and
+// the franchise (L160-13 III) the line owes, and requests them.
+func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *LineDecision) error {
+	var ded franchise.Deduction
+	var kind franchise.Kind
+	switch l.Category {
+	case CategoryPhysician, CategoryBiology:
+		ded = franchise.DeductionPF
+	case CategoryMedicine:
+		ded, kind = franchise.DeductionFranchise, franchise.KindMedicament
+	case CategoryAuxiliary:
+		ded, kind = franchise.DeductionFranchise, franchise.KindActeParamedical
+	case CategoryTransport:
+		ded, kind = franchise.DeductionFranchise, franchise.KindTransport
+	case CategoryPharmacistService:
+		ded, kind = franchise.DeductionFranchise, franchise.KindPrestationPharmacien
+	case CategoryEmergencyTransport:
+		// L160-13 III 3°: no franchise on emergency transport.
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_EMERGENCY_TRANSPORT", "CSS art. L160-13 III 3°")
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", "CSS art. L160-13 II")
+		return nil
+	default:
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", "CSS art. L160-13 II")
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", "CSS art. L160-13 III")
+		return nil
+	}
+	amount, article := AmountPF, "CSS art. L160-13 II"
+	if ded == franchise.DeductionFranchise {
+		amount, article = AmountFranchise, "CSS art. L160-13 III"
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", "CSS art. L160-13 II")
+	} else {
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", "CSS art. L160-13 III")
+	}
+	if ld.Status != StatusAccepted {
+		// D7: an opposed claim consumes nothing.
+		p.traceNoDeduction(i, amount, "NOT_CONSUMED_CARD_IN_OPPOSITION", "CSS art. L161-36-3")
+		return nil
+	}
+
+	// Exemptions (D14, D16; L160-9, L160-13, L160-15, CASF L251-2).
+	ageID := pPFAge
+	if ded == franchise.DeductionFranchise {
+		ageID = pFRAge
+	}
+	exemption, exArticle, exParam := "", "", legal.Value{}
+	switch {
+	case s.maternityPeriod || s.maternityExam:
+		exemption, exArticle = ReasonExemptMaternity, "CSS art. L160-9"
+	case s.ame:
+		exemption, exArticle = ReasonExemptAME, "CASF art. L251-2"
+	case s.css:
+		exemption, exArticle = ReasonExemptCSS, "CSS art. L160-15"
+	case l.DuringHospitalStay:
+		exemption, exArticle = ReasonExemptHospitalStay, article
+	default:
+		age, err := p.e.table.At(ageID, care)
+		if err != nil {
+			return err
+		}
+		// R160-20: the age is assessed on 1 January of the care year.
+		jan1 := time.Date(care.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
+		if ageOn(p.in.Rights.BirthDate, jan1) < age.Int() {
+			exemption, exArticle, exParam = ReasonExemptMinor, "CSS art. L160-15; R160-20", age
+		}
+	}
+	if exemption != "" {
+		p.reason(i, exemption, exArticle, exemptionMessage(exemption))
+		p.trace(Trace{Line: i, Amount: amount, Value: decimal.Zero, Rule: exemption, Article: exArticle, ParameterID: exParam.RefID, Parameter: exParam.Text})
+		return nil
+	}
+
+	req := franchise.Request{
+		Line:         i,
+		Deduction:    ded,
+		Kind:         kind,
+		CareDate:     care,
+		Professional: p.in.Claim.Professional.ID,
+		Units:        l.Quantity,
+		LineLimit:    ld.AMO,
+	}
+	src := DeductionSource{Article: article, LineLimit: ld.AMO.StringFixed(2)}
+	if ded == franchise.DeductionPF {
+		unit, err := p.e.table.At(pPFUnit, care)
+		if err != nil {
+			return err
+		}
+		req.UnitAmount, src.Unit = unit.Decimal, paramValue(unit)
+		count, ok, err := p.e.table.Lookup(pPFDailyCount, care)
+		if err != nil {
+			return err
+		}
+		if ok { // no daily limit before it was introduced
+			req.DailyCount, src.Daily = count.Int(), paramValue(count)
+		}
+		if !p.pfCapOK {
+			if p.pfCap, err = p.e.table.At(pPFAnnualCap, p.adj); err != nil {
+				return err
+			}
+			p.pfCapOK = true
+		}
+		req.AnnualCap, src.Annual = p.pfCap.Decimal, paramValue(p.pfCap)
+	} else {
+		unitID, dailyID := pFRMedicine, ""
+		switch kind {
+		case franchise.KindActeParamedical:
+			unitID, dailyID = pFRAuxiliary, pFRDailyAuxiliary
+		case franchise.KindTransport:
+			unitID, dailyID = pFRTransport, pFRDailyTransport
+		case franchise.KindPrestationPharmacien:
+			unitID, dailyID = pFRPharmacist, pFRDailyPharmacist
+		}
+		unit, ok, err := p.e.table.Lookup(unitID, care)
+		switch {
+		case err != nil:
+			return err
+		case !ok && kind == franchise.KindPrestationPharmacien:
+			// The 4th franchise category exists from 2021-09-01 only.
+			p.trace(Trace{Line: i, Amount: amount, Value: decimal.Zero, Rule: "FRANCHISE_NOT_IN_FORCE", Article: "CSS art. L160-13 III 4°"})
+			return nil
+		case !ok:
+			_, err = p.e.table.At(unitID, care) // the ErrNoValueAt error, naming series and date
+			return err
+		}
+		req.UnitAmount, src.Unit = unit.Decimal, paramValue(unit)
+		if dailyID != "" {
+			daily, ok, err := p.e.table.Lookup(dailyID, care)
+			if err != nil {
+				return err
+			}
+			if ok { // else no daily cap configured for this category
+				req.HasDailyCap, req.DailyCap, src.Daily = true, daily.Decimal, paramValue(daily)
+			}
+		}
+		if !p.frCapOK {
+			if p.frCap, err = p.e.table.At(pFRAnnualCap, p.adj); err != nil {
+				return err
+			}
+			p.frCapOK = true
+		}
+		req.AnnualCap, src.Annual = p.frCap.Decimal, paramValue(p.frCap)
+	}
+	p.out.Requests = append(p.out.Requests, req)
+	p.out.Sources = append(p.out.Sources, src)
+	return nil
+}
+
+func (p *pricer) traceNoDeduction(i int, amount, rule, article string) {
+	p.trace(Trace{Line: i, Amount: amount, Value: decimal.Zero, Rule: rule, Article: article})
+}
+
+func paramValue(v legal.Value) ParamValue {
+	return ParamValue{ID: v.RefID, Value: v.Text}
+}
+
+func exemptionMessage(e string) string {
+	switch e {
+	case ReasonExemptMaternity:
+		return "maternity insurance: no participation forfaitaire or franchise"
+	case ReasonExemptAME:
+		return "AME beneficiary: no participation forfaitaire or franchise"
+	case ReasonExemptCSS:
+		return "CSS beneficiary: no participation forfaitaire or franchise"
+	case ReasonExemptHospitalStay:
+		return "care during a hospital stay: no participation forfaitaire or franchise"
+	case ReasonExemptMinor:
+		return "under the age limit on 1 January of the care year: no participation forfaitaire or franchise"
+	}
+	return ""
+}
+
+// guarantee decides the payment guarantee of D7 (CSS art. L161-36-3; décret
+// 2016-1069).
+func (p *pricer) guarantee() Guarantee {
+	if p.in.Opposed {
+		return GuaranteeNone
+	}
+	for _, l := range p.in.Claim.Lines {
+		if !p.rightsOpen(civil(l.CareDate)) {
+			return GuaranteeNone
+		}
+	}
+	switch p.in.Claim.Identification.Kind {
+	case IdentificationVitaleCard, IdentificationVitaleApp:
+		return GuaranteeGuaranteed
+	case IdentificationADRi, IdentificationAttestation:
+		return GuaranteeAltProof
+	}
+	return GuaranteeNone
+}
+
+// ageOn returns the age in whole years on day of someone born on birth. A
+// birthday on 29 February is reached on 1 March in common years.
+func ageOn(birth, day time.Time) int {
+	by, bm, bd := birth.Date()
+	dy, dm, dd := day.Date()
+	age := dy - by
+	if dm < bm || (dm == bm && dd < bd) {
+		age--
+	}
+	return age
+}
