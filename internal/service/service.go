@@ -93,7 +93,12 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 		return Result{}, fmt.Errorf("encode claim: %w", err)
 	}
 	digest := s.digest(canon)
-	snap, err := s.ledger.Read(ctx, readRequest(c, day, commit, digest))
+	rr := readRequest(c, day, commit, digest)
+	if rr.CreatedAt.After(now) {
+		// D6: the list is judged as it stood at creation, never later than receipt.
+		rr.CreatedAt = now
+	}
+	snap, err := s.ledger.Read(ctx, rr)
 	if err != nil {
 		return Result{}, err
 	}

@@ -25,8 +25,8 @@ func TestClusterKeySlots(t *testing.T) {
 	scripts := map[string][]string{
 		"commit": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2025), beneficiaryKey(ref), auditKey(ref)},
 		"cancel": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2024), beneficiaryKey(ref), auditKey(ref)},
-		"cas":    {oppBucketKey("1234567890"), oppVersionKey, oppLogKey},
-		"import": {oppVersionKey, oppLogKey, oppBucketKey("a"), oppBucketKey("b"), oppBucketKey("zzzz")},
+		"cas":    {locate("1234567890").bucket, oppVersionKey, oppLogKey},
+		"import": {oppVersionKey, oppLogKey, locate("a").bucket, locate("12").bucket, locate("app-zzzz").bucket},
 	}
 	for name, c := range clients {
 		defer c.Close()

@@ -14,22 +14,120 @@ import (
 	"github.com/tierspayant/tierspayant/internal/opposition"
 )
 
-// The opposition list lives in small hash buckets so that Redis keeps each one
-// in its compact listpack encoding (ECOSYSTEM §1.5): field = identifier,
-// value = opposition.Entry.Encode(). All its keys share the {opp} hash tag, so
-// a change and its change-log entry commit in one script even on Cluster (the
-// list is reference data pinned to one shard; a claim reads it with one HGET).
-const oppositionBuckets = 16384
-
+// Layout of the opposition list (ECOSYSTEM §1.5: small hashes stay in Redis's
+// compact listpack encoding, about ten bytes an entry instead of eighty for a
+// key each).
+//
+//   - Buckets: hash keys "opp:{opp}:<n>". A numeric identifier (a card serial:
+//     digits, no leading zero, at most 15 of them) goes to bucket id mod
+//     oppositionBuckets under the integer field (id div oppositionBuckets)×8+k,
+//     which listpack stores as a 3-byte integer; any other identifier (an app
+//     identifier) goes to bucket "s<fnv mod oppositionBuckets>" under the
+//     field "<id>|<k>".
+//   - k is 1..5, the reason, for the common case of one opposition still in
+//     force: the value is its effective instant in whole seconds since
+//     oppositionEpoch (a 4-byte integer). Effective instants are rounded up to
+//     the second, so a claim created in the same second as the opposition is
+//     not defeated by it.
+//   - k = 0 holds the full history (lifted oppositions, re-oppositions) in
+//     opposition.Entry.Encode form; an identifier has either one k=0 field or
+//     one k=1..5 field.
+//   - The change log is a stream "opp:{opp}:log" whose entry ids are the
+//     versions, trimmed to about oppositionLogRetention changes; a watcher
+//     older than that gets a snapshot first.
+//
+// All keys share the {opp} hash tag: a change and its log entry commit in one
+// script even on Cluster (the list is reference data pinned to one shard; a
+// claim reads it with one HMGET).
 const (
-	oppVersionKey = "opp:{opp}:ver"
-	oppLogKey     = "opp:{opp}:log"
+	oppositionBuckets      = 16384
+	oppositionLogRetention = 100000
+	oppVersionKey          = "opp:{opp}:ver"
+	oppLogKey              = "opp:{opp}:log"
 )
 
-func oppBucketKey(identifier string) string {
+// oppositionEpoch is the origin of the compact effective instants.
+var oppositionEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// slot is where an identifier lives: its bucket and its six field names
+// (index k = 0 history, 1..5 reason).
+type slot struct {
+	bucket string
+	fields [6]string
+}
+
+func locate(identifier string) slot {
+	var s slot
+	if n, ok := numericID(identifier); ok {
+		s.bucket = "opp:{opp}:" + strconv.FormatUint(n%oppositionBuckets, 10)
+		base := (n / oppositionBuckets) * 8
+		for k := range s.fields {
+			s.fields[k] = strconv.FormatUint(base+uint64(k), 10)
+		}
+		return s
+	}
 	h := fnv.New32a()
 	h.Write([]byte(identifier))
-	return "opp:{opp}:" + strconv.Itoa(int(h.Sum32()%oppositionBuckets))
+	s.bucket = "opp:{opp}:s" + strconv.FormatUint(uint64(h.Sum32()%oppositionBuckets), 10)
+	for k := range s.fields {
+		s.fields[k] = identifier + "|" + strconv.Itoa(k)
+	}
+	return s
+}
+
+func numericID(id string) (uint64, bool) {
+	if len(id) == 0 || len(id) > 15 || id[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	return n, err == nil
+}
+
+// encodeSlot is the compact form of an entry: the field index it uses and
+// its value.
+func encodeSlot(e opposition.Entry) (int, string) {
+	if len(e.Periods) == 1 && e.Periods[0].Lifted.IsZero() {
+		p := e.Periods[0]
+		return int(p.Reason), strconv.FormatInt(ceilSeconds(p.Effective)-oppositionEpoch.Unix(), 10)
+	}
+	return 0, e.Encode()
+}
+
+func ceilSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// decodeSlot reads the six field values of an identifier.
+func decodeSlot(vals []any) (opposition.Entry, error) {
+	for k, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if k == 0 {
+			return opposition.Decode(s)
+		}
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return opposition.Entry{}, fmt.Errorf("bad opposition value %q", s)
+		}
+		return opposition.Entry{Periods: []opposition.Period{{Reason: opposition.Reason(k),
+			Effective: time.Unix(oppositionEpoch.Unix()+sec, 0).UTC()}}}, nil
+	}
+	return opposition.Entry{}, nil
+}
+
+// snapshot is the canonical text of the six values, for compare-and-set.
+func snapshot(vals []any) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i], _ = v.(string)
+	}
+	return strings.Join(parts, "\x1f")
 }
 
 // Oppositions is the opposition list in Redis.
@@ -53,75 +151,90 @@ type Change struct {
 // to it was being written; the caller may retry.
 var ErrConcurrentChange = errors.New("opposition changed concurrently")
 
-// casScript replaces an identifier's entry if it still holds the expected
-// value, bumps the version and appends the change to the log.
-// KEYS: bucket, version, log. ARGV: identifier, expected, new, kind (A/L),
-// recorded-at (ms).
+// ErrLogTrimmed is returned by Changes when the versions asked for are older
+// than the retained change log: the caller needs a Snapshot first.
+var ErrLogTrimmed = errors.New("opposition change log trimmed past that version")
+
+// casScript replaces an identifier's fields if they still hold the expected
+// values, bumps the version and appends the change to the log.
+// KEYS: bucket, version, log. ARGV: 6 field names, expected snapshot, new
+// field index (0-5), new value, kind (A/L), identifier, recorded-at (ms),
+// full entry text, log retention.
 var casScript = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
-if cur ~= ARGV[2] then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local cur = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+local parts = {}
+for i = 1, 6 do parts[i] = cur[i] or '' end
+if table.concat(parts, '\31') ~= ARGV[7] then return -1 end
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+redis.call('HSET', KEYS[1], ARGV[tonumber(ARGV[8]) + 1], ARGV[9])
 local v = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], v .. '-1', 'k', ARGV[4], 'id', ARGV[1], 'v', ARGV[3], 't', ARGV[5])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[14], v .. '-1', 'k', ARGV[10], 'id', ARGV[11], 'v', ARGV[13], 't', ARGV[12])
 return v
 `)
 
-// importScript adds a batch of oppositions. An identifier whose last
-// opposition is still in force is left as it is.
-// KEYS: version, log, then one bucket per entry. ARGV: recorded-at, then per
-// entry: identifier, encoded period "effective.reason".
+// importScript adds a batch of oppositions; an identifier already opposed
+// and not lifted is left as it is.
+// KEYS: version, log, then one bucket per entry. ARGV: recorded-at, log
+// retention, then per entry 9 values: identifier, 6 field names, reason,
+// compact value (seconds since the epoch), and the period text "eff.reason".
 var importScript = redis.NewScript(`
-local n, v = 0, 0
+local n, v = 0, tonumber(redis.call('GET', KEYS[1]) or '0')
 for i = 3, #KEYS do
-  local id, p = ARGV[2 * (i - 3) + 2], ARGV[2 * (i - 3) + 3]
-  local cur = redis.call('HGET', KEYS[i], id)
-  local nv
-  if not cur then
-    nv = p
-  else
-    local last = string.match(cur, '[^|]*$')
+  local o = 3 + (i - 3) * 10
+  local id, r, sec, ptext = ARGV[o], tonumber(ARGV[o + 7]), ARGV[o + 8], ARGV[o + 9]
+  local cur = redis.call('HMGET', KEYS[i], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6])
+  local full = nil
+  local present = false
+  for k = 1, 6 do if cur[k] then present = true end end
+  if not present then
+    redis.call('HSET', KEYS[i], ARGV[o + 1 + r], sec)
+    full = ptext
+  elseif cur[1] then
+    local last = string.match(cur[1], '[^|]*$')
     local _, dots = string.gsub(last, '%.', '')
-    if dots == 2 then nv = cur .. '|' .. p end
+    if dots == 2 then
+      full = cur[1] .. '|' .. ptext
+      redis.call('HSET', KEYS[i], ARGV[o + 1], full)
+    end
   end
-  if nv then
-    redis.call('HSET', KEYS[i], id, nv)
-    v = redis.call('INCR', KEYS[1])
-    redis.call('XADD', KEYS[2], v .. '-1', 'k', 'A', 'id', id, 'v', nv, 't', ARGV[1])
+  if full then
+    v = v + 1
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], v .. '-1', 'k', 'A', 'id', id, 'v', full, 't', ARGV[1])
     n = n + 1
   end
 end
-if v == 0 then v = tonumber(redis.call('GET', KEYS[1]) or '0') end
+if n > 0 then redis.call('SET', KEYS[1], v) end
 return {n, v}
 `)
 
-func (o *Oppositions) lookup(ctx context.Context, p redis.Pipeliner, identifier string) *redis.StringCmd {
-	return p.HGet(ctx, oppBucketKey(identifier), identifier)
+func (o *Oppositions) lookup(ctx context.Context, p redis.Pipeliner, identifier string) *redis.SliceCmd {
+	s := locate(identifier)
+	return p.HMGet(ctx, s.bucket, s.fields[:]...)
 }
 
-func decodeEntry(cmd *redis.StringCmd) (opposition.Entry, error) {
-	v, err := cmd.Result()
-	if errors.Is(err, redis.Nil) {
-		return opposition.Entry{}, nil
-	}
+func decodeEntry(cmd *redis.SliceCmd) (opposition.Entry, error) {
+	vals, err := cmd.Result()
 	if err != nil {
 		return opposition.Entry{}, wrap(err)
 	}
-	return opposition.Decode(v)
+	return decodeSlot(vals)
 }
 
 // Entry returns an identifier's history.
 func (o *Oppositions) Entry(ctx context.Context, identifier string) (opposition.Entry, error) {
-	return decodeEntry(o.rdb.HGet(ctx, oppBucketKey(identifier), identifier))
+	s := locate(identifier)
+	return decodeEntry(o.rdb.HMGet(ctx, s.bucket, s.fields[:]...))
 }
 
 // change applies f to an identifier's entry atomically (compare and set).
 func (o *Oppositions) change(ctx context.Context, identifier, kind string, now time.Time, f func(opposition.Entry) (opposition.Entry, error)) (opposition.Entry, uint64, error) {
+	s := locate(identifier)
 	for attempt := 0; attempt < 5; attempt++ {
-		raw, err := o.rdb.HGet(ctx, oppBucketKey(identifier), identifier).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		vals, err := o.rdb.HMGet(ctx, s.bucket, s.fields[:]...).Result()
+		if err != nil {
 			return opposition.Entry{}, 0, wrap(err)
 		}
-		cur, err := opposition.Decode(raw)
+		cur, err := decodeSlot(vals)
 		if err != nil {
 			return opposition.Entry{}, 0, err
 		}
@@ -129,16 +242,29 @@ func (o *Oppositions) change(ctx context.Context, identifier, kind string, now t
 		if err != nil {
 			return cur, 0, err
 		}
-		v, err := casScript.Run(ctx, o.rdb, []string{oppBucketKey(identifier), oppVersionKey, oppLogKey},
-			identifier, raw, next.Encode(), kind, now.UnixMilli()).Int64()
+		k, val := encodeSlot(next)
+		args := make([]any, 0, 14)
+		for _, fl := range s.fields {
+			args = append(args, fl)
+		}
+		args = append(args, snapshot(vals), k, val, kind, identifier, now.UnixMilli(), next.Encode(), oppositionLogRetention)
+		v, err := casScript.Run(ctx, o.rdb, []string{s.bucket, oppVersionKey, oppLogKey}, args...).Int64()
 		if err != nil {
 			return opposition.Entry{}, 0, wrap(err)
 		}
 		if v >= 0 {
-			return next, uint64(v), nil
+			// Read back what the compact form keeps (effective instants in whole seconds).
+			stored, err := decodeSlot(compactValues(k, val))
+			return stored, uint64(v), err
 		}
 	}
 	return opposition.Entry{}, 0, ErrConcurrentChange
+}
+
+func compactValues(k int, val string) []any {
+	vals := make([]any, 6)
+	vals[k] = val
+	return vals
 }
 
 // Add opposes an identifier from effective.
@@ -158,26 +284,57 @@ type ImportItem struct {
 	Effective  time.Time
 }
 
+// importBatch is the number of entries per script call, and importPipeline
+// the number of calls per pipelined round trip: each round trip stays a few
+// milliseconds long, well inside the Redis timeout (a timed-out pipeline would
+// be retried by go-redis; the script skips entries already added, so a retry
+// cannot double-apply).
+const (
+	importBatch    = 200
+	importPipeline = 8
+)
+
 // Import adds oppositions in batches, pipelining the batches. It returns the
-// number of entries added and the version after the import.
+// number of entries added and the version after the import. Identifiers
+// already opposed (and not lifted) are skipped, so an import can be replayed.
 func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.Time) (int, uint64, error) {
-	const batch = 256
-	pipe := o.rdb.Pipeline()
-	var cmds []*redis.Cmd
-	for start := 0; start < len(items); start += batch {
-		end := min(start+batch, len(items))
-		keys := []string{oppVersionKey, oppLogKey}
-		args := []any{now.UnixMilli()}
-		for _, it := range items[start:end] {
-			keys = append(keys, oppBucketKey(it.Identifier))
-			p := opposition.Entry{Periods: []opposition.Period{{Reason: it.Reason, Effective: it.Effective}}}
-			args = append(args, it.Identifier, p.Encode())
-		}
-		cmds = append(cmds, importScript.EvalSha(ctx, pipe, keys, args...))
-	}
-	if len(cmds) == 0 {
+	if len(items) == 0 {
 		v, err := o.Version(ctx)
 		return 0, v, err
+	}
+	total, version := 0, uint64(0)
+	for start := 0; start < len(items); start += importBatch * importPipeline {
+		n, v, err := o.importRound(ctx, items[start:min(start+importBatch*importPipeline, len(items))], now)
+		total += n
+		if err != nil {
+			return total, version, err
+		}
+		version = v
+	}
+	return total, version, nil
+}
+
+func (o *Oppositions) importRound(ctx context.Context, items []ImportItem, now time.Time) (int, uint64, error) {
+	pipe := o.rdb.Pipeline()
+	var cmds []*redis.Cmd
+	for start := 0; start < len(items); start += importBatch {
+		end := min(start+importBatch, len(items))
+		keys := make([]string, 0, 2+end-start)
+		keys = append(keys, oppVersionKey, oppLogKey)
+		args := make([]any, 0, 2+10*(end-start))
+		args = append(args, now.UnixMilli(), oppositionLogRetention)
+		for _, it := range items[start:end] {
+			s := locate(it.Identifier)
+			keys = append(keys, s.bucket)
+			p := opposition.Period{Reason: it.Reason, Effective: time.Unix(ceilSeconds(it.Effective), 0).UTC()}
+			args = append(args, it.Identifier)
+			for _, f := range s.fields {
+				args = append(args, f)
+			}
+			args = append(args, int(it.Reason), strconv.FormatInt(p.Effective.Unix()-oppositionEpoch.Unix(), 10),
+				opposition.Entry{Periods: []opposition.Period{p}}.Encode())
+		}
+		cmds = append(cmds, importScript.EvalSha(ctx, pipe, keys, args...))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		if !strings.HasPrefix(err.Error(), "NOSCRIPT") {
@@ -186,7 +343,7 @@ func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.T
 		if err := importScript.Load(ctx, o.rdb).Err(); err != nil {
 			return 0, 0, wrap(err)
 		}
-		return o.Import(ctx, items, now)
+		return o.importRound(ctx, items, now)
 	}
 	total, version := 0, uint64(0)
 	for _, c := range cmds {
@@ -210,41 +367,107 @@ func (o *Oppositions) Version(ctx context.Context) (uint64, error) {
 }
 
 // Changes returns up to count changes after version, waiting up to block for
-// the first one when there is none yet (0: no wait).
+// the first one when there is none yet (0: no wait). It returns ErrLogTrimmed
+// when changes after that version are no longer all in the log.
 func (o *Oppositions) Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]Change, error) {
 	var msgs []redis.XMessage
+	var err error
 	if block <= 0 {
-		var err error
 		msgs, err = o.rdb.XRangeN(ctx, oppLogKey, "("+strconv.FormatUint(after, 10)+"-1", "+", count).Result()
-		if err != nil {
-			return nil, wrap(err)
-		}
 	} else {
-		res, err := o.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{oppLogKey, strconv.FormatUint(after, 10) + "-1"}, Count: count, Block: block}).Result()
+		var res []redis.XStream
+		res, err = o.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{oppLogKey, strconv.FormatUint(after, 10) + "-1"}, Count: count, Block: block}).Result()
 		if errors.Is(err, redis.Nil) {
 			return nil, nil
-		}
-		if err != nil {
-			return nil, wrap(err)
 		}
 		for _, s := range res {
 			msgs = append(msgs, s.Messages...)
 		}
 	}
+	if err != nil {
+		return nil, wrap(err)
+	}
 	out := make([]Change, 0, len(msgs))
 	for _, m := range msgs {
-		vs, _, _ := strings.Cut(m.ID, "-")
-		v, err := strconv.ParseUint(vs, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("bad change id %q", m.ID)
-		}
-		str := func(k string) string { s, _ := m.Values[k].(string); return s }
-		e, err := opposition.Decode(str("v"))
+		c, err := change(m)
 		if err != nil {
 			return nil, err
 		}
-		ms, _ := strconv.ParseInt(str("t"), 10, 64)
-		out = append(out, Change{Version: v, Lifted: str("k") == "L", Identifier: str("id"), Entry: e, RecordedAt: time.UnixMilli(ms).UTC()})
+		out = append(out, c)
+	}
+	if len(out) > 0 && out[0].Version > after+1 {
+		return nil, ErrLogTrimmed
 	}
 	return out, nil
+}
+
+func change(m redis.XMessage) (Change, error) {
+	vs, _, _ := strings.Cut(m.ID, "-")
+	v, err := strconv.ParseUint(vs, 10, 64)
+	if err != nil {
+		return Change{}, fmt.Errorf("bad change id %q", m.ID)
+	}
+	str := func(k string) string { s, _ := m.Values[k].(string); return s }
+	e, err := opposition.Decode(str("v"))
+	if err != nil {
+		return Change{}, err
+	}
+	ms, _ := strconv.ParseInt(str("t"), 10, 64)
+	return Change{Version: v, Lifted: str("k") == "L", Identifier: str("id"), Entry: e, RecordedAt: time.UnixMilli(ms).UTC()}, nil
+}
+
+// Snapshot walks the whole list, calling f for each identifier with its
+// history, and returns the version the walk started from: every change after
+// it is in the log or was already seen by the walk (a cache that applies the
+// snapshot, then the changes after that version, ends up exact).
+func (o *Oppositions) Snapshot(ctx context.Context, f func(identifier string, e opposition.Entry) error) (uint64, error) {
+	v, err := o.Version(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for b := 0; b < oppositionBuckets; b++ {
+		for _, prefix := range []string{"", "s"} {
+			key := "opp:{opp}:" + prefix + strconv.Itoa(b)
+			all, err := o.rdb.HGetAll(ctx, key).Result()
+			if err != nil {
+				return 0, wrap(err)
+			}
+			for field, val := range all {
+				id, k, err := identifierOf(prefix == "", uint64(b), field)
+				if err != nil {
+					return 0, err
+				}
+				vals := make([]any, 6)
+				vals[k] = val
+				e, err := decodeSlot(vals)
+				if err != nil {
+					return 0, err
+				}
+				if err := f(id, e); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	return v, nil
+}
+
+// identifierOf inverts locate for one field.
+func identifierOf(numeric bool, bucket uint64, field string) (string, int, error) {
+	if numeric {
+		n, err := strconv.ParseUint(field, 10, 64)
+		if err != nil {
+			return "", 0, fmt.Errorf("bad opposition field %q", field)
+		}
+		return strconv.FormatUint((n/8)*oppositionBuckets+bucket, 10), int(n % 8), nil
+	}
+	i := strings.LastIndexByte(field, '|')
+	if i < 0 {
+		return "", 0, fmt.Errorf("bad opposition field %q", field)
+	}
+	k, err := strconv.Atoi(field[i+1:])
+	if err != nil || k < 0 || k > 5 {
+		return "", 0, fmt.Errorf("bad opposition field %q", field)
+	}
+	return field[:i], k, nil
 }

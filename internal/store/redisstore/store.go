@@ -114,7 +114,7 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 	}
 	ben := pipe.HMGet(ctx, beneficiaryKey(ref), "r", "debt")
 	cnt := pipe.HMGet(ctx, countersKey(ref, r.Year), fields...)
-	var opp *redis.StringCmd
+	var opp *redis.SliceCmd
 	if r.Identifier != "" {
 		opp = s.opp.lookup(ctx, pipe, r.Identifier)
 	}
