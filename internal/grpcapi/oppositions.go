@@ -20,6 +20,7 @@ type OppositionList interface {
 	Entry(ctx context.Context, identifier string) (opposition.Entry, error)
 	Import(ctx context.Context, items []redisstore.ImportItem, now time.Time) (int, uint64, error)
 	Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]redisstore.Change, error)
+	Snapshot(ctx context.Context, f func(version uint64, identifier string, e opposition.Entry) error) (uint64, error)
 }
 
 // OppositionServer implements tierspayant.v1.OppositionService.
@@ -176,10 +177,24 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 }
 
 // WatchOppositions streams the changes after a version, then follows new ones
-// until the client goes away.
+// until the client goes away. A version older than the retained change log
+// gets a snapshot of the whole list first (each entry sent as a change
+// carrying the snapshot's version), then the changes after it.
 func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, stream tpv1.OppositionService_WatchOppositionsServer) error {
 	after := req.GetAfterVersion()
 	ctx := stream.Context()
+	send := func(version uint64, id string, e opposition.Entry, recorded time.Time) error {
+		p := last(e)
+		kind := tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_ADDED
+		if !p.Lifted.IsZero() {
+			kind = tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_LIFTED
+		}
+		o := oppositionToProto(id, p)
+		if !recorded.IsZero() {
+			o.RecordedAt = timestamppb.New(recorded)
+		}
+		return stream.Send(&tpv1.WatchOppositionsResponse{Version: version, Kind: kind, Opposition: o})
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -188,6 +203,21 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 		if err == nil && len(changes) == 0 {
 			changes, err = s.list.Changes(ctx, after, 1000, 2*time.Second)
 		}
+		if errors.Is(err, redisstore.ErrLogTrimmed) {
+			var snapErr error
+			v, err := s.list.Snapshot(ctx, func(version uint64, id string, e opposition.Entry) error {
+				snapErr = send(version, id, e, time.Time{})
+				return snapErr
+			})
+			if snapErr != nil {
+				return snapErr
+			}
+			if err != nil {
+				return toStatus(err)
+			}
+			after = v
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -195,13 +225,7 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 			return toStatus(err)
 		}
 		for _, c := range changes {
-			kind := tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_ADDED
-			if c.Lifted {
-				kind = tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_LIFTED
-			}
-			o := oppositionToProto(c.Identifier, last(c.Entry))
-			o.RecordedAt = timestamppb.New(c.RecordedAt)
-			if err := stream.Send(&tpv1.WatchOppositionsResponse{Version: c.Version, Kind: kind, Opposition: o}); err != nil {
+			if err := send(c.Version, c.Identifier, c.Entry, c.RecordedAt); err != nil {
 				return err
 			}
 			after = c.Version

@@ -132,11 +132,19 @@ func snapshot(vals []any) string {
 
 // Oppositions is the opposition list in Redis.
 type Oppositions struct {
-	rdb redis.UniversalClient
+	rdb       redis.UniversalClient
+	retention int
 }
 
 // NewOppositions returns the opposition list kept in rdb.
-func NewOppositions(rdb redis.UniversalClient) *Oppositions { return &Oppositions{rdb: rdb} }
+func NewOppositions(rdb redis.UniversalClient) *Oppositions {
+	return &Oppositions{rdb: rdb, retention: oppositionLogRetention}
+}
+
+// WithLogRetention returns the list keeping about n changes in its log.
+func (o *Oppositions) WithLogRetention(n int) *Oppositions {
+	return &Oppositions{rdb: o.rdb, retention: n}
+}
 
 // Change is one entry of the change log.
 type Change struct {
@@ -247,7 +255,7 @@ func (o *Oppositions) change(ctx context.Context, identifier, kind string, now t
 		for _, fl := range s.fields {
 			args = append(args, fl)
 		}
-		args = append(args, snapshot(vals), k, val, kind, identifier, now.UnixMilli(), next.Encode(), oppositionLogRetention)
+		args = append(args, snapshot(vals), k, val, kind, identifier, now.UnixMilli(), next.Encode(), o.retention)
 		v, err := casScript.Run(ctx, o.rdb, []string{s.bucket, oppVersionKey, oppLogKey}, args...).Int64()
 		if err != nil {
 			return opposition.Entry{}, 0, wrap(err)
@@ -322,7 +330,7 @@ func (o *Oppositions) importRound(ctx context.Context, items []ImportItem, now t
 		keys := make([]string, 0, 2+end-start)
 		keys = append(keys, oppVersionKey, oppLogKey)
 		args := make([]any, 0, 2+10*(end-start))
-		args = append(args, now.UnixMilli(), oppositionLogRetention)
+		args = append(args, now.UnixMilli(), o.retention)
 		for _, it := range items[start:end] {
 			s := locate(it.Identifier)
 			keys = append(keys, s.bucket)
@@ -417,10 +425,10 @@ func change(m redis.XMessage) (Change, error) {
 }
 
 // Snapshot walks the whole list, calling f for each identifier with its
-// history, and returns the version the walk started from: every change after
+// history and the version the walk started from, and returns the version the walk started from: every change after
 // it is in the log or was already seen by the walk (a cache that applies the
 // snapshot, then the changes after that version, ends up exact).
-func (o *Oppositions) Snapshot(ctx context.Context, f func(identifier string, e opposition.Entry) error) (uint64, error) {
+func (o *Oppositions) Snapshot(ctx context.Context, f func(version uint64, identifier string, e opposition.Entry) error) (uint64, error) {
 	v, err := o.Version(ctx)
 	if err != nil {
 		return 0, err
@@ -443,7 +451,7 @@ func (o *Oppositions) Snapshot(ctx context.Context, f func(identifier string, e 
 				if err != nil {
 					return 0, err
 				}
-				if err := f(id, e); err != nil {
+				if err := f(v, id, e); err != nil {
 					return 0, err
 				}
 			}

@@ -161,3 +161,57 @@ func BenchmarkOppositionImport(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(float64(mem()-before)/float64(b.N), "redis-bytes/entry")
 }
+
+// TestStoreOppositionLogTrimmed: a watcher older than the retained log is
+// told so, and a snapshot gives it the whole list with the version to follow
+// from.
+func TestStoreOppositionLogTrimmed(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	list := redisstore.NewOppositions(rdb).WithLogRetention(10)
+	items := make([]redisstore.ImportItem, 1000)
+	for i := range items {
+		id := strconv.Itoa(5000000000 + i)
+		if i%2 == 1 {
+			id = "app-" + id
+		}
+		items[i] = redisstore.ImportItem{Identifier: id, Reason: opposition.ReasonTheft, Effective: now.Add(time.Duration(i) * time.Second)}
+	}
+	if _, _, err := list.Import(ctx, items, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := list.Lift(ctx, items[0].Identifier, now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := list.Changes(ctx, 0, 10, 0); !errors.Is(err, redisstore.ErrLogTrimmed) {
+		t.Fatalf("changes from 0 with a trimmed log: %v", err)
+	}
+	seen := map[string]opposition.Entry{}
+	v, err := list.Snapshot(ctx, func(version uint64, id string, e opposition.Entry) error {
+		seen[id] = e
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != 1001 || len(seen) != 1000 {
+		t.Fatalf("snapshot: version %d, %d entries", v, len(seen))
+	}
+	for i, it := range items {
+		e := seen[it.Identifier]
+		if len(e.Periods) != 1 || !e.Periods[0].Effective.Equal(it.Effective) || e.Periods[0].Reason != opposition.ReasonTheft {
+			t.Fatalf("entry %s: %+v", it.Identifier, e)
+		}
+		if lifted := !e.Periods[0].Lifted.IsZero(); lifted != (i == 0) {
+			t.Fatalf("entry %s lifted=%v", it.Identifier, lifted)
+		}
+	}
+	if c, err := list.Changes(ctx, v, 10, 0); err != nil || len(c) != 0 {
+		t.Fatalf("changes after the snapshot: %v %v", c, err)
+	}
+}
