@@ -1,8 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"strings"
