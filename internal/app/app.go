@@ -123,6 +123,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	keyer := redisstore.NewKeyer(secret)
 	svc := service.New(service.Deps{
 		Params: params, Ledger: a.store, Archive: a.store, Bens: a.store.Registry(),
+		Payments: a.store, Fraud: a.store.Fraud(), Organisms: a.store.Organisms(),
 		Digest: keyer.Digest, Clock: clock, Zone: zone,
 	})
 
@@ -151,8 +152,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), clock))
 	tpv1.RegisterBeneficiaryServiceServer(a.grpc, grpcapi.NewBeneficiaryServer(svc))
 	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
-	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.PaymentServer{})
-	tpv1.RegisterOrganismServiceServer(a.grpc, grpcapi.OrganismServer{})
+	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.NewPaymentServer(svc))
+	tpv1.RegisterOrganismServiceServer(a.grpc, grpcapi.NewOrganismServer(svc))
 	a.health = health.NewServer()
 	healthpb.RegisterHealthServer(a.grpc, a.health)
 	reflection.Register(a.grpc)
@@ -186,7 +187,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	runCtx, stop := context.WithCancel(ctx)
 	a.stop = stop
 	a.setReady(runCtx)
-	a.wg.Add(3)
+	a.wg.Add(4)
+	go func() { defer a.wg.Done(); refreshOrganisms(runCtx, svc, log) }()
 	go func() { defer a.wg.Done(); a.errs <- a.grpc.Serve(glis) }()
 	go func() {
 		defer a.wg.Done()
@@ -197,6 +199,22 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	go func() { defer a.wg.Done(); a.watchStore(runCtx) }()
 	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "embedded_store", cfg.Embedded())
 	return a, nil
+}
+
+// refreshOrganisms keeps the service's copy of the organisms fresh.
+func refreshOrganisms(ctx context.Context, svc *service.Service, log *slog.Logger) {
+	t := time.NewTicker(service.OrganismRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := svc.RefreshOrganisms(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("could not refresh organisms", "error", err.Error())
+			}
+		}
+	}
 }
 
 func codeToLevel(c codes.Code) logging.Level {

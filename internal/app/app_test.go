@@ -364,14 +364,73 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn) {
 		t.Error("the error text echoes the NIR")
 	}
 
-	// Areas delivered later answer UNIMPLEMENTED naming them.
-	_, err = tpv1.NewPaymentServiceClient(conn).RecordPayment(ctx, &tpv1.RecordPaymentRequest{ClaimId: id})
-	if status.Code(err) != codes.Unimplemented || !strings.Contains(status.Convert(err).Message(), "payments") {
-		t.Errorf("RecordPayment: %v", err)
+	// Organisms: the paying organism's calendar (national for Paris).
+	orc := tpv1.NewOrganismServiceClient(conn)
+	if _, err := orc.UpsertOrganism(ctx, &tpv1.UpsertOrganismRequest{Organism: &tpv1.Organism{
+		Code: "CPAM75", Name: "CPAM de Paris", Kind: tpv1.OrganismKind_ORGANISM_KIND_CAISSE, Departement: "75"}}); err != nil {
+		t.Fatal(err)
 	}
-	_, err = tpv1.NewOrganismServiceClient(conn).ListOrganisms(ctx, &tpv1.ListOrganismsRequest{})
-	if status.Code(err) != codes.Unimplemented || !strings.Contains(status.Convert(err).Message(), "organisms") {
-		t.Errorf("ListOrganisms: %v", err)
+	if g, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "CPAM75"}); err != nil || g.GetOrganism().GetDepartement() != "75" {
+		t.Fatalf("get organism: %v %v", g, err)
+	}
+	if l, err := orc.ListOrganisms(ctx, &tpv1.ListOrganismsRequest{}); err != nil || len(l.GetOrganisms()) != 1 {
+		t.Fatalf("list organisms: %v %v", l, err)
+	}
+
+	// Payment tracking (L161-36-3): received Tue 11 Mar 2025, due Thu 20 Mar (RULEBOOK §7 Ex. 1).
+	if adj.GetDecision().GetDueDate() != "2025-03-20" {
+		t.Errorf("due date %q, want 2025-03-20", adj.GetDecision().GetDueDate())
+	}
+	pc := tpv1.NewPaymentServiceClient(conn)
+	paid := func(ref string, at time.Time) (*tpv1.RecordPaymentResponse, error) {
+		return pc.RecordPayment(ctx, &tpv1.RecordPaymentRequest{ClaimId: id, PaidAt: timestamppb.New(at), PaymentReference: ref})
+	}
+	// Paid Mon 24 Mar 2025: working day 9 → 1.00 € (D161-13-4), paid in 2025H2.
+	rp, err := paid("VIR-1", time.Date(2025, 3, 24, 10, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := rp.GetTracking()
+	if !rp.GetRecordedNow() || tr.GetState() != tpv1.PaymentState_PAYMENT_STATE_PAID || tr.GetPaidOnWorkingDay() != 9 ||
+		tr.GetPenalty() != "1.00" || tr.GetPenaltyHalfYear() != "2025H2" || tr.GetPaidAmount() != "21.00" {
+		t.Fatalf("payment: %v", tr)
+	}
+	if rp, err := paid("VIR-1", time.Date(2025, 3, 24, 10, 0, 0, 0, time.UTC)); err != nil || rp.GetRecordedNow() {
+		t.Fatalf("same payment again must change nothing: %v %v", rp, err)
+	}
+	if _, err := paid("VIR-2", time.Date(2025, 3, 25, 10, 0, 0, 0, time.UTC)); status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("another payment reference: %v", err)
+	}
+	if _, err := pc.RecordPayment(ctx, &tpv1.RecordPaymentRequest{ClaimId: id2, PaidAt: timestamppb.New(clock), PaymentReference: "VIR-3"}); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("paying a cancelled claim: %v", err)
+	}
+	got, err = cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: id})
+	if err != nil || got.GetTracking().GetState() != tpv1.PaymentState_PAYMENT_STATE_PAID || got.GetTracking().GetPenalty() != "1.00" {
+		t.Fatalf("tracking after payment: %v %v", got.GetTracking(), err)
+	}
+	lc, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000001", PageSize: 2})
+	if err != nil || len(lc.GetClaims()) != 2 || lc.GetNextPageToken() == "" {
+		t.Fatalf("list claims: %v %v", lc, err)
+	}
+	lp, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000001", State: tpv1.PaymentState_PAYMENT_STATE_PAID})
+	if err != nil || len(lp.GetClaims()) != 1 || lp.GetClaims()[0].GetClaimId() != id {
+		t.Fatalf("list paid claims: %v %v", lp, err)
+	}
+	rep, err := pc.GetDelayReport(ctx, &tpv1.GetDelayReportRequest{OrganismCode: "CPAM75", Quarter: "2025Q1"})
+	if err != nil || len(rep.GetRows()) != 1 || rep.GetRows()[0].GetProfession() != tpv1.Profession_PROFESSION_PHYSICIAN || rep.GetRows()[0].GetPenaltiesDue() != "1.00" {
+		t.Fatalf("delay report: %v %v", rep, err)
+	}
+	fr, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
+		Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "DIR-2025-001"}})
+	if err != nil || len(fr.GetRegimes()) != 1 {
+		t.Fatalf("fraud regime: %v %v", fr, err)
+	}
+	if _, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
+		Start: "2025-05-15", End: "2025-12-31", MaxWorkingDays: 30, DecisionRef: "DIR-2025-002"}}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("a regime longer than 3 months must be refused: %v", err)
+	}
+	if lf, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "10000000002"}); err != nil || len(lf.GetRegimes()) != 1 {
+		t.Fatalf("list fraud regimes: %v %v", lf, err)
 	}
 
 	// Privacy: the server's logs of this whole run never show the NIR.

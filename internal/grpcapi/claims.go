@@ -45,7 +45,13 @@ func (s *ClaimServer) adjudicate(ctx context.Context, p *tpv1.Claim) (*tpv1.Deci
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return decisionToProto(r.Decision, r.ReceivedAt, r.Replayed), nil
+	return decisionFor(r, r.Replayed), nil
+}
+
+func decisionFor(r service.Result, replayed bool) *tpv1.Decision {
+	d := decisionToProto(r.Decision, r.ReceivedAt, replayed)
+	d.DueDate = date(r.Meta.DueDate)
+	return d
 }
 
 // Simulate prices a claim without committing anything.
@@ -58,7 +64,7 @@ func (s *ClaimServer) Simulate(ctx context.Context, req *tpv1.SimulateRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &tpv1.SimulateResponse{Decision: decisionToProto(r.Decision, r.ReceivedAt, false)}, nil
+	return &tpv1.SimulateResponse{Decision: decisionFor(r, false)}, nil
 }
 
 // GetClaim returns a stored decision.
@@ -70,15 +76,11 @@ func (s *ClaimServer) GetClaim(ctx context.Context, req *tpv1.GetClaimRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	d := decisionToProto(r.Decision, r.ReceivedAt, false)
-	tr := &tpv1.PaymentTracking{State: tpv1.PaymentState_PAYMENT_STATE_RECEIVED, ReceivedAt: d.GetReceivedAt(), DueDate: d.GetDueDate(), Penalty: "0.00"}
-	switch {
-	case r.Cancelled:
-		tr.State = tpv1.PaymentState_PAYMENT_STATE_CANCELLED
-	case d.GetStatus() == tpv1.DecisionStatus_DECISION_STATUS_REJECTED:
-		tr.State = tpv1.PaymentState_PAYMENT_STATE_REJECTED
+	t, err := s.svc.Tracking(ctx, req.GetClaimId())
+	if err != nil {
+		return nil, toStatus(err)
 	}
-	return &tpv1.GetClaimResponse{Decision: d, Tracking: tr, Cancelled: r.Cancelled}, nil
+	return &tpv1.GetClaimResponse{Decision: decisionFor(r, false), Tracking: trackingToProto(t), Cancelled: r.Cancelled}, nil
 }
 
 // CancelClaim reverses a committed claim once.

@@ -41,6 +41,17 @@ func toStatus(err error) error {
 	case errors.Is(err, service.ErrClaimIDReused):
 		return withDetails(codes.AlreadyExists, "claim id already used by a claim with other content",
 			&errdetails.ErrorInfo{Reason: "CLAIM_ID_REUSED", Domain: errDomain})
+	case errors.Is(err, service.ErrAlreadyPaid):
+		return withDetails(codes.AlreadyExists, "claim already paid under another payment reference",
+			&errdetails.ErrorInfo{Reason: "ALREADY_PAID", Domain: errDomain})
+	case errors.Is(err, service.ErrClaimCancelled):
+		return withDetails(codes.FailedPrecondition, "claim cancelled: nothing to pay",
+			&errdetails.ErrorInfo{Reason: "CLAIM_CANCELLED", Domain: errDomain})
+	case errors.Is(err, service.ErrClaimRejected):
+		return withDetails(codes.FailedPrecondition, "claim rejected: nothing to pay",
+			&errdetails.ErrorInfo{Reason: "CLAIM_REJECTED", Domain: errDomain})
+	case errors.Is(err, service.ErrPaidBeforeReceipt):
+		return invalid(claims.FieldViolation{Field: "paid_at", Description: "before the claim's receipt"})
 	case errors.Is(err, service.ErrNotFound):
 		return status.Error(codes.NotFound, "not found")
 	case errors.Is(err, opposition.ErrAlreadyOpposed):

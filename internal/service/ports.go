@@ -13,6 +13,8 @@ import (
 
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/franchise"
+	"github.com/tierspayant/tierspayant/internal/organism"
+	"github.com/tierspayant/tierspayant/internal/payment"
 )
 
 // Errors the store and the service return. grpcapi maps them to status codes.
@@ -36,6 +38,8 @@ type ReadRequest struct {
 	// Identifier is checked against the opposition list at CreatedAt (D6).
 	Identifier string
 	CreatedAt  time.Time
+	// Professional's fraud regimes are read with the claim (D5).
+	Professional string
 	// Year, DayKeys and ProDays select the counters the claim may consume.
 	Year    int
 	DayKeys []franchise.DayKey
@@ -52,6 +56,8 @@ type Snapshot struct {
 	// PriorDigest is the digest the claim id was already reserved with, empty
 	// when the id was free.
 	PriorDigest string
+	// FraudRegimes of the professional (D5).
+	FraudRegimes []payment.FraudRegime
 }
 
 // CapRequest is one deduction to grant against the caps; Debt says whether
@@ -70,6 +76,12 @@ type CommitRequest struct {
 	ReceivedAt     time.Time
 	Year           int
 	Requests       []CapRequest
+	// Meta is the encoded ClaimMeta (payment tracking).
+	Meta []byte
+	// Professional and ReportBucket ("<organism>|<quarter>") index the claim
+	// for listings and the delay report.
+	Professional string
+	ReportBucket string
 }
 
 // RawGrant is what the store granted for one request.
@@ -84,6 +96,8 @@ type RawGrant struct {
 type Stored struct {
 	BeneficiaryRef string
 	Blob           []byte
+	Meta           []byte
+	Payment        []byte
 	Grants         []RawGrant
 	DebtBalance    decimal.Decimal
 	ReceivedAt     time.Time
@@ -142,6 +156,30 @@ func (b Beneficiary) OrganismOn(day time.Time) string {
 		}
 	}
 	return ""
+}
+
+// PaymentLedger records payments and lists claims for tracking and reports.
+type PaymentLedger interface {
+	// RecordPayment stores payment unless the claim already has one; it
+	// returns the payment stored and whether this call stored it.
+	RecordPayment(ctx context.Context, claimID, reference string, payment []byte) (stored []byte, now bool, err error)
+	// Records returns the stored claims (Blob nil for an unknown id).
+	Records(ctx context.Context, claimIDs []string) ([]Stored, error)
+	ClaimsOf(ctx context.Context, professional string, offset, limit int) ([]string, error)
+	ClaimsIn(ctx context.Context, organism, quarter string) ([]string, error)
+}
+
+// FraudRegistry keeps the professionals' fraud regimes (D5).
+type FraudRegistry interface {
+	Get(ctx context.Context, professional string) ([]payment.FraudRegime, error)
+	Set(ctx context.Context, professional string, rs []payment.FraudRegime) error
+}
+
+// OrganismRegistry keeps the organisms.
+type OrganismRegistry interface {
+	Upsert(ctx context.Context, o organism.Organism) error
+	Get(ctx context.Context, code string) (organism.Organism, error)
+	List(ctx context.Context) ([]organism.Organism, error)
 }
 
 // Beneficiaries keeps beneficiaries' rights.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -17,22 +16,28 @@ import (
 
 // Service adjudicates claims against the shared state.
 type Service struct {
-	engine  *claims.Engine
-	params  *legal.Table
-	ledger  ClaimLedger
-	archive ClaimArchive
-	bens    Beneficiaries
-	digest  func([]byte) string
-	clock   func() time.Time
-	zone    *time.Location
+	engine    *claims.Engine
+	params    *legal.Table
+	ledger    ClaimLedger
+	archive   ClaimArchive
+	bens      Beneficiaries
+	payments  PaymentLedger
+	fraud     FraudRegistry
+	organisms *organismCache
+	digest    func([]byte) string
+	clock     func() time.Time
+	zone      *time.Location
 }
 
 // Deps are the Service's collaborators.
 type Deps struct {
-	Params  *legal.Table
-	Ledger  ClaimLedger
-	Archive ClaimArchive
-	Bens    Beneficiaries
+	Params    *legal.Table
+	Ledger    ClaimLedger
+	Archive   ClaimArchive
+	Bens      Beneficiaries
+	Payments  PaymentLedger
+	Fraud     FraudRegistry
+	Organisms OrganismRegistry
 	// Digest is a keyed hash of a claim's canonical encoding.
 	Digest func([]byte) string
 	// Clock is the service's clock; it may be fixed to replay history.
@@ -45,14 +50,16 @@ type Deps struct {
 func New(d Deps) *Service {
 	return &Service{
 		engine: claims.NewEngine(d.Params), params: d.Params,
-		ledger: d.Ledger, archive: d.Archive, bens: d.Bens,
-		digest: d.Digest, clock: d.Clock, zone: d.Zone,
+		ledger: d.Ledger, archive: d.Archive, bens: d.Bens, payments: d.Payments, fraud: d.Fraud,
+		organisms: &organismCache{store: d.Organisms},
+		digest:    d.Digest, clock: d.Clock, zone: d.Zone,
 	}
 }
 
 // Result is a decision with what the caller shows around it.
 type Result struct {
 	Decision    claims.Decision
+	Meta        ClaimMeta // due date, calendar, fraud regime
 	ReceivedAt  time.Time
 	Replayed    bool
 	Cancelled   bool
@@ -93,6 +100,9 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 		return Result{}, fmt.Errorf("encode claim: %w", err)
 	}
 	digest := s.digest(canon)
+	if err := s.organisms.ensure(ctx); err != nil {
+		return Result{}, err
+	}
 	rr := readRequest(c, day, commit, digest)
 	if rr.CreatedAt.After(now) {
 		// D6: the list is judged as it stood at creation, never later than receipt.
@@ -128,7 +138,12 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 	}
 	if !commit {
 		grants, _ := franchise.Consume(snap.Counters, priced.Requests)
-		return Result{Decision: s.engine.Finish(priced, grants), ReceivedAt: now}, nil
+		d := s.engine.Finish(priced, grants)
+		meta, err := s.meta(c, d, now, snap.FraudRegimes)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Decision: d, ReceivedAt: now, Meta: meta}, nil
 	}
 	blob, err := json.Marshal(priced)
 	if err != nil {
@@ -138,9 +153,18 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 	for i, r := range priced.Requests {
 		reqs[i] = CapRequest{Request: r, Debt: priced.Decision.Lines[r.Line].TiersPayant}
 	}
+	meta, err := s.meta(c, priced.Decision, now, snap.FraudRegimes)
+	if err != nil {
+		return Result{}, err
+	}
+	rawMeta, err := json.Marshal(meta)
+	if err != nil {
+		return Result{}, fmt.Errorf("encode claim meta: %w", err)
+	}
 	com, err := s.ledger.Commit(ctx, CommitRequest{
 		ClaimID: c.ID, BeneficiaryRef: snap.BeneficiaryRef, Digest: digest, Blob: blob,
-		ReceivedAt: now, Year: day.Year(), Requests: reqs,
+		ReceivedAt: now, Year: day.Year(), Requests: reqs, Meta: rawMeta,
+		Professional: c.Professional.ID, ReportBucket: meta.Organism + "|" + QuarterOf(meta.Receipt).String(),
 	})
 	if err != nil {
 		return Result{}, err
@@ -152,7 +176,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 	}
 	d := s.engine.Finish(priced, toGrants(priced.Requests, com.Grants))
 	setDebtBalance(&d, com.DebtBalance)
-	return Result{Decision: d, ReceivedAt: now}, nil
+	return Result{Decision: d, ReceivedAt: now, Meta: meta}, nil
 }
 
 // GetClaim returns a committed claim's decision.
@@ -202,7 +226,13 @@ func (s *Service) finish(st Stored) (Result, error) {
 	}
 	d := s.engine.Finish(p, toGrants(p.Requests, st.Grants))
 	setDebtBalance(&d, st.DebtBalance)
-	return Result{Decision: d, ReceivedAt: st.ReceivedAt, Cancelled: st.Cancelled, CancelledAt: st.CancelledAt}, nil
+	var m ClaimMeta
+	if len(st.Meta) > 0 {
+		if err := json.Unmarshal(st.Meta, &m); err != nil {
+			return Result{}, fmt.Errorf("decode claim meta: %w", err)
+		}
+	}
+	return Result{Decision: d, ReceivedAt: st.ReceivedAt, Cancelled: st.Cancelled, CancelledAt: st.CancelledAt, Meta: m}, nil
 }
 
 // toGrants pairs the store's grants with the requests they answer.
@@ -229,7 +259,7 @@ func firstCareDate(c claims.Claim) time.Time {
 // daily franchise counters and the professional's PF count.
 func readRequest(c claims.Claim, day time.Time, reserve bool, digest string) ReadRequest {
 	r := ReadRequest{
-		ClaimID: c.ID, Reserve: reserve, Digest: digest, NIR: c.NIR,
+		ClaimID: c.ID, Reserve: reserve, Digest: digest, NIR: c.NIR, Professional: c.Professional.ID,
 		Identifier: c.Identification.Value, CreatedAt: c.CreatedAt, Year: day.Year(),
 	}
 	if c.Identification.Kind == claims.IdentificationNone {
@@ -246,7 +276,6 @@ func readRequest(c claims.Claim, day time.Time, reserve bool, digest string) Rea
 		}
 		r.ProDays = append(r.ProDays, franchise.ProDayKey{Professional: c.Professional.ID, CareDate: l.CareDate})
 	}
-	sort.Slice(r.ProDays, func(i, j int) bool { return r.ProDays[i].CareDate.Before(r.ProDays[j].CareDate) })
 	return r
 }
 

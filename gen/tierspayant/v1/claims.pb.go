@@ -1351,8 +1351,14 @@ type PaymentTracking struct {
 	Penalty string `protobuf:"bytes,8,opt,name=penalty,proto3" json:"penalty,omitempty"`
 	// Half-year in which the penalty is paid, "2025H2".
 	PenaltyHalfYear string `protobuf:"bytes,9,opt,name=penalty_half_year,json=penaltyHalfYear,proto3" json:"penalty_half_year,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// How the penalty was computed: rule, article and parameter ids.
+	PenaltyRule string `protobuf:"bytes,10,opt,name=penalty_rule,json=penaltyRule,proto3" json:"penalty_rule,omitempty"`
+	// Calendar of the paying organism used for working days ("national", "alsace-moselle").
+	Calendar string `protobuf:"bytes,11,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// Reference of the fraud regime that extended the deadline, when one did (RULEBOOK D5).
+	FraudRegimeRef string `protobuf:"bytes,12,opt,name=fraud_regime_ref,json=fraudRegimeRef,proto3" json:"fraud_regime_ref,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PaymentTracking) Reset() {
@@ -1444,6 +1450,27 @@ func (x *PaymentTracking) GetPenalty() string {
 func (x *PaymentTracking) GetPenaltyHalfYear() string {
 	if x != nil {
 		return x.PenaltyHalfYear
+	}
+	return ""
+}
+
+func (x *PaymentTracking) GetPenaltyRule() string {
+	if x != nil {
+		return x.PenaltyRule
+	}
+	return ""
+}
+
+func (x *PaymentTracking) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *PaymentTracking) GetFraudRegimeRef() string {
+	if x != nil {
+		return x.FraudRegimeRef
 	}
 	return ""
 }
@@ -2072,7 +2099,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"receivedAt\x12+\n" +
 	"\x11adjudication_date\x18\v \x01(\tR\x10adjudicationDate\x12+\n" +
 	"\x05trace\x18\f \x03(\v2\x15.tierspayant.v1.TraceR\x05trace\x12\x1a\n" +
-	"\breplayed\x18\r \x01(\bR\breplayed\"\x95\x03\n" +
+	"\breplayed\x18\r \x01(\bR\breplayed\"\xfe\x03\n" +
 	"\x0fPaymentTracking\x122\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1c.tierspayant.v1.PaymentStateR\x05state\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2084,7 +2111,11 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x11payment_reference\x18\x06 \x01(\tR\x10paymentReference\x12-\n" +
 	"\x13paid_on_working_day\x18\a \x01(\x05R\x10paidOnWorkingDay\x12\x18\n" +
 	"\apenalty\x18\b \x01(\tR\apenalty\x12*\n" +
-	"\x11penalty_half_year\x18\t \x01(\tR\x0fpenaltyHalfYear\"@\n" +
+	"\x11penalty_half_year\x18\t \x01(\tR\x0fpenaltyHalfYear\x12!\n" +
+	"\fpenalty_rule\x18\n" +
+	" \x01(\tR\vpenaltyRule\x12\x1a\n" +
+	"\bcalendar\x18\v \x01(\tR\bcalendar\x12(\n" +
+	"\x10fraud_regime_ref\x18\f \x01(\tR\x0efraudRegimeRef\"@\n" +
 	"\x11AdjudicateRequest\x12+\n" +
 	"\x05claim\x18\x01 \x01(\v2\x15.tierspayant.v1.ClaimR\x05claim\"J\n" +
 	"\x12AdjudicateResponse\x124\n" +

@@ -22,6 +22,273 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// An extended payment deadline notified to a professional (RULEBOOK D5): while
+// it is active on a claim's receipt date, the deadline is max_working_days.
+type FraudRegime struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Professional identifier.
+	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	// First day, "YYYY-MM-DD".
+	Start string `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
+	// Last day, "YYYY-MM-DD": at most 3 months after the start (P-PAY-7).
+	End string `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
+	// Deadline in working days, at most 30 (P-PAY-6).
+	MaxWorkingDays int32 `protobuf:"varint,4,opt,name=max_working_days,json=maxWorkingDays,proto3" json:"max_working_days,omitempty"`
+	// Reference of the CPAM director's decision.
+	DecisionRef   string `protobuf:"bytes,5,opt,name=decision_ref,json=decisionRef,proto3" json:"decision_ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FraudRegime) Reset() {
+	*x = FraudRegime{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FraudRegime) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FraudRegime) ProtoMessage() {}
+
+func (x *FraudRegime) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FraudRegime.ProtoReflect.Descriptor instead.
+func (*FraudRegime) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *FraudRegime) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *FraudRegime) GetStart() string {
+	if x != nil {
+		return x.Start
+	}
+	return ""
+}
+
+func (x *FraudRegime) GetEnd() string {
+	if x != nil {
+		return x.End
+	}
+	return ""
+}
+
+func (x *FraudRegime) GetMaxWorkingDays() int32 {
+	if x != nil {
+		return x.MaxWorkingDays
+	}
+	return 0
+}
+
+func (x *FraudRegime) GetDecisionRef() string {
+	if x != nil {
+		return x.DecisionRef
+	}
+	return ""
+}
+
+// Request of SetFraudRegime.
+type SetFraudRegimeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The regime; one with the same start replaces it.
+	Regime        *FraudRegime `protobuf:"bytes,1,opt,name=regime,proto3" json:"regime,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFraudRegimeRequest) Reset() {
+	*x = SetFraudRegimeRequest{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFraudRegimeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFraudRegimeRequest) ProtoMessage() {}
+
+func (x *SetFraudRegimeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFraudRegimeRequest.ProtoReflect.Descriptor instead.
+func (*SetFraudRegimeRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SetFraudRegimeRequest) GetRegime() *FraudRegime {
+	if x != nil {
+		return x.Regime
+	}
+	return nil
+}
+
+// Response of SetFraudRegime.
+type SetFraudRegimeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The professional's regimes after the change.
+	Regimes       []*FraudRegime `protobuf:"bytes,1,rep,name=regimes,proto3" json:"regimes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFraudRegimeResponse) Reset() {
+	*x = SetFraudRegimeResponse{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFraudRegimeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFraudRegimeResponse) ProtoMessage() {}
+
+func (x *SetFraudRegimeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFraudRegimeResponse.ProtoReflect.Descriptor instead.
+func (*SetFraudRegimeResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SetFraudRegimeResponse) GetRegimes() []*FraudRegime {
+	if x != nil {
+		return x.Regimes
+	}
+	return nil
+}
+
+// Request of ListFraudRegimes.
+type ListFraudRegimesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Professional identifier.
+	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListFraudRegimesRequest) Reset() {
+	*x = ListFraudRegimesRequest{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFraudRegimesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFraudRegimesRequest) ProtoMessage() {}
+
+func (x *ListFraudRegimesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFraudRegimesRequest.ProtoReflect.Descriptor instead.
+func (*ListFraudRegimesRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListFraudRegimesRequest) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+// Response of ListFraudRegimes.
+type ListFraudRegimesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The regimes, oldest first.
+	Regimes       []*FraudRegime `protobuf:"bytes,1,rep,name=regimes,proto3" json:"regimes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFraudRegimesResponse) Reset() {
+	*x = ListFraudRegimesResponse{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFraudRegimesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFraudRegimesResponse) ProtoMessage() {}
+
+func (x *ListFraudRegimesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFraudRegimesResponse.ProtoReflect.Descriptor instead.
+func (*ListFraudRegimesResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListFraudRegimesResponse) GetRegimes() []*FraudRegime {
+	if x != nil {
+		return x.Regimes
+	}
+	return nil
+}
+
 // Request of RecordPayment.
 type RecordPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -37,7 +304,7 @@ type RecordPaymentRequest struct {
 
 func (x *RecordPaymentRequest) Reset() {
 	*x = RecordPaymentRequest{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[0]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +316,7 @@ func (x *RecordPaymentRequest) String() string {
 func (*RecordPaymentRequest) ProtoMessage() {}
 
 func (x *RecordPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[0]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +329,7 @@ func (x *RecordPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{0}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RecordPaymentRequest) GetClaimId() string {
@@ -90,14 +357,16 @@ func (x *RecordPaymentRequest) GetPaymentReference() string {
 type RecordPaymentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tracking after the payment, with the penalty.
-	Tracking      *PaymentTracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	Tracking *PaymentTracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	// False when this payment reference had already been recorded: nothing changed.
+	RecordedNow   bool `protobuf:"varint,2,opt,name=recorded_now,json=recordedNow,proto3" json:"recorded_now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordPaymentResponse) Reset() {
 	*x = RecordPaymentResponse{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[1]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +378,7 @@ func (x *RecordPaymentResponse) String() string {
 func (*RecordPaymentResponse) ProtoMessage() {}
 
 func (x *RecordPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[1]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +391,7 @@ func (x *RecordPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordPaymentResponse.ProtoReflect.Descriptor instead.
 func (*RecordPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{1}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RecordPaymentResponse) GetTracking() *PaymentTracking {
@@ -130,6 +399,13 @@ func (x *RecordPaymentResponse) GetTracking() *PaymentTracking {
 		return x.Tracking
 	}
 	return nil
+}
+
+func (x *RecordPaymentResponse) GetRecordedNow() bool {
+	if x != nil {
+		return x.RecordedNow
+	}
+	return false
 }
 
 // Request of ListProfessionalClaims.
@@ -149,7 +425,7 @@ type ListProfessionalClaimsRequest struct {
 
 func (x *ListProfessionalClaimsRequest) Reset() {
 	*x = ListProfessionalClaimsRequest{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[2]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +437,7 @@ func (x *ListProfessionalClaimsRequest) String() string {
 func (*ListProfessionalClaimsRequest) ProtoMessage() {}
 
 func (x *ListProfessionalClaimsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[2]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +450,7 @@ func (x *ListProfessionalClaimsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProfessionalClaimsRequest.ProtoReflect.Descriptor instead.
 func (*ListProfessionalClaimsRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{2}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListProfessionalClaimsRequest) GetProfessionalId() string {
@@ -220,7 +496,7 @@ type ProfessionalClaim struct {
 
 func (x *ProfessionalClaim) Reset() {
 	*x = ProfessionalClaim{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[3]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +508,7 @@ func (x *ProfessionalClaim) String() string {
 func (*ProfessionalClaim) ProtoMessage() {}
 
 func (x *ProfessionalClaim) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[3]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +521,7 @@ func (x *ProfessionalClaim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProfessionalClaim.ProtoReflect.Descriptor instead.
 func (*ProfessionalClaim) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{3}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ProfessionalClaim) GetClaimId() string {
@@ -282,7 +558,7 @@ type ListProfessionalClaimsResponse struct {
 
 func (x *ListProfessionalClaimsResponse) Reset() {
 	*x = ListProfessionalClaimsResponse{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +570,7 @@ func (x *ListProfessionalClaimsResponse) String() string {
 func (*ListProfessionalClaimsResponse) ProtoMessage() {}
 
 func (x *ListProfessionalClaimsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +583,7 @@ func (x *ListProfessionalClaimsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProfessionalClaimsResponse.ProtoReflect.Descriptor instead.
 func (*ListProfessionalClaimsResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{4}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListProfessionalClaimsResponse) GetClaims() []*ProfessionalClaim {
@@ -337,7 +613,7 @@ type GetDelayReportRequest struct {
 
 func (x *GetDelayReportRequest) Reset() {
 	*x = GetDelayReportRequest{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +625,7 @@ func (x *GetDelayReportRequest) String() string {
 func (*GetDelayReportRequest) ProtoMessage() {}
 
 func (x *GetDelayReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +638,7 @@ func (x *GetDelayReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelayReportRequest.ProtoReflect.Descriptor instead.
 func (*GetDelayReportRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{5}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetDelayReportRequest) GetOrganismCode() string {
@@ -402,7 +678,7 @@ type DelayReportRow struct {
 
 func (x *DelayReportRow) Reset() {
 	*x = DelayReportRow{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +690,7 @@ func (x *DelayReportRow) String() string {
 func (*DelayReportRow) ProtoMessage() {}
 
 func (x *DelayReportRow) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +703,7 @@ func (x *DelayReportRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DelayReportRow.ProtoReflect.Descriptor instead.
 func (*DelayReportRow) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DelayReportRow) GetProfession() Profession {
@@ -494,7 +770,7 @@ type GetDelayReportResponse struct {
 
 func (x *GetDelayReportResponse) Reset() {
 	*x = GetDelayReportResponse{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +782,7 @@ func (x *GetDelayReportResponse) String() string {
 func (*GetDelayReportResponse) ProtoMessage() {}
 
 func (x *GetDelayReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +795,7 @@ func (x *GetDelayReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelayReportResponse.ProtoReflect.Descriptor instead.
 func (*GetDelayReportResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetDelayReportResponse) GetOrganismCode() string {
@@ -547,13 +823,28 @@ var File_tierspayant_v1_payments_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtierspayant/v1/payments.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btierspayant/v1/claims.proto\x1a\x1btierspayant/v1/common.proto\"\x93\x01\n" +
+	"\x1dtierspayant/v1/payments.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btierspayant/v1/claims.proto\x1a\x1btierspayant/v1/common.proto\"\xab\x01\n" +
+	"\vFraudRegime\x12'\n" +
+	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\x12\x14\n" +
+	"\x05start\x18\x02 \x01(\tR\x05start\x12\x10\n" +
+	"\x03end\x18\x03 \x01(\tR\x03end\x12(\n" +
+	"\x10max_working_days\x18\x04 \x01(\x05R\x0emaxWorkingDays\x12!\n" +
+	"\fdecision_ref\x18\x05 \x01(\tR\vdecisionRef\"L\n" +
+	"\x15SetFraudRegimeRequest\x123\n" +
+	"\x06regime\x18\x01 \x01(\v2\x1b.tierspayant.v1.FraudRegimeR\x06regime\"O\n" +
+	"\x16SetFraudRegimeResponse\x125\n" +
+	"\aregimes\x18\x01 \x03(\v2\x1b.tierspayant.v1.FraudRegimeR\aregimes\"B\n" +
+	"\x17ListFraudRegimesRequest\x12'\n" +
+	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\"Q\n" +
+	"\x18ListFraudRegimesResponse\x125\n" +
+	"\aregimes\x18\x01 \x03(\v2\x1b.tierspayant.v1.FraudRegimeR\aregimes\"\x93\x01\n" +
 	"\x14RecordPaymentRequest\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x123\n" +
 	"\apaid_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06paidAt\x12+\n" +
-	"\x11payment_reference\x18\x03 \x01(\tR\x10paymentReference\"T\n" +
+	"\x11payment_reference\x18\x03 \x01(\tR\x10paymentReference\"w\n" +
 	"\x15RecordPaymentResponse\x12;\n" +
-	"\btracking\x18\x01 \x01(\v2\x1f.tierspayant.v1.PaymentTrackingR\btracking\"\xb8\x01\n" +
+	"\btracking\x18\x01 \x01(\v2\x1f.tierspayant.v1.PaymentTrackingR\btracking\x12!\n" +
+	"\frecorded_now\x18\x02 \x01(\bR\vrecordedNow\"\xb8\x01\n" +
 	"\x1dListProfessionalClaimsRequest\x12'\n" +
 	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\x122\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1c.tierspayant.v1.PaymentStateR\x05state\x12\x1b\n" +
@@ -583,11 +874,13 @@ const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\x16GetDelayReportResponse\x12#\n" +
 	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x18\n" +
 	"\aquarter\x18\x02 \x01(\tR\aquarter\x122\n" +
-	"\x04rows\x18\x03 \x03(\v2\x1e.tierspayant.v1.DelayReportRowR\x04rows2\xc8\x02\n" +
+	"\x04rows\x18\x03 \x03(\v2\x1e.tierspayant.v1.DelayReportRowR\x04rows2\x90\x04\n" +
 	"\x0ePaymentService\x12\\\n" +
 	"\rRecordPayment\x12$.tierspayant.v1.RecordPaymentRequest\x1a%.tierspayant.v1.RecordPaymentResponse\x12w\n" +
 	"\x16ListProfessionalClaims\x12-.tierspayant.v1.ListProfessionalClaimsRequest\x1a..tierspayant.v1.ListProfessionalClaimsResponse\x12_\n" +
-	"\x0eGetDelayReport\x12%.tierspayant.v1.GetDelayReportRequest\x1a&.tierspayant.v1.GetDelayReportResponseB\xc1\x01\n" +
+	"\x0eGetDelayReport\x12%.tierspayant.v1.GetDelayReportRequest\x1a&.tierspayant.v1.GetDelayReportResponse\x12_\n" +
+	"\x0eSetFraudRegime\x12%.tierspayant.v1.SetFraudRegimeRequest\x1a&.tierspayant.v1.SetFraudRegimeResponse\x12e\n" +
+	"\x10ListFraudRegimes\x12'.tierspayant.v1.ListFraudRegimesRequest\x1a(.tierspayant.v1.ListFraudRegimesResponseB\xc1\x01\n" +
 	"\x12com.tierspayant.v1B\rPaymentsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
@@ -602,40 +895,52 @@ func file_tierspayant_v1_payments_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_payments_proto_rawDescData
 }
 
-var file_tierspayant_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tierspayant_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tierspayant_v1_payments_proto_goTypes = []any{
-	(*RecordPaymentRequest)(nil),           // 0: tierspayant.v1.RecordPaymentRequest
-	(*RecordPaymentResponse)(nil),          // 1: tierspayant.v1.RecordPaymentResponse
-	(*ListProfessionalClaimsRequest)(nil),  // 2: tierspayant.v1.ListProfessionalClaimsRequest
-	(*ProfessionalClaim)(nil),              // 3: tierspayant.v1.ProfessionalClaim
-	(*ListProfessionalClaimsResponse)(nil), // 4: tierspayant.v1.ListProfessionalClaimsResponse
-	(*GetDelayReportRequest)(nil),          // 5: tierspayant.v1.GetDelayReportRequest
-	(*DelayReportRow)(nil),                 // 6: tierspayant.v1.DelayReportRow
-	(*GetDelayReportResponse)(nil),         // 7: tierspayant.v1.GetDelayReportResponse
-	(*timestamppb.Timestamp)(nil),          // 8: google.protobuf.Timestamp
-	(*PaymentTracking)(nil),                // 9: tierspayant.v1.PaymentTracking
-	(PaymentState)(0),                      // 10: tierspayant.v1.PaymentState
-	(Profession)(0),                        // 11: tierspayant.v1.Profession
+	(*FraudRegime)(nil),                    // 0: tierspayant.v1.FraudRegime
+	(*SetFraudRegimeRequest)(nil),          // 1: tierspayant.v1.SetFraudRegimeRequest
+	(*SetFraudRegimeResponse)(nil),         // 2: tierspayant.v1.SetFraudRegimeResponse
+	(*ListFraudRegimesRequest)(nil),        // 3: tierspayant.v1.ListFraudRegimesRequest
+	(*ListFraudRegimesResponse)(nil),       // 4: tierspayant.v1.ListFraudRegimesResponse
+	(*RecordPaymentRequest)(nil),           // 5: tierspayant.v1.RecordPaymentRequest
+	(*RecordPaymentResponse)(nil),          // 6: tierspayant.v1.RecordPaymentResponse
+	(*ListProfessionalClaimsRequest)(nil),  // 7: tierspayant.v1.ListProfessionalClaimsRequest
+	(*ProfessionalClaim)(nil),              // 8: tierspayant.v1.ProfessionalClaim
+	(*ListProfessionalClaimsResponse)(nil), // 9: tierspayant.v1.ListProfessionalClaimsResponse
+	(*GetDelayReportRequest)(nil),          // 10: tierspayant.v1.GetDelayReportRequest
+	(*DelayReportRow)(nil),                 // 11: tierspayant.v1.DelayReportRow
+	(*GetDelayReportResponse)(nil),         // 12: tierspayant.v1.GetDelayReportResponse
+	(*timestamppb.Timestamp)(nil),          // 13: google.protobuf.Timestamp
+	(*PaymentTracking)(nil),                // 14: tierspayant.v1.PaymentTracking
+	(PaymentState)(0),                      // 15: tierspayant.v1.PaymentState
+	(Profession)(0),                        // 16: tierspayant.v1.Profession
 }
 var file_tierspayant_v1_payments_proto_depIdxs = []int32{
-	8,  // 0: tierspayant.v1.RecordPaymentRequest.paid_at:type_name -> google.protobuf.Timestamp
-	9,  // 1: tierspayant.v1.RecordPaymentResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	10, // 2: tierspayant.v1.ListProfessionalClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
-	9,  // 3: tierspayant.v1.ProfessionalClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
-	3,  // 4: tierspayant.v1.ListProfessionalClaimsResponse.claims:type_name -> tierspayant.v1.ProfessionalClaim
-	11, // 5: tierspayant.v1.DelayReportRow.profession:type_name -> tierspayant.v1.Profession
-	6,  // 6: tierspayant.v1.GetDelayReportResponse.rows:type_name -> tierspayant.v1.DelayReportRow
-	0,  // 7: tierspayant.v1.PaymentService.RecordPayment:input_type -> tierspayant.v1.RecordPaymentRequest
-	2,  // 8: tierspayant.v1.PaymentService.ListProfessionalClaims:input_type -> tierspayant.v1.ListProfessionalClaimsRequest
-	5,  // 9: tierspayant.v1.PaymentService.GetDelayReport:input_type -> tierspayant.v1.GetDelayReportRequest
-	1,  // 10: tierspayant.v1.PaymentService.RecordPayment:output_type -> tierspayant.v1.RecordPaymentResponse
-	4,  // 11: tierspayant.v1.PaymentService.ListProfessionalClaims:output_type -> tierspayant.v1.ListProfessionalClaimsResponse
-	7,  // 12: tierspayant.v1.PaymentService.GetDelayReport:output_type -> tierspayant.v1.GetDelayReportResponse
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 0: tierspayant.v1.SetFraudRegimeRequest.regime:type_name -> tierspayant.v1.FraudRegime
+	0,  // 1: tierspayant.v1.SetFraudRegimeResponse.regimes:type_name -> tierspayant.v1.FraudRegime
+	0,  // 2: tierspayant.v1.ListFraudRegimesResponse.regimes:type_name -> tierspayant.v1.FraudRegime
+	13, // 3: tierspayant.v1.RecordPaymentRequest.paid_at:type_name -> google.protobuf.Timestamp
+	14, // 4: tierspayant.v1.RecordPaymentResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	15, // 5: tierspayant.v1.ListProfessionalClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
+	14, // 6: tierspayant.v1.ProfessionalClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
+	8,  // 7: tierspayant.v1.ListProfessionalClaimsResponse.claims:type_name -> tierspayant.v1.ProfessionalClaim
+	16, // 8: tierspayant.v1.DelayReportRow.profession:type_name -> tierspayant.v1.Profession
+	11, // 9: tierspayant.v1.GetDelayReportResponse.rows:type_name -> tierspayant.v1.DelayReportRow
+	5,  // 10: tierspayant.v1.PaymentService.RecordPayment:input_type -> tierspayant.v1.RecordPaymentRequest
+	7,  // 11: tierspayant.v1.PaymentService.ListProfessionalClaims:input_type -> tierspayant.v1.ListProfessionalClaimsRequest
+	10, // 12: tierspayant.v1.PaymentService.GetDelayReport:input_type -> tierspayant.v1.GetDelayReportRequest
+	1,  // 13: tierspayant.v1.PaymentService.SetFraudRegime:input_type -> tierspayant.v1.SetFraudRegimeRequest
+	3,  // 14: tierspayant.v1.PaymentService.ListFraudRegimes:input_type -> tierspayant.v1.ListFraudRegimesRequest
+	6,  // 15: tierspayant.v1.PaymentService.RecordPayment:output_type -> tierspayant.v1.RecordPaymentResponse
+	9,  // 16: tierspayant.v1.PaymentService.ListProfessionalClaims:output_type -> tierspayant.v1.ListProfessionalClaimsResponse
+	12, // 17: tierspayant.v1.PaymentService.GetDelayReport:output_type -> tierspayant.v1.GetDelayReportResponse
+	2,  // 18: tierspayant.v1.PaymentService.SetFraudRegime:output_type -> tierspayant.v1.SetFraudRegimeResponse
+	4,  // 19: tierspayant.v1.PaymentService.ListFraudRegimes:output_type -> tierspayant.v1.ListFraudRegimesResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_payments_proto_init() }
@@ -651,7 +956,7 @@ func file_tierspayant_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_payments_proto_rawDesc), len(file_tierspayant_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

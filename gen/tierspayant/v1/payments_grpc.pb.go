@@ -22,6 +22,8 @@ const (
 	PaymentService_RecordPayment_FullMethodName          = "/tierspayant.v1.PaymentService/RecordPayment"
 	PaymentService_ListProfessionalClaims_FullMethodName = "/tierspayant.v1.PaymentService/ListProfessionalClaims"
 	PaymentService_GetDelayReport_FullMethodName         = "/tierspayant.v1.PaymentService/GetDelayReport"
+	PaymentService_SetFraudRegime_FullMethodName         = "/tierspayant.v1.PaymentService/SetFraudRegime"
+	PaymentService_ListFraudRegimes_FullMethodName       = "/tierspayant.v1.PaymentService/ListFraudRegimes"
 )
 
 // PaymentServiceClient is the client API for PaymentService service.
@@ -40,6 +42,11 @@ type PaymentServiceClient interface {
 	ListProfessionalClaims(ctx context.Context, in *ListProfessionalClaimsRequest, opts ...grpc.CallOption) (*ListProfessionalClaimsResponse, error)
 	// GetDelayReport reports payment delays per organism, profession and quarter.
 	GetDelayReport(ctx context.Context, in *GetDelayReportRequest, opts ...grpc.CallOption) (*GetDelayReportResponse, error)
+	// SetFraudRegime records an extended payment deadline for a professional
+	// (L161-36-3 first paragraph; RULEBOOK D5, P-PAY-6 to P-PAY-8).
+	SetFraudRegime(ctx context.Context, in *SetFraudRegimeRequest, opts ...grpc.CallOption) (*SetFraudRegimeResponse, error)
+	// ListFraudRegimes lists a professional's fraud regimes.
+	ListFraudRegimes(ctx context.Context, in *ListFraudRegimesRequest, opts ...grpc.CallOption) (*ListFraudRegimesResponse, error)
 }
 
 type paymentServiceClient struct {
@@ -80,6 +87,26 @@ func (c *paymentServiceClient) GetDelayReport(ctx context.Context, in *GetDelayR
 	return out, nil
 }
 
+func (c *paymentServiceClient) SetFraudRegime(ctx context.Context, in *SetFraudRegimeRequest, opts ...grpc.CallOption) (*SetFraudRegimeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetFraudRegimeResponse)
+	err := c.cc.Invoke(ctx, PaymentService_SetFraudRegime_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentServiceClient) ListFraudRegimes(ctx context.Context, in *ListFraudRegimesRequest, opts ...grpc.CallOption) (*ListFraudRegimesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFraudRegimesResponse)
+	err := c.cc.Invoke(ctx, PaymentService_ListFraudRegimes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentServiceServer is the server API for PaymentService service.
 // All implementations must embed UnimplementedPaymentServiceServer
 // for forward compatibility.
@@ -96,6 +123,11 @@ type PaymentServiceServer interface {
 	ListProfessionalClaims(context.Context, *ListProfessionalClaimsRequest) (*ListProfessionalClaimsResponse, error)
 	// GetDelayReport reports payment delays per organism, profession and quarter.
 	GetDelayReport(context.Context, *GetDelayReportRequest) (*GetDelayReportResponse, error)
+	// SetFraudRegime records an extended payment deadline for a professional
+	// (L161-36-3 first paragraph; RULEBOOK D5, P-PAY-6 to P-PAY-8).
+	SetFraudRegime(context.Context, *SetFraudRegimeRequest) (*SetFraudRegimeResponse, error)
+	// ListFraudRegimes lists a professional's fraud regimes.
+	ListFraudRegimes(context.Context, *ListFraudRegimesRequest) (*ListFraudRegimesResponse, error)
 	mustEmbedUnimplementedPaymentServiceServer()
 }
 
@@ -114,6 +146,12 @@ func (UnimplementedPaymentServiceServer) ListProfessionalClaims(context.Context,
 }
 func (UnimplementedPaymentServiceServer) GetDelayReport(context.Context, *GetDelayReportRequest) (*GetDelayReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDelayReport not implemented")
+}
+func (UnimplementedPaymentServiceServer) SetFraudRegime(context.Context, *SetFraudRegimeRequest) (*SetFraudRegimeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetFraudRegime not implemented")
+}
+func (UnimplementedPaymentServiceServer) ListFraudRegimes(context.Context, *ListFraudRegimesRequest) (*ListFraudRegimesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFraudRegimes not implemented")
 }
 func (UnimplementedPaymentServiceServer) mustEmbedUnimplementedPaymentServiceServer() {}
 func (UnimplementedPaymentServiceServer) testEmbeddedByValue()                        {}
@@ -190,6 +228,42 @@ func _PaymentService_GetDelayReport_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentService_SetFraudRegime_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetFraudRegimeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).SetFraudRegime(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_SetFraudRegime_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).SetFraudRegime(ctx, req.(*SetFraudRegimeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentService_ListFraudRegimes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFraudRegimesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).ListFraudRegimes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_ListFraudRegimes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).ListFraudRegimes(ctx, req.(*ListFraudRegimesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentService_ServiceDesc is the grpc.ServiceDesc for PaymentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -208,6 +282,14 @@ var PaymentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDelayReport",
 			Handler:    _PaymentService_GetDelayReport_Handler,
+		},
+		{
+			MethodName: "SetFraudRegime",
+			Handler:    _PaymentService_SetFraudRegime_Handler,
+		},
+		{
+			MethodName: "ListFraudRegimes",
+			Handler:    _PaymentService_ListFraudRegimes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -54,3 +54,15 @@ func auditKey(ref string) string { return "aud:" + tag(ref) }
 // digest. It has its own hash tag: it is written in the read round trip, not
 // in the commit script.
 func claimIndexKey(claimID string) string { return "cidx:{c:" + claimID + "}" }
+
+// professionalIndexKey lists a professional's claims by receipt time.
+func professionalIndexKey(professional string) string { return "pro:{p:" + professional + "}" }
+
+// reportIndexKey lists an organism's claims of a quarter ("<organism>|<quarter>").
+func reportIndexKey(bucket string) string { return "rep:{r:" + bucket + "}" }
+
+// fraudKey holds every professional's fraud regimes (field: professional id).
+const fraudKey = "fraud:{f}"
+
+// organismsKey holds the organisms (field: organism code).
+const organismsKey = "org:{org}"

@@ -10,13 +10,13 @@ import "github.com/redis/go-redis/v9"
 // KEYS: 1 claim hash, 2 counters hash of the adjudication year, 3 beneficiary
 // hash, 4 beneficiary audit stream (all with the beneficiary's hash tag).
 // ARGV: 1 content digest, 2 priced blob, 3 received-at (Unix ms), 4 claim TTL
-// (s), 5 year, 6 claim id, 7 counters TTL (s), 8 number of requests, then 10
-// values per request: deduction ("pf"/"fr"), units, unit amount, line limit,
+// (s), 5 year, 6 claim id, 7 counters TTL (s), 8 number of requests, 9 claim
+// meta (payment tracking), then 10 values per request: deduction ("pf"/"fr"), units, unit amount, line limit,
 // daily field ("" for none), daily cap, count field ("" for none), count cap,
 // annual cap, debt flag ("1" when the deduction becomes patient debt).
 //
 // Replies: {"NEW", grants, balance} on commit; {"DUP", blob, grants, balance,
-// received-at, state} when the claim id is already committed with the same
+// received-at, state, meta, payment} when the claim id is already committed with the same
 // digest; {"CONFLICT"} when it is committed with another digest.
 // Each grant is "units:amount:limits" (limits: 1 line AMO, 2 daily cap,
 // 4 daily count, 8 annual cap), comma separated, in request order.
@@ -25,8 +25,8 @@ local clm, cnt, ben, aud = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local existing = redis.call('HGET', clm, 'h')
 if existing then
   if existing ~= ARGV[1] then return {'CONFLICT'} end
-  local v = redis.call('HMGET', clm, 'p', 'g', 'bal', 'at', 'st')
-  return {'DUP', v[1], v[2], v[3], v[4], v[5]}
+  local v = redis.call('HMGET', clm, 'p', 'g', 'bal', 'at', 'st', 'm', 'pay')
+  return {'DUP', v[1], v[2], v[3], v[4], v[5], v[6] or '', v[7] or ''}
 end
 local cache, deltas, order = {}, {}, {}
 local function get(f)
@@ -46,7 +46,7 @@ end
 local n = tonumber(ARGV[8])
 local grants, debt = {}, 0
 for i = 0, n - 1 do
-  local o = 9 + i * 10
+  local o = 10 + i * 10
   local ded, units, unit, lim = ARGV[o], tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local dayf, daycap, cntf, cntcap = ARGV[o + 4], tonumber(ARGV[o + 5]), ARGV[o + 6], tonumber(ARGV[o + 7])
   local annual, debtflag = tonumber(ARGV[o + 8]), ARGV[o + 9]
@@ -94,7 +94,7 @@ else
 end
 local inc, g = table.concat(incs, ';'), table.concat(grants, ',')
 redis.call('HSET', clm, 'h', ARGV[1], 'p', ARGV[2], 'g', g, 'inc', inc, 'y', ARGV[5],
-  'debt', string.format('%d', debt), 'bal', string.format('%d', bal), 'at', ARGV[3], 'st', 'C')
+  'debt', string.format('%d', debt), 'bal', string.format('%d', bal), 'at', ARGV[3], 'st', 'C', 'm', ARGV[9])
 redis.call('EXPIRE', clm, ARGV[4])
 redis.call('XADD', aud, '*', 't', 'C', 'claim', ARGV[6], 'y', ARGV[5], 'inc', inc, 'debt', string.format('%d', debt))
 return {'NEW', g, string.format('%d', bal)}
@@ -121,4 +121,15 @@ if debt ~= 0 then redis.call('HINCRBY', ben, 'debt', -debt) end
 redis.call('HSET', clm, 'st', 'X', 'xat', ARGV[1])
 redis.call('XADD', aud, '*', 't', 'X', 'claim', ARGV[2], 'y', v[5], 'inc', inc, 'debt', string.format('%d', -debt))
 return {'CANCELLED', ARGV[1], inc}
+`)
+
+// paymentScript records a claim's payment once.
+// KEYS: 1 claim hash. ARGV: 1 payment (JSON).
+// Replies: {"NOTFOUND"}, {"NEW", payment} or {"OLD", payment already stored}.
+var paymentScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'st', 'pay')
+if not v[1] then return {'NOTFOUND'} end
+if v[2] then return {'OLD', v[2]} end
+redis.call('HSET', KEYS[1], 'pay', ARGV[1])
+return {'NEW', ARGV[1]}
 `)

@@ -114,6 +114,10 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 	}
 	ben := pipe.HMGet(ctx, beneficiaryKey(ref), "r", "debt")
 	cnt := pipe.HMGet(ctx, countersKey(ref, r.Year), fields...)
+	var fraud *redis.StringCmd
+	if r.Professional != "" {
+		fraud = pipe.HGet(ctx, fraudKey, r.Professional)
+	}
 	var opp *redis.SliceCmd
 	if r.Identifier != "" {
 		opp = s.opp.lookup(ctx, pipe, r.Identifier)
@@ -184,6 +188,15 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 		st.PFCount[k] = int(n)
 	}
 	snap.Counters = st
+	if fraud != nil {
+		if raw, err := fraud.Result(); err == nil {
+			if err := json.Unmarshal([]byte(raw), &snap.FraudRegimes); err != nil {
+				return snap, fmt.Errorf("decode fraud regimes: %w", err)
+			}
+		} else if !errors.Is(err, redis.Nil) {
+			return snap, wrap(err)
+		}
+	}
 	if opp != nil {
 		op, err := decodeEntry(opp)
 		if err != nil {
@@ -194,13 +207,15 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 	return snap, nil
 }
 
-// Commit runs the commit script: one round trip.
+// Commit runs the commit script and, in the same pipelined round trip, adds
+// the claim to the professional's and the organism's quarter indexes (ZADD NX:
+// an index entry whose claim did not commit is skipped by the readers).
 func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Committed, error) {
 	keys := []string{claimKey(c.BeneficiaryRef, c.ClaimID), countersKey(c.BeneficiaryRef, c.Year),
 		beneficiaryKey(c.BeneficiaryRef), auditKey(c.BeneficiaryRef)}
-	args := make([]any, 0, 8+10*len(c.Requests))
+	args := make([]any, 0, 9+10*len(c.Requests))
 	args = append(args, c.Digest, c.Blob, c.ReceivedAt.UnixMilli(), int64(claimTTL/time.Second), c.Year, c.ClaimID,
-		int64(countersTTL/time.Second), len(c.Requests))
+		int64(countersTTL/time.Second), len(c.Requests), c.Meta)
 	for _, r := range c.Requests {
 		ded, dayf, daycap, cntf, cntcap := "fr", "", "-1", "", 0
 		if r.Deduction == franchise.DeductionPF {
@@ -217,7 +232,30 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 		}
 		args = append(args, ded, r.Units, cents(r.UnitAmount), cents(r.LineLimit), dayf, daycap, cntf, cntcap, cents(r.AnnualCap), debt)
 	}
-	res, err := commitScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	score := float64(c.ReceivedAt.UnixMilli())
+	run := func() (*redis.Cmd, error) {
+		pipe := s.rdb.Pipeline()
+		cmd := commitScript.EvalSha(ctx, pipe, keys, args...)
+		if c.Professional != "" {
+			pipe.ZAddNX(ctx, professionalIndexKey(c.Professional), redis.Z{Score: score, Member: c.ClaimID})
+		}
+		if c.ReportBucket != "" {
+			pipe.ZAddNX(ctx, reportIndexKey(c.ReportBucket), redis.Z{Score: score, Member: c.ClaimID})
+		}
+		_, err := pipe.Exec(ctx)
+		return cmd, err
+	}
+	cmd, err := run()
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if err := commitScript.Load(ctx, s.rdb).Err(); err != nil {
+			return service.Committed{}, wrap(err)
+		}
+		cmd, err = run()
+	}
+	if err != nil {
+		return service.Committed{}, wrap(err)
+	}
+	res, err := cmd.StringSlice()
 	if err != nil {
 		return service.Committed{}, wrap(err)
 	}
@@ -231,15 +269,23 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 		if err != nil {
 			return service.Committed{}, err
 		}
-		return service.Committed{Stored: service.Stored{BeneficiaryRef: c.BeneficiaryRef, Blob: c.Blob, Grants: grants,
+		return service.Committed{Stored: service.Stored{BeneficiaryRef: c.BeneficiaryRef, Blob: c.Blob, Meta: c.Meta, Grants: grants,
 			DebtBalance: bal, ReceivedAt: c.ReceivedAt}}, nil
 	case "DUP":
 		st, err := storedFrom(c.BeneficiaryRef, res[1], res[2], res[3], res[4], res[5], "")
+		st.Meta, st.Payment = bytesOrNil(res[6]), bytesOrNil(res[7])
 		return service.Committed{Stored: st, Replayed: true}, err
 	case "CONFLICT":
 		return service.Committed{}, service.ErrClaimIDReused
 	}
 	return service.Committed{}, fmt.Errorf("commit script: unexpected reply %q", res[0])
+}
+
+func bytesOrNil(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
 }
 
 func parseGrants(s string) ([]service.RawGrant, error) {
@@ -315,18 +361,15 @@ func (s *Store) Get(ctx context.Context, claimID string) (service.Stored, error)
 	if err != nil {
 		return service.Stored{}, err
 	}
-	v, err := s.rdb.HMGet(ctx, claimKey(ref, claimID), "p", "g", "bal", "at", "st", "xat").Result()
+	v, err := s.rdb.HMGet(ctx, claimKey(ref, claimID), claimFields...).Result()
 	if err != nil {
 		return service.Stored{}, wrap(err)
 	}
-	str := make([]string, len(v))
-	for i, x := range v {
-		str[i], _ = x.(string)
+	st, ok, err := storedFromValues(ref, v)
+	if err == nil && !ok {
+		err = service.ErrNotFound
 	}
-	if str[0] == "" {
-		return service.Stored{}, service.ErrNotFound
-	}
-	return storedFrom(ref, str[0], str[1], str[2], str[3], str[4], str[5])
+	return st, err
 }
 
 // Cancel reverses a committed claim once.
@@ -426,10 +469,26 @@ func (g Registry) Get(ctx context.Context, nir string) (string, service.Benefici
 // Cluster), so that the first claim needs no EVALSHA → NOSCRIPT → EVAL
 // fallback. Scripts still load themselves lazily after a SCRIPT FLUSH.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{commitScript, cancelScript, casScript, importScript} {
+	for _, sc := range []*redis.Script{commitScript, cancelScript, casScript, importScript, paymentScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return wrap(err)
 		}
 	}
 	return nil
+}
+
+// claimFields are the fields of a claim hash that make a service.Stored.
+var claimFields = []string{"p", "g", "bal", "at", "st", "xat", "m", "pay"}
+
+func storedFromValues(ref string, v []any) (service.Stored, bool, error) {
+	str := make([]string, len(v))
+	for i, x := range v {
+		str[i], _ = x.(string)
+	}
+	if str[0] == "" {
+		return service.Stored{}, false, nil
+	}
+	st, err := storedFrom(ref, str[0], str[1], str[2], str[3], str[4], str[5])
+	st.Meta, st.Payment = bytesOrNil(str[6]), bytesOrNil(str[7])
+	return st, true, err
 }

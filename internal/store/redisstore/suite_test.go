@@ -92,6 +92,7 @@ func newService(t *testing.T, rdb redis.UniversalClient) (*service.Service, *red
 		t.Fatal(err)
 	}
 	return service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: k.Digest,
+		Payments: st, Fraud: st.Fraud(), Organisms: st.Organisms(),
 		Clock: func() time.Time { return now }, Zone: paris}), st
 }
 
@@ -339,6 +340,11 @@ func TestStoreRoundTrips(t *testing.T) {
 	svc, _ := newService(t, rdb)
 	nir := nirFor(int(time.Now().UnixNano()%900000) + 11)
 	register(t, svc, nir)
+	// Warm-up: the service loads the organisms once; the server then
+	// refreshes them in the background, off the claim path.
+	if _, err := svc.Adjudicate(context.Background(), gp("RT-warm-"+t.Name(), nir, "PRO0")); err != nil {
+		t.Fatal(err)
+	}
 	h := &countingHook{}
 	rdb.AddHook(h)
 	const claimsN = 30

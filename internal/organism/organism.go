@@ -1,0 +1,77 @@
+// Package organism describes the bodies that manage beneficiaries: caisses of
+// the compulsory scheme and délégataires, mutuelles that run its operations
+// under a convention with the national fund (CSS art. L160-17, R160-26). It is
+// pure: the store keeps the organisms.
+package organism
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/calendar"
+)
+
+// Kind of organism.
+type Kind int
+
+// Kinds.
+const (
+	KindUnspecified Kind = iota
+	KindCaisse
+	KindDelegataire
+)
+
+// Operation is an operation a convention may delegate (R160-26 III 2°).
+type Operation int
+
+// Operations.
+const (
+	OperationUnspecified Operation = iota
+	OperationAdjudicate
+	OperationManageBeneficiaries
+	OperationManageOppositions
+	OperationRecordPayments
+	OperationPayAMC
+)
+
+// RemiseRule is an amount of remises de gestion per beneficiary per year,
+// from a date (R160-26 III 4°).
+type RemiseRule struct {
+	From                 time.Time
+	AmountPerBeneficiary decimal.Decimal
+}
+
+// AMCDelegation is a complementary delegation for a contract (L161-36-2).
+type AMCDelegation struct {
+	ContractID string
+	Rate       decimal.Decimal
+	Ceiling    decimal.Decimal // zero: none
+}
+
+// Convention is a délégataire's convention (R160-26).
+type Convention struct {
+	ID                     string
+	ValidFrom, ValidTo     time.Time // the COG period (R160-26 II)
+	COGRef                 string
+	Scopes                 []string // beneficiary categories or schemes (III 1°)
+	Departements           []string // geographic districts (III 1°)
+	Operations             []Operation
+	DelayTargetWorkingDays int
+	Remises                []RemiseRule
+	AMC                    []AMCDelegation
+}
+
+// Organism is a caisse or a délégataire.
+type Organism struct {
+	Code        string
+	Name        string
+	Kind        Kind
+	Departement string // where it is located: selects its calendar (RULEBOOK D3)
+	Conventions []Convention
+}
+
+// Calendar is the working-day calendar of the organism as a payer (D3):
+// Alsace-Moselle for organisms located in départements 57, 67 and 68,
+// national otherwise.
+func (o Organism) Calendar() calendar.Calendar { return calendar.ForDepartement(o.Departement) }

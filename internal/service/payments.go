@@ -1,0 +1,412 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/calendar"
+	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/organism"
+	"github.com/tierspayant/tierspayant/internal/payment"
+)
+
+// Errors of the payment operations.
+var (
+	// ErrClaimCancelled: the claim was cancelled; it cannot be paid.
+	ErrClaimCancelled = errors.New("claim cancelled")
+	// ErrClaimRejected: the claim was rejected; nothing is payable.
+	ErrClaimRejected = errors.New("claim rejected")
+	// ErrAlreadyPaid: the claim was paid under another payment reference.
+	ErrAlreadyPaid = errors.New("claim already paid under another reference")
+	// ErrPaidBeforeReceipt: a payment dated before the claim's receipt.
+	ErrPaidBeforeReceipt = errors.New("payment dated before the claim's receipt")
+)
+
+// ClaimMeta is what payment tracking needs of a committed claim, stored with
+// it.
+type ClaimMeta struct {
+	Professional  string               `json:"pro"`
+	Profession    claims.Profession    `json:"prf"`
+	Organism      string               `json:"org,omitempty"`
+	AlsaceMoselle bool                 `json:"am,omitempty"` // calendar of the paying organism (D3)
+	Receipt       time.Time            `json:"rcv"`          // civil date of receipt (day 0)
+	DueDate       time.Time            `json:"due,omitzero"` // zero when not guaranteed
+	Payable       decimal.Decimal      `json:"amt"`          // AMO payable to the professional
+	Guaranteed    bool                 `json:"g,omitempty"`
+	Rejected      bool                 `json:"rej,omitempty"`
+	Fraud         *payment.FraudRegime `json:"fraud,omitempty"`
+}
+
+// Calendar is the paying organism's calendar.
+func (m ClaimMeta) Calendar() calendar.Calendar {
+	if m.AlsaceMoselle {
+		return calendar.AlsaceMoselle()
+	}
+	return calendar.National()
+}
+
+// Payment is a recorded payment with its penalty (D161-13-4).
+type Payment struct {
+	Reference  string          `json:"ref"`
+	PaidAt     time.Time       `json:"at"`
+	Amount     decimal.Decimal `json:"amt"`
+	WorkingDay int             `json:"wd"`
+	Penalty    decimal.Decimal `json:"pen"`
+	HalfYear   string          `json:"hy,omitempty"`
+	Rule       string          `json:"rule"`
+}
+
+// TrackingState is where a claim stands (L161-36-3, last paragraph).
+type TrackingState int
+
+// Tracking states.
+const (
+	StateUnspecified TrackingState = iota
+	StateReceived
+	StateOverdue
+	StatePaid
+	StateRejected
+	StateCancelled
+)
+
+// Tracking is a claim's payment tracking.
+type Tracking struct {
+	ClaimID    string
+	State      TrackingState
+	Meta       ClaimMeta
+	Payment    *Payment
+	ReceivedAt time.Time
+}
+
+func (s *Service) tracking(claimID string, st Stored, today time.Time) (Tracking, error) {
+	t := Tracking{ClaimID: claimID, ReceivedAt: st.ReceivedAt}
+	if len(st.Meta) > 0 {
+		if err := json.Unmarshal(st.Meta, &t.Meta); err != nil {
+			return t, fmt.Errorf("decode claim meta: %w", err)
+		}
+	}
+	if len(st.Payment) > 0 {
+		var p Payment
+		if err := json.Unmarshal(st.Payment, &p); err != nil {
+			return t, fmt.Errorf("decode payment: %w", err)
+		}
+		t.Payment = &p
+	}
+	switch {
+	case st.Cancelled:
+		t.State = StateCancelled
+	case t.Meta.Rejected:
+		t.State = StateRejected
+	case t.Payment != nil:
+		t.State = StatePaid
+	case !t.Meta.DueDate.IsZero() && today.After(t.Meta.DueDate):
+		t.State = StateOverdue
+	default:
+		t.State = StateReceived
+	}
+	return t, nil
+}
+
+// Tracking returns a committed claim's payment tracking.
+func (s *Service) Tracking(ctx context.Context, claimID string) (Tracking, error) {
+	st, err := s.archive.Get(ctx, claimID)
+	if err != nil {
+		return Tracking{}, err
+	}
+	return s.tracking(claimID, st, s.Today())
+}
+
+// meta builds the payment tracking of a priced claim: the paying organism's
+// calendar and the due date (D161-13-3, D3, D5).
+func (s *Service) meta(c claims.Claim, d claims.Decision, now time.Time, regimes []payment.FraudRegime) (ClaimMeta, error) {
+	m := ClaimMeta{
+		Professional: c.Professional.ID, Profession: c.Professional.Profession, Organism: d.Organism,
+		Receipt: s.civilDate(now), Payable: payable(d),
+		Guaranteed: d.Guarantee == claims.GuaranteeGuaranteed || d.Guarantee == claims.GuaranteeAltProof,
+		Rejected:   d.Status == claims.StatusRejected,
+	}
+	if o, ok := s.organisms.cached(d.Organism); ok {
+		m.AlsaceMoselle = o.Calendar().Region() == calendar.RegionAlsaceMoselle
+	}
+	if !m.Guaranteed || m.Rejected {
+		return m, nil
+	}
+	p, err := payment.ParamsAt(s.params, m.Receipt)
+	if err != nil {
+		return m, err
+	}
+	for i := range regimes {
+		if regimes[i].ActiveOn(m.Receipt) {
+			r := regimes[i]
+			m.Fraud = &r
+		}
+	}
+	m.DueDate = payment.DueDate(p, m.Receipt, m.Calendar(), m.Fraud)
+	return m, nil
+}
+
+// payable is what the professional is paid under tiers payant: the sum of the
+// lines' AMO amounts under tiers payant (D12: deductions never reduce it). It
+// reads the lines, so it holds before Finish as after.
+func payable(d claims.Decision) decimal.Decimal {
+	sum := decimal.Zero
+	for _, l := range d.Lines {
+		sum = sum.Add(l.PayableToProfessional)
+	}
+	return sum
+}
+
+// RecordPayment records the payment of a claim, computes its penalty
+// (D161-13-4, D4, D5) and the half-year it is paid in. It is idempotent on the
+// payment reference.
+func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, paidAt time.Time) (Tracking, bool, error) {
+	st, err := s.archive.Get(ctx, claimID)
+	if err != nil {
+		return Tracking{}, false, err
+	}
+	today := s.Today()
+	t, err := s.tracking(claimID, st, today)
+	if err != nil {
+		return t, false, err
+	}
+	switch {
+	case t.State == StateCancelled:
+		return t, false, ErrClaimCancelled
+	case t.State == StateRejected:
+		return t, false, ErrClaimRejected
+	case t.Payment != nil && t.Payment.Reference == reference:
+		return t, false, nil
+	case t.Payment != nil:
+		return t, false, ErrAlreadyPaid
+	}
+	paidOn := s.civilDate(paidAt)
+	if paidOn.Before(t.Meta.Receipt) {
+		return t, false, ErrPaidBeforeReceipt
+	}
+	p := Payment{Reference: reference, PaidAt: paidAt.UTC(), Amount: t.Meta.Payable, Penalty: decimal.Zero, Rule: "NOT_GUARANTEED"}
+	cal := t.Meta.Calendar()
+	p.WorkingDay = cal.WorkingDaysBetween(t.Meta.Receipt, paidOn)
+	if t.Meta.Guaranteed {
+		a, err := payment.Penalty(s.params, t.Meta.Receipt, paidOn, cal, t.Meta.Payable, t.Meta.Fraud)
+		if err != nil {
+			return t, false, err
+		}
+		p.WorkingDay, p.Penalty, p.HalfYear = a.WorkingDay, a.Amount, a.HalfYear
+		p.Rule = a.Rule + " (" + a.Article + ")"
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return t, false, err
+	}
+	stored, now, err := s.payments.RecordPayment(ctx, claimID, reference, raw)
+	if err != nil {
+		return t, false, err
+	}
+	var got Payment
+	if err := json.Unmarshal(stored, &got); err != nil {
+		return t, false, fmt.Errorf("decode payment: %w", err)
+	}
+	if got.Reference != reference {
+		return t, false, ErrAlreadyPaid
+	}
+	t.Payment, t.State = &got, StatePaid
+	return t, now, nil
+}
+
+// ProfessionalClaims lists a professional's claims, most recent first, from
+// offset; state filters when set. It returns the next offset, or -1 at the end.
+func (s *Service) ProfessionalClaims(ctx context.Context, professional string, state TrackingState, offset, limit int) ([]Tracking, int, error) {
+	var out []Tracking
+	today := s.Today()
+	for len(out) < limit {
+		ids, err := s.payments.ClaimsOf(ctx, professional, offset, limit)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(ids) == 0 {
+			return out, -1, nil
+		}
+		recs, err := s.payments.Records(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, st := range recs {
+			offset++
+			if st.Blob == nil {
+				continue // indexed but never committed
+			}
+			t, err := s.tracking(ids[i], st, today)
+			if err != nil {
+				return nil, 0, err
+			}
+			if state == StateUnspecified || t.State == state {
+				out = append(out, t)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+	}
+	return out, offset, nil
+}
+
+// Quarter is a calendar quarter, "2026Q3".
+type Quarter struct {
+	Year, Q int
+}
+
+// ParseQuarter reads "YYYYQn".
+func ParseQuarter(s string) (Quarter, error) {
+	if len(s) != 6 || s[4] != 'Q' || s[5] < '1' || s[5] > '4' {
+		return Quarter{}, fmt.Errorf("quarter %q: want YYYYQn, e.g. 2026Q3", s)
+	}
+	y, err := strconv.Atoi(s[:4])
+	if err != nil {
+		return Quarter{}, fmt.Errorf("quarter %q: want YYYYQn, e.g. 2026Q3", s)
+	}
+	return Quarter{Year: y, Q: int(s[5] - '0')}, nil
+}
+
+// QuarterOf is the quarter of a date.
+func QuarterOf(day time.Time) Quarter {
+	return Quarter{Year: day.Year(), Q: (int(day.Month())-1)/3 + 1}
+}
+
+func (q Quarter) String() string { return fmt.Sprintf("%04dQ%d", q.Year, q.Q) }
+
+// DelayRow is one profession's line of the delay report (L161-36-3, third
+// paragraph).
+type DelayRow struct {
+	Profession         claims.Profession
+	Claims             int
+	PaidWithinDeadline decimal.Decimal // share, 4 decimals
+	MedianDelay, P90   float64         // working days, paid claims
+	PenaltiesDue       decimal.Decimal
+	OverdueUnpaid      int // past due and unpaid on the report date
+}
+
+// DelayReport reports, for the guaranteed claims an organism received in a
+// quarter, per profession: how many, the share paid within the deadline, the
+// median and 90th-percentile delay in working days (nearest rank), the
+// penalties due and the claims overdue and still unpaid on the report date.
+func (s *Service) DelayReport(ctx context.Context, org string, q Quarter) ([]DelayRow, error) {
+	ids, err := s.payments.ClaimsIn(ctx, org, q.String())
+	if err != nil {
+		return nil, err
+	}
+	today := s.Today()
+	type acc struct {
+		row    DelayRow
+		within int
+		delays []int
+	}
+	by := map[claims.Profession]*acc{}
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		recs, err := s.payments.Records(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		for i, st := range recs {
+			if st.Blob == nil {
+				continue
+			}
+			t, err := s.tracking(part[i], st, today)
+			if err != nil {
+				return nil, err
+			}
+			if !t.Meta.Guaranteed || t.State == StateRejected || t.State == StateCancelled || QuarterOf(t.Meta.Receipt) != q {
+				continue
+			}
+			a := by[t.Meta.Profession]
+			if a == nil {
+				a = &acc{row: DelayRow{Profession: t.Meta.Profession, PenaltiesDue: decimal.Zero}}
+				by[t.Meta.Profession] = a
+			}
+			a.row.Claims++
+			switch t.State {
+			case StatePaid:
+				a.delays = append(a.delays, t.Payment.WorkingDay)
+				a.row.PenaltiesDue = a.row.PenaltiesDue.Add(t.Payment.Penalty)
+				if !s.civilDate(t.Payment.PaidAt).After(t.Meta.DueDate) {
+					a.within++
+				}
+			case StateOverdue:
+				a.row.OverdueUnpaid++
+			}
+		}
+	}
+	out := make([]DelayRow, 0, len(by))
+	for _, a := range by {
+		a.row.PaidWithinDeadline = decimal.NewFromInt(int64(a.within)).DivRound(decimal.NewFromInt(int64(a.row.Claims)), 4)
+		sort.Ints(a.delays)
+		a.row.MedianDelay, a.row.P90 = rank(a.delays, 50), rank(a.delays, 90)
+		out = append(out, a.row)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Profession < out[j].Profession })
+	return out, nil
+}
+
+// rank is the nearest-rank percentile of sorted values (0 when empty).
+func rank(sorted []int, pct int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (pct*len(sorted)+99)/100 - 1
+	return float64(sorted[max(i, 0)])
+}
+
+// SetFraudRegime validates and records a professional's fraud regime; one
+// with the same start replaces it.
+func (s *Service) SetFraudRegime(ctx context.Context, professional string, r payment.FraudRegime) ([]payment.FraudRegime, error) {
+	if err := r.Validate(s.params); err != nil {
+		return nil, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "regime", Description: err.Error()}}}
+	}
+	rs, err := s.fraud.Get(ctx, professional)
+	if err != nil {
+		return nil, err
+	}
+	kept := rs[:0]
+	for _, x := range rs {
+		if !x.Start.Equal(r.Start) {
+			kept = append(kept, x)
+		}
+	}
+	kept = append(kept, r)
+	sort.Slice(kept, func(i, j int) bool { return kept[i].Start.Before(kept[j].Start) })
+	if err := s.fraud.Set(ctx, professional, kept); err != nil {
+		return nil, err
+	}
+	return kept, nil
+}
+
+// FraudRegimes lists a professional's fraud regimes.
+func (s *Service) FraudRegimes(ctx context.Context, professional string) ([]payment.FraudRegime, error) {
+	return s.fraud.Get(ctx, professional)
+}
+
+// UpsertOrganism records an organism.
+func (s *Service) UpsertOrganism(ctx context.Context, o organism.Organism) error {
+	if err := s.organisms.store.Upsert(ctx, o); err != nil {
+		return err
+	}
+	return s.organisms.invalidate(ctx)
+}
+
+// Organism returns an organism.
+func (s *Service) Organism(ctx context.Context, code string) (organism.Organism, error) {
+	return s.organisms.store.Get(ctx, code)
+}
+
+// Organisms lists the organisms.
+func (s *Service) Organisms(ctx context.Context) ([]organism.Organism, error) {
+	return s.organisms.store.List(ctx)
+}
