@@ -2,6 +2,8 @@
 //
 //	adjudicator                       serve (configuration from ADJ_* variables and flags)
 //	adjudicator params --at 2024-04-01   list the legal parameters in force on a date
+//	adjudicator report delays --organism CPAM75 --quarter 2026Q3 [--server 127.0.0.1:50051] [--out delays.csv]
+//	                                     write the quarterly delay report (L161-36-3) as CSV
 package main
 
 import (
@@ -36,6 +38,9 @@ func main() {
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "params" {
 		return params(args[1:], stdout)
+	}
+	if len(args) > 1 && args[0] == "report" && args[1] == "delays" {
+		return reportDelays(ctx, args[2:], stdout)
 	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]

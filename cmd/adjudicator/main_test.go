@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/tierspayant/tierspayant/internal/app"
+	"github.com/tierspayant/tierspayant/internal/platform/config"
+	"github.com/tierspayant/tierspayant/internal/platform/logging"
 )
 
 func TestParamsCommand(t *testing.T) {
@@ -49,5 +54,32 @@ func TestConfigErrorsListed(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %s: %v", want, err)
 		}
+	}
+}
+
+func TestReportDelaysCommand(t *testing.T) {
+	t.Parallel()
+	cfg := config.Defaults()
+	cfg.GRPCAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.Start(ctx, cfg, logging.New(io.Discard, "error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown()
+	var out bytes.Buffer
+	err = run(ctx, []string{"report", "delays", "--organism", "CPAM75", "--quarter", "2026Q3", "--server", a.GRPCAddr},
+		func(string) (string, bool) { return "", false }, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "organism,quarter,profession,claims,paid_within_deadline") {
+		t.Fatalf("CSV header: %q", out.String())
+	}
+	err = run(ctx, []string{"report", "delays", "--organism", "CPAM75", "--quarter", "2026-3", "--server", a.GRPCAddr},
+		func(string) (string, bool) { return "", false }, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "quarter") {
+		t.Fatalf("bad quarter: %v", err)
 	}
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+)
+
+// reportDelays asks a running adjudicator for the quarterly delay report of
+// an organism (L161-36-3, third paragraph: published each quarter, per
+// profession) and writes it as CSV.
+func reportDelays(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("report delays", flag.ContinueOnError)
+	org := fs.String("organism", "", "organism code (required)")
+	quarter := fs.String("quarter", "", "quarter YYYYQn, e.g. 2026Q3 (required)")
+	server := fs.String("server", "127.0.0.1:50051", "adjudicator gRPC address")
+	out := fs.String("out", "-", "CSV file to write, - for standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *org == "" || *quarter == "" {
+		return fmt.Errorf("report delays: --organism and --quarter are required")
+	}
+	conn, err := grpc.NewClient(*server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	rep, err := tpv1.NewPaymentServiceClient(conn).GetDelayReport(cctx, &tpv1.GetDelayReportRequest{OrganismCode: *org, Quarter: *quarter})
+	if err != nil {
+		return fmt.Errorf("report delays: %w", err)
+	}
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"organism", "quarter", "profession", "claims", "paid_within_deadline", "median_delay_working_days",
+		"p90_delay_working_days", "penalties_due_eur", "overdue_unpaid"})
+	for _, r := range rep.GetRows() {
+		_ = cw.Write([]string{rep.GetOrganismCode(), rep.GetQuarter(),
+			strings.ToLower(strings.TrimPrefix(r.GetProfession().String(), "PROFESSION_")),
+			strconv.FormatInt(r.GetClaims(), 10), r.GetPaidWithinDeadline(),
+			strconv.FormatFloat(r.GetMedianDelayWorkingDays(), 'f', -1, 64), strconv.FormatFloat(r.GetP90DelayWorkingDays(), 'f', -1, 64),
+			r.GetPenaltiesDue(), strconv.FormatInt(r.GetOverdueUnpaid(), 10)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
