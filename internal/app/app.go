@@ -6,20 +6,25 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,6 +32,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -136,20 +142,44 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
+	var tokens []byte
+	if cfg.TokensFile != "" {
+		if tokens, err = os.ReadFile(cfg.TokensFile); err != nil {
+			a.closeStore()
+			return nil, fmt.Errorf("tokens file: %w", err)
+		}
+	}
+	authn, err := grpcapi.NewAuthenticator(cfg.AuthOpen(), tokens)
+	if err != nil {
+		a.closeStore()
+		return nil, err
+	}
+	if cfg.AuthOpen() {
+		log.Warn("AUTHENTICATION OFF: every caller is an administrator (embedded try-out mode). Set ADJ_TLS_CLIENT_CA and/or ADJ_AUTH_TOKENS_FILE.")
+	} else if cfg.TLSCert == "" {
+		log.Warn("bearer tokens over plaintext gRPC: set ADJ_TLS_CERT and ADJ_TLS_KEY outside a loopback test")
+	}
+	serverOpts, err := transportCredentials(cfg)
+	if err != nil {
+		a.closeStore()
+		return nil, err
+	}
+	authUnary := selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(authn.Authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
+	authStream := selector.StreamServerInterceptor(grpcauth.StreamServerInterceptor(authn.Authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel)}
 	onPanic := recovery.WithRecoveryHandler(func(p any) error {
 		log.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
-	a.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic)),
-		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic)),
+	a.grpc = grpc.NewServer(append(serverOpts,
+		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary),
+		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	tpv1.RegisterClaimServiceServer(a.grpc, grpcapi.NewClaimServer(svc, maxStreamClaims))
-	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), clock))
+	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), svc, clock))
 	tpv1.RegisterBeneficiaryServiceServer(a.grpc, grpcapi.NewBeneficiaryServer(svc))
 	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
 	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.NewPaymentServer(svc))
@@ -199,6 +229,36 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	go func() { defer a.wg.Done(); a.watchStore(runCtx) }()
 	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "embedded_store", cfg.Embedded())
 	return a, nil
+}
+
+// transportCredentials is TLS when a server certificate is configured, with
+// client certificates verified against ADJ_TLS_CLIENT_CA: required when they
+// are the only way in, verified when given when bearer tokens are accepted too.
+func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
+	if cfg.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.TLSClientCA != "" {
+		pemCA, err := os.ReadFile(cfg.TLSClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemCA) {
+			return nil, fmt.Errorf("client CA: no certificate in %s", cfg.TLSClientCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+		if cfg.TokensFile != "" {
+			tc.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+	}
+	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(tc))}, nil
 }
 
 // refreshOrganisms keeps the service's copy of the organisms fresh.

@@ -60,7 +60,7 @@ var logs = map[*testing.T]*syncBuffer{}
 func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 	t.Helper()
 	cfg := config.Defaults()
-	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock = "127.0.0.1:0", "127.0.0.1:0", clock
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", clock, "open"
 	if redisAddr != "" {
 		cfg.RedisAddrs = []string{redisAddr}
 		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name()

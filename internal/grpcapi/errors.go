@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/legal"
 	"github.com/tierspayant/tierspayant/internal/opposition"
@@ -29,7 +30,13 @@ func toStatus(err error) error {
 		return nil
 	}
 	var ve *claims.ValidationError
+	var ce *access.ClauseError
 	switch {
+	case errors.Is(err, access.ErrDenied):
+		return status.Error(codes.PermissionDenied, "permission denied")
+	case errors.As(err, &ce):
+		return withDetails(codes.FailedPrecondition, "outside the délégataire's convention: "+ce.Error(),
+			&errdetails.ErrorInfo{Reason: "CONVENTION_CLAUSE", Domain: errDomain, Metadata: map[string]string{"clause": ce.Clause}})
 	case errors.As(err, &ve):
 		return invalid(ve.Fields...)
 	case errors.Is(err, claims.ErrNatureNotSupported):

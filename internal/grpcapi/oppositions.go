@@ -23,18 +23,25 @@ type OppositionList interface {
 	Snapshot(ctx context.Context, f func(version uint64, identifier string, e opposition.Entry) error) (uint64, error)
 }
 
+// OppositionGuard says who may change and read the list.
+type OppositionGuard interface {
+	MayManageOppositions(ctx context.Context) error
+	MayRead(ctx context.Context) error
+}
+
 // OppositionServer implements tierspayant.v1.OppositionService.
 type OppositionServer struct {
 	tpv1.UnimplementedOppositionServiceServer
 	list  OppositionList
+	guard OppositionGuard
 	clock func() time.Time
 }
 
 var _ tpv1.OppositionServiceServer = (*OppositionServer)(nil)
 
 // NewOppositionServer returns the OppositionService on list.
-func NewOppositionServer(list OppositionList, clock func() time.Time) *OppositionServer {
-	return &OppositionServer{list: list, clock: clock}
+func NewOppositionServer(list OppositionList, guard OppositionGuard, clock func() time.Time) *OppositionServer {
+	return &OppositionServer{list: list, guard: guard, clock: clock}
 }
 
 const maxIdentifierLen = 64
@@ -75,6 +82,9 @@ func last(e opposition.Entry) opposition.Period {
 
 // AddOpposition records an opposition.
 func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppositionRequest) (*tpv1.AddOppositionResponse, error) {
+	if err := s.guard.MayManageOppositions(ctx); err != nil {
+		return nil, toStatus(err)
+	}
 	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
 		return nil, err
 	}
@@ -93,6 +103,9 @@ func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppos
 
 // LiftOpposition ends an opposition.
 func (s *OppositionServer) LiftOpposition(ctx context.Context, req *tpv1.LiftOppositionRequest) (*tpv1.LiftOppositionResponse, error) {
+	if err := s.guard.MayManageOppositions(ctx); err != nil {
+		return nil, toStatus(err)
+	}
 	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
 		return nil, err
 	}
@@ -106,6 +119,9 @@ func (s *OppositionServer) LiftOpposition(ctx context.Context, req *tpv1.LiftOpp
 
 // CheckOpposition says whether an identifier was opposed at an instant.
 func (s *OppositionServer) CheckOpposition(ctx context.Context, req *tpv1.CheckOppositionRequest) (*tpv1.CheckOppositionResponse, error) {
+	if err := s.guard.MayRead(ctx); err != nil {
+		return nil, toStatus(err)
+	}
 	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
 		return nil, err
 	}
@@ -125,6 +141,9 @@ const importBatch = 4096
 
 // ImportOppositions loads entries in bulk.
 func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_ImportOppositionsServer) error {
+	if err := s.guard.MayManageOppositions(stream.Context()); err != nil {
+		return toStatus(err)
+	}
 	var (
 		items   []redisstore.ImportItem
 		total   int
@@ -181,6 +200,9 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 // gets a snapshot of the whole list first (each entry sent as a change
 // carrying the snapshot's version), then the changes after it.
 func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, stream tpv1.OppositionService_WatchOppositionsServer) error {
+	if err := s.guard.MayRead(stream.Context()); err != nil {
+		return toStatus(err)
+	}
 	after := req.GetAfterVersion()
 	ctx := stream.Context()
 	send := func(version uint64, id string, e opposition.Entry, recorded time.Time) error {

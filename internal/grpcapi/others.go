@@ -21,7 +21,7 @@ var _ tpv1.ParameterServiceServer = (*ParameterServer)(nil)
 func NewParameterServer(svc *service.Service) *ParameterServer { return &ParameterServer{svc: svc} }
 
 // ListParameters lists the legal parameters in force on a date.
-func (s *ParameterServer) ListParameters(_ context.Context, req *tpv1.ListParametersRequest) (*tpv1.ListParametersResponse, error) {
+func (s *ParameterServer) ListParameters(ctx context.Context, req *tpv1.ListParametersRequest) (*tpv1.ListParametersResponse, error) {
 	d := &decoder{}
 	day := d.date("at", req.GetAt(), false)
 	if err := d.err(); err != nil {
@@ -30,8 +30,12 @@ func (s *ParameterServer) ListParameters(_ context.Context, req *tpv1.ListParame
 	if day.IsZero() {
 		day = s.svc.Today()
 	}
+	vals, err := s.svc.Params(ctx, day)
+	if err != nil {
+		return nil, toStatus(err)
+	}
 	out := &tpv1.ListParametersResponse{At: day.Format(time.DateOnly)}
-	for _, v := range s.svc.Params(day) {
+	for _, v := range vals {
 		out.Parameters = append(out.Parameters, s.parameterToProto(v))
 	}
 	return out, nil

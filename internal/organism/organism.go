@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/calendar"
 )
 
@@ -75,3 +76,52 @@ type Organism struct {
 // Alsace-Moselle for organisms located in départements 57, 67 and 68,
 // national otherwise.
 func (o Organism) Calendar() calendar.Calendar { return calendar.ForDepartement(o.Departement) }
+
+// ConventionOn returns the organism's convention valid on day.
+func (o Organism) ConventionOn(day time.Time) (Convention, bool) {
+	for _, c := range o.Conventions {
+		if !day.Before(c.ValidFrom) && (c.ValidTo.IsZero() || !day.After(c.ValidTo)) {
+			return c, true
+		}
+	}
+	return Convention{}, false
+}
+
+// Permits says whether the organism may carry out op on day. A caisse may do
+// everything for what it manages; a délégataire only what a convention valid
+// on that day delegates to it (R160-26 II: validity, the COG period; III 2°:
+// the list of delegated operations).
+func (o Organism) Permits(op Operation, day time.Time) error {
+	if o.Kind != KindDelegataire {
+		return nil
+	}
+	c, ok := o.ConventionOn(day)
+	if !ok {
+		return &access.ClauseError{Clause: "R160-26 II",
+			Message: "no convention of délégataire " + o.Code + " is valid on " + day.Format(time.DateOnly)}
+	}
+	for _, x := range c.Operations {
+		if x == op {
+			return nil
+		}
+	}
+	return &access.ClauseError{Clause: "R160-26 III 2°",
+		Message: "operation " + op.String() + " is not delegated by convention " + c.ID}
+}
+
+// String names an operation as the API does.
+func (op Operation) String() string {
+	switch op {
+	case OperationAdjudicate:
+		return "ADJUDICATE"
+	case OperationManageBeneficiaries:
+		return "MANAGE_BENEFICIARIES"
+	case OperationManageOppositions:
+		return "MANAGE_OPPOSITIONS"
+	case OperationRecordPayments:
+		return "RECORD_PAYMENTS"
+	case OperationPayAMC:
+		return "PAY_AMC"
+	}
+	return "UNSPECIFIED"
+}

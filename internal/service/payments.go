@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/organism"
@@ -116,11 +117,21 @@ func (s *Service) tracking(claimID string, st Stored, today time.Time) (Tracking
 
 // Tracking returns a committed claim's payment tracking.
 func (s *Service) Tracking(ctx context.Context, claimID string) (Tracking, error) {
-	st, err := s.archive.Get(ctx, claimID)
-	if err != nil {
+	if _, err := caller(ctx); err != nil {
 		return Tracking{}, err
 	}
-	return s.tracking(claimID, st, s.Today())
+	st, err := s.archive.Get(ctx, claimID)
+	if err != nil {
+		return Tracking{}, hideMissing(ctx, err)
+	}
+	t, err := s.tracking(claimID, st, s.Today())
+	if err != nil {
+		return t, err
+	}
+	if err := s.mayReadClaim(ctx, t.Meta, organism.OperationAdjudicate); err != nil {
+		return Tracking{}, err
+	}
+	return t, nil
 }
 
 // meta builds the payment tracking of a priced claim: the paying organism's
@@ -167,14 +178,20 @@ func payable(d claims.Decision) decimal.Decimal {
 // (D161-13-4, D4, D5) and the half-year it is paid in. It is idempotent on the
 // payment reference.
 func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, paidAt time.Time) (Tracking, bool, error) {
+	if _, err := caller(ctx); err != nil {
+		return Tracking{}, false, err
+	}
 	st, err := s.archive.Get(ctx, claimID)
 	if err != nil {
-		return Tracking{}, false, err
+		return Tracking{}, false, hideMissing(ctx, err)
 	}
 	today := s.Today()
 	t, err := s.tracking(claimID, st, today)
 	if err != nil {
 		return t, false, err
+	}
+	if err := s.mayOperate(ctx, t.Meta.Organism, organism.OperationRecordPayments); err != nil {
+		return Tracking{}, false, err
 	}
 	switch {
 	case t.State == StateCancelled:
@@ -223,6 +240,26 @@ func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, 
 // ProfessionalClaims lists a professional's claims, most recent first, from
 // offset; state filters when set. It returns the next offset, or -1 at the end.
 func (s *Service) ProfessionalClaims(ctx context.Context, professional string, state TrackingState, offset, limit int) ([]Tracking, int, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	// An operator sees only the claims attributed to its organism.
+	onlyOrg := ""
+	switch p.Role {
+	case access.RoleAdmin:
+	case access.RoleProfessional:
+		if p.Professional == "" || p.Professional != professional {
+			return nil, 0, access.ErrDenied
+		}
+	case access.RoleOperator:
+		if err := s.operatorMay(ctx, p, p.Organism, organism.OperationAdjudicate, s.Today()); err != nil {
+			return nil, 0, err
+		}
+		onlyOrg = p.Organism
+	default:
+		return nil, 0, access.ErrDenied
+	}
 	var out []Tracking
 	today := s.Today()
 	for len(out) < limit {
@@ -245,6 +282,9 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 			t, err := s.tracking(ids[i], st, today)
 			if err != nil {
 				return nil, 0, err
+			}
+			if onlyOrg != "" && t.Meta.Organism != onlyOrg {
+				continue
 			}
 			if state == StateUnspecified || t.State == state {
 				out = append(out, t)
@@ -297,6 +337,9 @@ type DelayRow struct {
 // median and 90th-percentile delay in working days (nearest rank), the
 // penalties due and the claims overdue and still unpaid on the report date.
 func (s *Service) DelayReport(ctx context.Context, org string, q Quarter) ([]DelayRow, error) {
+	if err := s.mayOperate(ctx, org, organism.OperationAdjudicate); err != nil {
+		return nil, err
+	}
 	ids, err := s.payments.ClaimsIn(ctx, org, q.String())
 	if err != nil {
 		return nil, err
@@ -367,6 +410,9 @@ func rank(sorted []int, pct int) float64 {
 // SetFraudRegime validates and records a professional's fraud regime; one
 // with the same start replaces it.
 func (s *Service) SetFraudRegime(ctx context.Context, professional string, r payment.FraudRegime) ([]payment.FraudRegime, error) {
+	if err := adminOnly(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.Validate(s.params); err != nil {
 		return nil, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "regime", Description: err.Error()}}}
 	}
@@ -390,11 +436,21 @@ func (s *Service) SetFraudRegime(ctx context.Context, professional string, r pay
 
 // FraudRegimes lists a professional's fraud regimes.
 func (s *Service) FraudRegimes(ctx context.Context, professional string) ([]payment.FraudRegime, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Role != access.RoleAdmin && (p.Role != access.RoleProfessional || p.Professional != professional) {
+		return nil, access.ErrDenied
+	}
 	return s.fraud.Get(ctx, professional)
 }
 
 // UpsertOrganism records an organism.
 func (s *Service) UpsertOrganism(ctx context.Context, o organism.Organism) error {
+	if err := adminOnly(ctx); err != nil {
+		return err
+	}
 	if err := s.organisms.store.Upsert(ctx, o); err != nil {
 		return err
 	}
@@ -403,10 +459,36 @@ func (s *Service) UpsertOrganism(ctx context.Context, o organism.Organism) error
 
 // Organism returns an organism.
 func (s *Service) Organism(ctx context.Context, code string) (organism.Organism, error) {
-	return s.organisms.store.Get(ctx, code)
+	p, err := caller(ctx)
+	if err != nil {
+		return organism.Organism{}, err
+	}
+	if p.Role != access.RoleAdmin && (p.Role != access.RoleOperator || p.Organism != code) {
+		return organism.Organism{}, access.ErrDenied
+	}
+	o, err := s.organisms.store.Get(ctx, code)
+	return o, hideMissing(ctx, err)
 }
 
-// Organisms lists the organisms.
+// Organisms lists the organisms: all of them for an administrator, its own
+// for an operator.
 func (s *Service) Organisms(ctx context.Context) ([]organism.Organism, error) {
-	return s.organisms.store.List(ctx)
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch p.Role {
+	case access.RoleAdmin:
+		return s.organisms.store.List(ctx)
+	case access.RoleOperator:
+		o, err := s.organisms.store.Get(ctx, p.Organism)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []organism.Organism{o}, nil
+	}
+	return nil, access.ErrDenied
 }

@@ -124,6 +124,9 @@ type Cancellation struct {
 type ClaimLedger interface {
 	Read(ctx context.Context, r ReadRequest) (Snapshot, error)
 	Commit(ctx context.Context, c CommitRequest) (Committed, error)
+	// Release frees a claim id reserved by Read for digest, best effort, when
+	// the claim did not commit.
+	Release(ctx context.Context, claimID, digest string)
 }
 
 // ClaimArchive reads and reverses committed claims.

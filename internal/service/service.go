@@ -9,9 +9,11 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/organism"
 )
 
 // Service adjudicates claims against the shared state.
@@ -86,7 +88,17 @@ func (s *Service) Simulate(ctx context.Context, c claims.Claim) (Result, error) 
 	return s.run(ctx, c, false)
 }
 
-func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result, error) {
+func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Result, err error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case p.Role == access.RoleProfessional && (p.Professional == "" || p.Professional != c.Professional.ID):
+		return Result{}, access.ErrDenied // a professional submits its own claims only
+	case p.Role == access.RoleOperator && commit:
+		return Result{}, access.ErrDenied // claims come from the professionals' billing software
+	}
 	now := s.clock()
 	day := s.civilDate(now)
 	if err := claims.Validate(c, day); err != nil {
@@ -112,6 +124,14 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 	if err != nil {
 		return Result{}, err
 	}
+	if commit && snap.PriorDigest == "" {
+		// This call reserved the claim id: give it back if the claim does not commit.
+		defer func() {
+			if err != nil && !errors.Is(err, ErrUnavailable) {
+				s.ledger.Release(context.WithoutCancel(ctx), c.ID, digest)
+			}
+		}()
+	}
 	if commit && snap.PriorDigest != "" {
 		if snap.PriorDigest != digest {
 			return Result{}, ErrClaimIDReused
@@ -128,6 +148,9 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 	rights.Organism = snap.Beneficiary.OrganismOn(firstCareDate(c))
 	priced, err := s.engine.Price(claims.Input{Claim: c, Rights: rights, Opposed: snap.Opposed, ReceivedAt: day})
 	if err != nil {
+		return Result{}, err
+	}
+	if err := s.attributionAllowed(ctx, p, priced.Decision.Organism, firstCareDate(c)); err != nil {
 		return Result{}, err
 	}
 	if !snap.Known {
@@ -181,16 +204,47 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (Result,
 
 // GetClaim returns a committed claim's decision.
 func (s *Service) GetClaim(ctx context.Context, claimID string) (Result, error) {
-	return s.stored(ctx, claimID)
+	if _, err := caller(ctx); err != nil {
+		return Result{}, err
+	}
+	r, err := s.stored(ctx, claimID)
+	if err != nil {
+		return r, hideMissing(ctx, err)
+	}
+	if err := s.mayReadClaim(ctx, r.Meta, organism.OperationAdjudicate); err != nil {
+		return Result{}, err
+	}
+	return r, nil
 }
 
 // CancelClaim reverses a committed claim once.
 func (s *Service) CancelClaim(ctx context.Context, claimID string) (Cancellation, error) {
+	if _, err := s.GetClaim(ctx, claimID); err != nil {
+		return Cancellation{}, err
+	}
 	return s.archive.Cancel(ctx, claimID, s.clock())
 }
 
+// attributionAllowed checks, once the managing organism on the care date is
+// known, that it may adjudicate (a délégataire's convention, R160-26) and,
+// for an operator simulating, that the claim is its organism's.
+func (s *Service) attributionAllowed(ctx context.Context, p access.Principal, org string, careDate time.Time) error {
+	if p.Role == access.RoleOperator && p.Organism != org {
+		return access.ErrDenied
+	}
+	if o, ok := s.organisms.cached(org); ok {
+		return o.Permits(organism.OperationAdjudicate, careDate)
+	}
+	return nil
+}
+
 // Params lists the legal parameters in force on a day.
-func (s *Service) Params(day time.Time) []legal.Value { return s.params.InForce(day) }
+func (s *Service) Params(ctx context.Context, day time.Time) ([]legal.Value, error) {
+	if err := s.MayRead(ctx); err != nil {
+		return nil, err
+	}
+	return s.params.InForce(day), nil
+}
 
 // Today is the service's current civil date.
 func (s *Service) Today() time.Time { return s.civilDate(s.clock()) }
@@ -200,6 +254,27 @@ func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficia
 	if !claims.ValidNIR(nir) {
 		return "", &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "beneficiary.nir", Description: "not a valid NIR (13 characters and a matching 2-digit key)"}}}
 	}
+	p, err := caller(ctx)
+	if err != nil {
+		return "", err
+	}
+	switch p.Role {
+	case access.RoleAdmin:
+	case access.RoleOperator:
+		if err := s.operatorMay(ctx, p, p.Organism, organism.OperationManageBeneficiaries, s.Today()); err != nil {
+			return "", err
+		}
+		if !attachedTo(b, p.Organism) {
+			return "", access.ErrDenied
+		}
+		if _, old, err := s.bens.Get(ctx, nir); err == nil && !attachedTo(old, p.Organism) {
+			return "", access.ErrDenied // another organism's beneficiary: a transfer is an administrator's
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+	default:
+		return "", access.ErrDenied
+	}
 	return s.bens.Upsert(ctx, nir, b)
 }
 
@@ -208,7 +283,27 @@ func (s *Service) GetBeneficiary(ctx context.Context, nir string) (string, Benef
 	if !claims.ValidNIR(nir) {
 		return "", Beneficiary{}, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "nir", Description: "not a valid NIR (13 characters and a matching 2-digit key)"}}}
 	}
-	return s.bens.Get(ctx, nir)
+	p, err := caller(ctx)
+	if err != nil {
+		return "", Beneficiary{}, err
+	}
+	switch p.Role {
+	case access.RoleAdmin:
+		return s.bens.Get(ctx, nir)
+	case access.RoleOperator:
+		if err := s.operatorMay(ctx, p, p.Organism, organism.OperationManageBeneficiaries, s.Today()); err != nil {
+			return "", Beneficiary{}, err
+		}
+		ref, b, err := s.bens.Get(ctx, nir)
+		if err != nil {
+			return "", Beneficiary{}, hideMissing(ctx, err)
+		}
+		if !attachedTo(b, p.Organism) {
+			return "", Beneficiary{}, access.ErrDenied
+		}
+		return ref, b, nil
+	}
+	return "", Beneficiary{}, access.ErrDenied
 }
 
 func (s *Service) stored(ctx context.Context, claimID string) (Result, error) {

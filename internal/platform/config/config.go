@@ -45,6 +45,18 @@ type Config struct {
 	LogLevel string
 	// ShutdownGrace bounds the graceful stop (ADJ_SHUTDOWN_GRACE).
 	ShutdownGrace time.Duration
+	// Auth is "on" (every call authenticated) or "open" (no
+	// authentication: the embedded try-out default) (ADJ_AUTH).
+	Auth string
+	// TLSCert and TLSKey are the server's certificate and key files
+	// (ADJ_TLS_CERT, ADJ_TLS_KEY).
+	TLSCert, TLSKey string
+	// TLSClientCA is the CA file that signs client certificates: mutual TLS
+	// (ADJ_TLS_CLIENT_CA).
+	TLSClientCA string
+	// TokensFile lists the accepted bearer tokens by SHA-256
+	// (ADJ_AUTH_TOKENS_FILE).
+	TokensFile string
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -77,6 +89,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("ADJ_REDIS_PASSWORD", &c.RedisPassword)
 	str("ADJ_HMAC_SECRET", &c.HMACSecret)
 	str("ADJ_LOG_LEVEL", &c.LogLevel)
+	str("ADJ_AUTH", &c.Auth)
+	str("ADJ_TLS_CERT", &c.TLSCert)
+	str("ADJ_TLS_KEY", &c.TLSKey)
+	str("ADJ_TLS_CLIENT_CA", &c.TLSClientCA)
+	str("ADJ_AUTH_TOKENS_FILE", &c.TokensFile)
 	if v, ok := lookup("ADJ_REDIS_ADDRS"); ok && v != "" {
 		for _, a := range strings.Split(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
@@ -118,8 +135,23 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.Clock = t
 	}
+	if c.Auth == "" {
+		c.Auth = "on"
+		if c.AuthOpen() {
+			c.Auth = "open"
+		}
+	}
 	errs = append(errs, c.Validate()...)
 	return c, errors.Join(errs...)
+}
+
+// AuthOpen reports whether calls go unauthenticated: ADJ_AUTH=open, or by
+// default the embedded try-out with no client CA and no tokens configured.
+func (c Config) AuthOpen() bool {
+	if c.Auth != "" {
+		return c.Auth == "open"
+	}
+	return c.Embedded() && c.TLSClientCA == "" && c.TokensFile == ""
 }
 
 // Validate checks the cross-field rules.
@@ -134,6 +166,21 @@ func (c Config) Validate() []error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("ADJ_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	switch c.Auth {
+	case "open", "":
+	case "on":
+		if c.TLSClientCA == "" && c.TokensFile == "" {
+			errs = append(errs, errors.New("ADJ_AUTH=on needs ADJ_TLS_CLIENT_CA (mutual TLS) and/or ADJ_AUTH_TOKENS_FILE (bearer tokens)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("ADJ_AUTH: %q is not on or open", c.Auth))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("ADJ_TLS_CERT and ADJ_TLS_KEY go together"))
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		errs = append(errs, errors.New("ADJ_TLS_CLIENT_CA needs ADJ_TLS_CERT and ADJ_TLS_KEY"))
 	}
 	if !c.Embedded() && len(c.HMACSecret) < 32 {
 		errs = append(errs, errors.New("ADJ_HMAC_SECRET: required with a real Redis, at least 32 characters (the value is never logged)"))

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -54,7 +53,7 @@ func TestStoreScriptMatchesFranchise(t *testing.T) {
 					}
 					want, inc := franchise.Consume(state, plain)
 					state = state.Apply(inc)
-					got, err := st.Commit(context.Background(), service.CommitRequest{ClaimID: fmt.Sprintf("c%d", claim), BeneficiaryRef: ref,
+					got, err := st.Commit(adminCtx(), service.CommitRequest{ClaimID: fmt.Sprintf("c%d", claim), BeneficiaryRef: ref,
 						Digest: "d", Blob: []byte("{}"), ReceivedAt: now, Year: 2025, Requests: reqs})
 					if err != nil {
 						t.Fatal(err)

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -25,7 +24,7 @@ import (
 func TestStoreDelayReport(t *testing.T) {
 	srv := redistest.Shared(t)
 	rdb := srv.Client(t)
-	ctx := context.Background()
+	ctx := adminCtx()
 	k := redisstore.NewKeyer([]byte("a test secret of at least 32 characters"))
 	st := redisstore.New(rdb, k)
 	var clock atomic.Int64

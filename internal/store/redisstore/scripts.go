@@ -133,3 +133,11 @@ if v[2] then return {'OLD', v[2]} end
 redis.call('HSET', KEYS[1], 'pay', ARGV[1])
 return {'NEW', ARGV[1]}
 `)
+
+// releaseScript frees a claim-id reservation if it still holds the digest.
+// KEYS: 1 claim index key. ARGV: 1 "|" + digest.
+var releaseScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, -string.len(ARGV[1])) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)

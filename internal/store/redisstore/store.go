@@ -469,7 +469,7 @@ func (g Registry) Get(ctx context.Context, nir string) (string, service.Benefici
 // Cluster), so that the first claim needs no EVALSHA → NOSCRIPT → EVAL
 // fallback. Scripts still load themselves lazily after a SCRIPT FLUSH.
 func (s *Store) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{commitScript, cancelScript, casScript, importScript, paymentScript} {
+	for _, sc := range []*redis.Script{commitScript, cancelScript, casScript, importScript, paymentScript, releaseScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return wrap(err)
 		}
@@ -491,4 +491,12 @@ func storedFromValues(ref string, v []any) (service.Stored, bool, error) {
 	st, err := storedFrom(ref, str[0], str[1], str[2], str[3], str[4], str[5])
 	st.Meta, st.Payment = bytesOrNil(str[6]), bytesOrNil(str[7])
 	return st, true, err
+}
+
+// Release frees a claim id reserved by Read with digest, when the claim did
+// not commit (best effort: a reservation left behind only makes a retry with
+// the same content succeed and a different content fail, as for a committed
+// claim).
+func (s *Store) Release(ctx context.Context, claimID, digest string) {
+	_ = releaseScript.Run(ctx, s.rdb, []string{claimIndexKey(claimID)}, "|"+digest).Err()
 }

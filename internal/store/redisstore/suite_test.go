@@ -17,12 +17,17 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/legal"
 	"github.com/tierspayant/tierspayant/internal/service"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
 )
+
+// adminCtx is the context of a national administrator: these tests are about
+// the store, the access rules have their own tests.
+func adminCtx() context.Context { return access.With(context.Background(), access.Open) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -88,7 +93,7 @@ func newService(t *testing.T, rdb redis.UniversalClient) (*service.Service, *red
 	t.Helper()
 	k := redisstore.NewKeyer([]byte("a test secret of at least 32 characters"))
 	st := redisstore.New(rdb, k)
-	if err := st.LoadScripts(context.Background()); err != nil {
+	if err := st.LoadScripts(adminCtx()); err != nil {
 		t.Fatal(err)
 	}
 	return service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: k.Digest,
@@ -115,7 +120,7 @@ func nirFor(n int) string {
 
 func register(t *testing.T, svc *service.Service, nir string) {
 	t.Helper()
-	_, err := svc.UpsertBeneficiary(context.Background(), nir, service.Beneficiary{
+	_, err := svc.UpsertBeneficiary(adminCtx(), nir, service.Beneficiary{
 		Rights:      claims.Rights{BirthDate: day("1985-05-20"), Open: []claims.Period{{From: day("2020-01-01")}}},
 		Attachments: []service.Attachment{{Organism: "CPAM75", Period: claims.Period{From: day("2020-01-01")}}},
 	})
@@ -155,7 +160,7 @@ func nurse(id, nir, pro string, acts int) claims.Claim {
 
 func counters(t *testing.T, rdb redis.UniversalClient, ref string, year int) map[string]int64 {
 	t.Helper()
-	v, err := rdb.HGetAll(context.Background(), "cnt:{b:"+ref+"}:"+strconv.Itoa(year)).Result()
+	v, err := rdb.HGetAll(adminCtx(), "cnt:{b:"+ref+"}:"+strconv.Itoa(year)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +178,7 @@ func counters(t *testing.T, rdb redis.UniversalClient, ref string, year int) map
 func TestStoreIdempotency(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
-			ctx := context.Background()
+			ctx := adminCtx()
 			svc, _ := newService(t, tg.rdb)
 			nir := nirFor(int(time.Now().UnixNano() % 900000))
 			register(t, svc, nir)
@@ -237,7 +242,7 @@ func TestStoreIdempotency(t *testing.T) {
 func TestStoreConcurrentCaps(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
-			ctx := context.Background()
+			ctx := adminCtx()
 			svc, _ := newService(t, tg.rdb)
 			nir := nirFor(int(time.Now().UnixNano()%900000) + 7)
 			register(t, svc, nir)
@@ -342,7 +347,7 @@ func TestStoreRoundTrips(t *testing.T) {
 	register(t, svc, nir)
 	// Warm-up: the service loads the organisms once; the server then
 	// refreshes them in the background, off the claim path.
-	if _, err := svc.Adjudicate(context.Background(), gp("RT-warm-"+t.Name(), nir, "PRO0")); err != nil {
+	if _, err := svc.Adjudicate(adminCtx(), gp("RT-warm-"+t.Name(), nir, "PRO0")); err != nil {
 		t.Fatal(err)
 	}
 	h := &countingHook{}
@@ -360,7 +365,7 @@ func TestStoreRoundTrips(t *testing.T) {
 			c = nurse(id, nir, "N1", 2)
 		}
 		before := h.calls.Load()
-		if _, err := svc.Adjudicate(context.Background(), c); err != nil {
+		if _, err := svc.Adjudicate(adminCtx(), c); err != nil {
 			t.Fatal(err)
 		}
 		if n := h.calls.Load() - before; n > 2 {
@@ -390,7 +395,7 @@ func TestStoreUnavailable(t *testing.T) {
 	rdb := redis.NewUniversalClient(o)
 	t.Cleanup(func() { rdb.Close() })
 	svc, _ := newService(t, rdb)
-	ctx := context.Background()
+	ctx := adminCtx()
 	nir := nirFor(424242)
 	register(t, svc, nir)
 	if _, err := svc.Adjudicate(ctx, gp("U-1", nir, "P1")); err != nil {
@@ -436,7 +441,7 @@ func waitUp(t *testing.T, rdb redis.UniversalClient) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if rdb.Ping(context.Background()).Err() == nil {
+		if rdb.Ping(adminCtx()).Err() == nil {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
