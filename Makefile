@@ -44,6 +44,9 @@ lint: $(TOOLS)/buf ## buf lint, go vet, gofmt check
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+certs: ## development CA, localhost server certificate and one client certificate per role, in .tmp/certs
+	go run ./cmd/devcerts -dir .tmp/certs
+
 build: ## build bin/adjudicator
 	go build -o bin/adjudicator ./cmd/adjudicator
 
@@ -61,4 +64,4 @@ test-cluster: redis ## the store's integration suite on a local 3-master Redis C
 	addrs=$$(scripts/redis-cluster.sh start "$$dir/cluster"); echo "cluster: $$addrs"; \
 	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -v -run 'Store|Cluster' ./internal/store/... | grep -E "^(=== RUN|---|PASS|FAIL|ok|panic)|_test.go"
 
-.PHONY: help tools redis generate generate-check lint build run params-check test test-cluster
+.PHONY: help tools redis generate generate-check lint certs build run params-check test test-cluster

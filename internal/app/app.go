@@ -232,8 +232,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 }
 
 // transportCredentials is TLS when a server certificate is configured, with
-// client certificates verified against ADJ_TLS_CLIENT_CA: required when they
-// are the only way in, verified when given when bearer tokens are accepted too.
+// client certificates verified against ADJ_TLS_CLIENT_CA.
 func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
 	if cfg.TLSCert == "" {
 		return nil, nil
@@ -253,10 +252,11 @@ func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
 			return nil, fmt.Errorf("client CA: no certificate in %s", cfg.TLSClientCA)
 		}
 		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-		if cfg.TokensFile != "" {
-			tc.ClientAuth = tls.VerifyClientCertIfGiven
-		}
+		// A certificate that is given must verify (expired or foreign ones
+		// fail the handshake); calls without one are refused by the auth
+		// interceptor unless they carry a token, and health and reflection
+		// stay reachable for probes.
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
 	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(tc))}, nil
 }
