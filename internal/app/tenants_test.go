@@ -187,17 +187,39 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: claimFor("S2", "P2", b2, "2025-07-14")})
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, pd}}},
-		{"GetClaim", func(ctx context.Context) error { _, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "C1"}); return err },
-			func(ctx context.Context) error { _, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "C2"}); return err },
+		{"GetClaim", func(ctx context.Context) error {
+			_, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "C1"})
+			return err
+		},
+			func(ctx context.Context) error {
+				_, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "C2"})
+				return err
+			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, pd}}},
-		{"GetClaim of a claim that does not exist", func(ctx context.Context) error { _, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "NOPE"}); return err },
-			func(ctx context.Context) error { _, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "NOPE"}); return err },
+		{"GetClaim of a claim that does not exist", func(ctx context.Context) error {
+			_, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "NOPE"})
+			return err
+		},
+			func(ctx context.Context) error {
+				_, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "NOPE"})
+				return err
+			},
 			map[string][2]codes.Code{"admin": {codes.NotFound, codes.NotFound}, "operator": {pd, pd}, "professional": {pd, pd}}},
-		{"CancelClaim", func(ctx context.Context) error { _, err := cc.CancelClaim(ctx, &tpv1.CancelClaimRequest{ClaimId: "C1-cancel"}); return err },
-			func(ctx context.Context) error { _, err := cc.CancelClaim(ctx, &tpv1.CancelClaimRequest{ClaimId: "C2-cancel"}); return err },
+		{"CancelClaim", func(ctx context.Context) error {
+			_, err := cc.CancelClaim(ctx, &tpv1.CancelClaimRequest{ClaimId: "C1-cancel"})
+			return err
+		},
+			func(ctx context.Context) error {
+				_, err := cc.CancelClaim(ctx, &tpv1.CancelClaimRequest{ClaimId: "C2-cancel"})
+				return err
+			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, pd}}},
-		{"AdjudicateStream", func(ctx context.Context) error { return streamOne(ctx, cc, claimFor("T1-"+fmt.Sprint(time.Now().UnixNano()), "P1", b1, "2025-07-14")) },
-			func(ctx context.Context) error { return streamOne(ctx, cc, claimFor("T2-"+fmt.Sprint(time.Now().UnixNano()), "P2", b2, "2025-07-14")) },
+		{"AdjudicateStream", func(ctx context.Context) error {
+			return streamOne(ctx, cc, claimFor("T1-"+fmt.Sprint(time.Now().UnixNano()), "P1", b1, "2025-07-14"))
+		},
+			func(ctx context.Context) error {
+				return streamOne(ctx, cc, claimFor("T2-"+fmt.Sprint(time.Now().UnixNano()), "P2", b2, "2025-07-14"))
+			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {pd, pd}, "professional": {ok, pd}}},
 		{"AddOpposition", func(ctx context.Context) error {
 			_, err := oc.AddOpposition(ctx, &tpv1.AddOppositionRequest{Identifier: fmt.Sprint(time.Now().UnixNano()), Reason: tpv1.OppositionReason_OPPOSITION_REASON_LOSS})
@@ -244,8 +266,14 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: ben(b2, "MUT02")})
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
-		{"GetBeneficiary", func(ctx context.Context) error { _, err := bc.GetBeneficiary(ctx, &tpv1.GetBeneficiaryRequest{Nir: b1}); return err },
-			func(ctx context.Context) error { _, err := bc.GetBeneficiary(ctx, &tpv1.GetBeneficiaryRequest{Nir: b2}); return err },
+		{"GetBeneficiary", func(ctx context.Context) error {
+			_, err := bc.GetBeneficiary(ctx, &tpv1.GetBeneficiaryRequest{Nir: b1})
+			return err
+		},
+			func(ctx context.Context) error {
+				_, err := bc.GetBeneficiary(ctx, &tpv1.GetBeneficiaryRequest{Nir: b2})
+				return err
+			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"RecordPayment", pay("C1"), pay("C2"), map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"ListProfessionalClaims", func(ctx context.Context) error {
@@ -280,8 +308,14 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := orc.UpsertOrganism(ctx, &tpv1.UpsertOrganismRequest{Organism: &tpv1.Organism{Code: "MUT01", Name: "Mutuelle 1", Kind: tpv1.OrganismKind_ORGANISM_KIND_DELEGATAIRE, Departement: "75", Conventions: conv("C1", "2023-01-01", "2027-12-31", all...)}})
 			return err
 		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {pd}, "professional": {pd}}},
-		{"GetOrganism", func(ctx context.Context) error { _, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "MUT01"}); return err },
-			func(ctx context.Context) error { _, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "MUT02"}); return err },
+		{"GetOrganism", func(ctx context.Context) error {
+			_, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "MUT01"})
+			return err
+		},
+			func(ctx context.Context) error {
+				_, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "MUT02"})
+				return err
+			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"ListOrganisms", func(ctx context.Context) error {
 			r, err := orc.ListOrganisms(ctx, &tpv1.ListOrganismsRequest{})
@@ -290,7 +324,10 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return err
 		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {ok}, "professional": {pd}}},
-		{"ListParameters", func(ctx context.Context) error { _, err := prc.ListParameters(ctx, &tpv1.ListParametersRequest{}); return err },
+		{"ListParameters", func(ctx context.Context) error {
+			_, err := prc.ListParameters(ctx, &tpv1.ListParametersRequest{})
+			return err
+		},
 			nil, map[string][2]codes.Code{"admin": {ok}, "operator": {ok}, "professional": {ok}}},
 	}
 	var cells []cell
