@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -254,8 +255,8 @@ func TestTenantIsolation(t *testing.T) {
 				return err
 			}
 			_, err = w.Recv()
-			if status.Code(err) == codes.DeadlineExceeded {
-				return nil
+			if status.Code(err) == codes.DeadlineExceeded || errors.Is(err, io.EOF) {
+				return nil // nothing to send before the deadline: the watch was allowed
 			}
 			return err
 		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {ok}, "professional": {ok}}},
@@ -488,4 +489,90 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := healthpb.NewHealthClient(dial("")).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		t.Errorf("health without a client certificate: %v", err)
 	}
+}
+
+// TestAMCPartAndOrganismReports: the AMC part of a délégataire holding the
+// complementary delegation (L161-36-2), the remises de gestion of a
+// beneficiary managed part of the year and the convention's delay indicator
+// (R160-26 III 3° and 4°).
+func TestAMCPartAndOrganismReports(t *testing.T) {
+	a := startSecured(t, nil)
+	conn, err := grpc.NewClient(a.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	admin := as("admin-token")
+	org := &tpv1.Organism{Code: "MUT09", Name: "Mutuelle 9", Kind: tpv1.OrganismKind_ORGANISM_KIND_DELEGATAIRE, Departement: "75",
+		Conventions: []*tpv1.Convention{{Id: "C9", ValidFrom: "2023-01-01", ValidTo: "2027-12-31", DelayTargetWorkingDays: 7,
+			Operations: []tpv1.DelegatedOperation{tpv1.DelegatedOperation_DELEGATED_OPERATION_ADJUDICATE, tpv1.DelegatedOperation_DELEGATED_OPERATION_PAY_AMC,
+				tpv1.DelegatedOperation_DELEGATED_OPERATION_MANAGE_BENEFICIARIES, tpv1.DelegatedOperation_DELEGATED_OPERATION_RECORD_PAYMENTS},
+			Remises:        []*tpv1.RemiseRule{{From: "2023-01-01", AmountPerBeneficiary: "36.50"}},
+			AmcDelegations: []*tpv1.AmcDelegation{{ContractId: "K1", Rate: "1"}}}}}
+	if _, err := tpv1.NewOrganismServiceClient(conn).UpsertOrganism(admin, &tpv1.UpsertOrganismRequest{Organism: org}); err != nil {
+		t.Fatal(err)
+	}
+	bc := tpv1.NewBeneficiaryServiceClient(conn)
+	withContract, without := nirN(91), nirN(92)
+	for nir, contract := range map[string]string{withContract: "K1", without: ""} {
+		if _, err := bc.UpsertBeneficiary(admin, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
+			Nir: nir, BirthDate: "1980-02-02", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}}, AmcContractId: contract,
+			Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "MUT09", Period: &tpv1.DatePeriod{From: "2025-03-01"}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cc := tpv1.NewClaimServiceClient(conn)
+	integral := claimFor("AMC-1", "P1", withContract, "2025-07-14")
+	integral.Mode = tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_AMC
+	r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: integral})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.GetDecision()
+	if len(d.GetAmcLines()) != 1 || d.GetAmcLines()[0].GetPayer() != "MUT09" || d.GetAmcLines()[0].GetAmount() != "9.00" ||
+		d.GetTotals().GetAmcPayableToProfessional() != "9.00" || d.GetTotals().GetPatientShareAfterAmc() != "0.00" || d.GetTotals().GetAmo() != "21.00" {
+		t.Fatalf("AMC part of a GP consultation (TM 9.00 at 100 %%): %v totals %v", d.GetAmcLines(), d.GetTotals())
+	}
+	again, err := cc.GetClaim(admin, &tpv1.GetClaimRequest{ClaimId: "AMC-1"})
+	if err != nil || len(again.GetDecision().GetAmcLines()) != 1 {
+		t.Fatalf("stored decision keeps its AMC lines: %v %v", again, err)
+	}
+	partial := claimFor("AMC-2", "P1", withContract, "2025-07-14")
+	if r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: partial}); err != nil || len(r.GetDecision().GetAmcLines()) != 0 {
+		t.Fatalf("AMO only: no AMC part: %v %v", r, err)
+	}
+	noContract := claimFor("AMC-3", "P1", without, "2025-07-14")
+	noContract.Mode = tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_AMC
+	r, err = cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: noContract})
+	if err != nil || len(r.GetDecision().GetAmcLines()) != 0 || !hasReason(r.GetDecision(), "AMC_NOT_DELEGATED") {
+		t.Fatalf("no delegated contract: %v %v", r, err)
+	}
+
+	orc := tpv1.NewOrganismServiceClient(conn)
+	// Two beneficiaries managed from 1 March 2025: 306 days of 365 each at 36.50 a year.
+	rem, err := orc.GetRemisesReport(admin, &tpv1.GetRemisesReportRequest{OrganismCode: "MUT09", Year: 2025})
+	if err != nil || rem.GetBeneficiaries() != 2 || rem.GetBeneficiaryYears() != "1.6767" || rem.GetAmount() != "61.20" {
+		t.Fatalf("remises 2025: %v %v", rem, err)
+	}
+	if _, err := tpv1.NewPaymentServiceClient(conn).RecordPayment(admin, &tpv1.RecordPaymentRequest{ClaimId: "AMC-1",
+		PaidAt: timestamppb.New(time.Date(2025, 7, 16, 9, 0, 0, 0, time.UTC)), PaymentReference: "V1"}); err != nil {
+		t.Fatal(err)
+	}
+	ind, err := orc.GetConventionIndicators(admin, &tpv1.GetConventionIndicatorsRequest{OrganismCode: "MUT09", Quarter: "2025Q3"})
+	if err != nil || ind.GetConventionId() != "C9" || ind.GetDelayTargetWorkingDays() != 7 || ind.GetClaims() != 3 ||
+		ind.GetPaidWithinTarget() != "0.3333" || ind.GetMedianDelayWorkingDays() != 1 || !ind.GetTargetMet() {
+		t.Fatalf("indicators: %v %v", ind, err)
+	}
+	if _, err := orc.GetRemisesReport(as("mut01-token"), &tpv1.GetRemisesReportRequest{OrganismCode: "MUT09", Year: 2025}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("another organism's remises: %v", err)
+	}
+}
+
+func hasReason(d *tpv1.Decision, code string) bool {
+	for _, r := range d.GetReasons() {
+		if r.GetCode() == code {
+			return true
+		}
+	}
+	return false
 }

@@ -47,7 +47,7 @@ func periodsToProto(ps []claims.Period) []*tpv1.DatePeriod {
 func beneficiaryFromProto(p *tpv1.Beneficiary) (service.Beneficiary, error) {
 	d := &decoder{}
 	const f = "beneficiary."
-	b := service.Beneficiary{HasMedecinTraitant: p.GetHasMedecinTraitant()}
+	b := service.Beneficiary{HasMedecinTraitant: p.GetHasMedecinTraitant(), AMCContract: p.GetAmcContractId()}
 	b.Rights.BirthDate = d.date(f+"birth_date", p.GetBirthDate(), true)
 	b.Rights.Open = d.periods(f+"rights", p.GetRights())
 	b.Rights.CSS = d.periods(f+"css", p.GetCss())
@@ -95,7 +95,7 @@ func (s *BeneficiaryServer) GetBeneficiary(ctx context.Context, req *tpv1.GetBen
 	out := &tpv1.Beneficiary{
 		Nir: req.GetNir(), BirthDate: date(r.BirthDate), Rights: periodsToProto(r.Open), Css: periodsToProto(r.CSS),
 		Ame: periodsToProto(r.AME), Ald: periodsToProto(r.ALD), HasMedecinTraitant: b.HasMedecinTraitant,
-		DirectDebitAuthorised: r.DirectDebitAuthorised, OutstandingDebt: money(r.Debt),
+		DirectDebitAuthorised: r.DirectDebitAuthorised, OutstandingDebt: money(r.Debt), AmcContractId: b.AMCContract,
 	}
 	for _, p := range r.Pregnancies {
 		out.Pregnancies = append(out.Pregnancies, &tpv1.Pregnancy{ExpectedDeliveryDate: date(p.ExpectedDelivery), ActualDeliveryDate: date(p.ActualDelivery)})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/shopspring/decimal"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -51,6 +52,14 @@ func (s *ClaimServer) adjudicate(ctx context.Context, p *tpv1.Claim) (*tpv1.Deci
 func decisionFor(r service.Result, replayed bool) *tpv1.Decision {
 	d := decisionToProto(r.Decision, r.ReceivedAt, replayed)
 	d.DueDate = date(r.Meta.DueDate)
+	amc := decimal.Zero
+	for _, l := range r.Meta.AMC {
+		amc = amc.Add(l.Amount)
+		d.AmcLines = append(d.AmcLines, &tpv1.AmcLine{LineId: l.LineID, Payer: l.Payer, ContractId: l.ContractID,
+			Rate: l.Rate.String(), Amount: money(l.Amount), CeilingApplied: l.CeilingApplied})
+	}
+	d.Totals.AmcPayableToProfessional = money(amc)
+	d.Totals.PatientShareAfterAmc = money(r.Decision.Totals.PatientShare.Sub(amc))
 	return d
 }
 

@@ -241,7 +241,7 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 			continue
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if done(ctx) {
 				return nil
 			}
 			return toStatus(err)
@@ -253,4 +253,14 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 			after = c.Version
 		}
 	}
+}
+
+// done reports whether the call is over: cancelled, or past its deadline (a
+// Redis read cut by that deadline may report it before the context does).
+func done(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl.Add(-10*time.Millisecond))
 }

@@ -117,3 +117,45 @@ func (s *OrganismServer) ListOrganisms(ctx context.Context, _ *tpv1.ListOrganism
 	}
 	return out, nil
 }
+
+// GetRemisesReport computes an organism's remises de gestion for a year.
+func (s *OrganismServer) GetRemisesReport(ctx context.Context, req *tpv1.GetRemisesReportRequest) (*tpv1.GetRemisesReportResponse, error) {
+	d := &decoder{}
+	if req.GetOrganismCode() == "" {
+		d.bad("organism_code", "required")
+	}
+	if req.GetYear() < 2000 || req.GetYear() > 2100 {
+		d.bad("year", "a calendar year such as 2026")
+	}
+	if err := d.err(); err != nil {
+		return nil, toStatus(err)
+	}
+	r, err := s.svc.RemisesReport(ctx, req.GetOrganismCode(), int(req.GetYear()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &tpv1.GetRemisesReportResponse{OrganismCode: req.GetOrganismCode(), Year: req.GetYear(), Beneficiaries: int64(r.Beneficiaries),
+		BeneficiaryYears: r.BeneficiaryYears.StringFixed(4), Amount: money(r.Amount)}, nil
+}
+
+// GetConventionIndicators compares the delay target with a quarter's delays.
+func (s *OrganismServer) GetConventionIndicators(ctx context.Context, req *tpv1.GetConventionIndicatorsRequest) (*tpv1.GetConventionIndicatorsResponse, error) {
+	d := &decoder{}
+	if req.GetOrganismCode() == "" {
+		d.bad("organism_code", "required")
+	}
+	q, err := service.ParseQuarter(req.GetQuarter())
+	if err != nil {
+		d.bad("quarter", "a quarter YYYYQn, such as 2026Q3")
+	}
+	if err := d.err(); err != nil {
+		return nil, toStatus(err)
+	}
+	ind, err := s.svc.ConventionIndicators(ctx, req.GetOrganismCode(), q)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &tpv1.GetConventionIndicatorsResponse{OrganismCode: req.GetOrganismCode(), Quarter: q.String(), ConventionId: ind.ConventionID,
+		DelayTargetWorkingDays: int32(ind.DelayTarget), Claims: int64(ind.Claims), PaidWithinTarget: ind.PaidWithinTarget.StringFixed(4),
+		MedianDelayWorkingDays: ind.Median, P90DelayWorkingDays: ind.P90, TargetMet: ind.TargetMet}, nil
+}

@@ -43,6 +43,8 @@ type ClaimMeta struct {
 	Guaranteed    bool                 `json:"g,omitempty"`
 	Rejected      bool                 `json:"rej,omitempty"`
 	Fraud         *payment.FraudRegime `json:"fraud,omitempty"`
+	// AMC is the complementary part paid by the managing organism (L161-36-2).
+	AMC []organism.AMCLine `json:"amc,omitempty"`
 }
 
 // Calendar is the paying organism's calendar.
@@ -491,4 +493,99 @@ func (s *Service) Organisms(ctx context.Context) ([]organism.Organism, error) {
 		return []organism.Organism{o}, nil
 	}
 	return nil, access.ErrDenied
+}
+
+// RemisesReport computes an organism's remises de gestion for a year
+// (R160-26 III 4°).
+func (s *Service) RemisesReport(ctx context.Context, org string, year int) (organism.Remises, error) {
+	if err := s.mayOperate(ctx, org, organism.OperationManageBeneficiaries); err != nil {
+		return organism.Remises{}, err
+	}
+	o, err := s.organisms.store.Get(ctx, org)
+	if err != nil {
+		return organism.Remises{}, hideMissing(ctx, err)
+	}
+	bens, err := s.bens.ManagedBy(ctx, org)
+	if err != nil {
+		return organism.Remises{}, err
+	}
+	spans := make([][]organism.Span, 0, len(bens))
+	for _, b := range bens {
+		var ps []organism.Span
+		for _, a := range b.Attachments {
+			if a.Organism == org {
+				ps = append(ps, organism.Span{From: a.Period.From, To: a.Period.To})
+			}
+		}
+		spans = append(spans, ps)
+	}
+	return o.RemisesFor(year, spans), nil
+}
+
+// Indicators compares a convention's payment-delay target with a quarter's
+// actual delays (R160-26 III 3°).
+type Indicators struct {
+	ConventionID     string
+	DelayTarget      int
+	Claims           int
+	PaidWithinTarget decimal.Decimal
+	Median, P90      float64
+	TargetMet        bool
+}
+
+// ConventionIndicators computes the indicators of an organism's convention for
+// a quarter from the delays of its guaranteed claims.
+func (s *Service) ConventionIndicators(ctx context.Context, org string, q Quarter) (Indicators, error) {
+	if err := s.mayOperate(ctx, org, organism.OperationAdjudicate); err != nil {
+		return Indicators{}, err
+	}
+	o, err := s.organisms.store.Get(ctx, org)
+	if err != nil {
+		return Indicators{}, hideMissing(ctx, err)
+	}
+	end := time.Date(q.Year, time.Month(q.Q*3), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, -1)
+	var ind Indicators
+	if c, ok := o.ConventionOn(end); ok {
+		ind.ConventionID, ind.DelayTarget = c.ID, c.DelayTargetWorkingDays
+	}
+	ids, err := s.payments.ClaimsIn(ctx, org, q.String())
+	if err != nil {
+		return ind, err
+	}
+	var delays []int
+	within := 0
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		recs, err := s.payments.Records(ctx, part)
+		if err != nil {
+			return ind, err
+		}
+		for i, st := range recs {
+			if st.Blob == nil {
+				continue
+			}
+			t, err := s.tracking(part[i], st, s.Today())
+			if err != nil {
+				return ind, err
+			}
+			if !t.Meta.Guaranteed || t.State == StateRejected || t.State == StateCancelled {
+				continue
+			}
+			ind.Claims++
+			if t.Payment != nil {
+				delays = append(delays, t.Payment.WorkingDay)
+				if ind.DelayTarget > 0 && t.Payment.WorkingDay <= ind.DelayTarget {
+					within++
+				}
+			}
+		}
+	}
+	ind.PaidWithinTarget = decimal.Zero
+	if ind.Claims > 0 {
+		ind.PaidWithinTarget = decimal.NewFromInt(int64(within)).DivRound(decimal.NewFromInt(int64(ind.Claims)), 4)
+	}
+	sort.Ints(delays)
+	ind.Median, ind.P90 = rank(delays, 50), rank(delays, 90)
+	ind.TargetMet = ind.DelayTarget > 0 && len(delays) > 0 && ind.Median <= float64(ind.DelayTarget)
+	return ind, nil
 }

@@ -149,6 +149,9 @@ type Beneficiary struct {
 	Rights             claims.Rights
 	Attachments        []Attachment
 	HasMedecinTraitant bool
+	// AMCContract is the complementary contract whose delegation the managing
+	// organism may hold (L161-36-2).
+	AMCContract string
 }
 
 // OrganismOn returns the organism managing the beneficiary on day.
@@ -189,4 +192,6 @@ type OrganismRegistry interface {
 type Beneficiaries interface {
 	Upsert(ctx context.Context, nir string, b Beneficiary) (ref string, err error)
 	Get(ctx context.Context, nir string) (ref string, b Beneficiary, err error)
+	// ManagedBy returns every beneficiary ever attached to the organism.
+	ManagedBy(ctx context.Context, org string) ([]Beneficiary, error)
 }

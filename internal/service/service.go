@@ -159,6 +159,10 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 			Message: "beneficiary not registered: rights cannot be established",
 		})
 	}
+	var amc []organism.AMCLine
+	if c.Mode == claims.ModeAMOAndAMC {
+		amc = s.amcPart(&priced, c, snap.Beneficiary.AMCContract)
+	}
 	if !commit {
 		grants, _ := franchise.Consume(snap.Counters, priced.Requests)
 		d := s.engine.Finish(priced, grants)
@@ -166,6 +170,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		if err != nil {
 			return Result{}, err
 		}
+		meta.AMC = amc
 		return Result{Decision: d, ReceivedAt: now, Meta: meta}, nil
 	}
 	blob, err := json.Marshal(priced)
@@ -180,6 +185,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	if err != nil {
 		return Result{}, err
 	}
+	meta.AMC = amc
 	rawMeta, err := json.Marshal(meta)
 	if err != nil {
 		return Result{}, fmt.Errorf("encode claim meta: %w", err)
@@ -380,6 +386,27 @@ func (s *Service) Describe(id string) string {
 		return sr.Description
 	}
 	return ""
+}
+
+// amcPart computes the complementary part paid by the organism managing the
+// beneficiary when it holds the delegation of the beneficiary's contract
+// (L161-36-2) and the claim asks for AMO+AMC tiers payant; otherwise the
+// decision says why there is none.
+func (s *Service) amcPart(p *claims.Priced, c claims.Claim, contract string) []organism.AMCLine {
+	pre := s.engine.Finish(*p, nil) // the patient's share does not depend on the deductions
+	shares := make([]organism.LineShare, len(pre.Lines))
+	for i, l := range pre.Lines {
+		shares[i] = organism.LineShare{LineID: l.LineID, TiersPayant: l.TiersPayant && l.Status == claims.StatusAccepted,
+			TicketModerateur: l.TicketModerateur, PatientShare: l.PatientShare}
+	}
+	if o, ok := s.organisms.cached(pre.Organism); ok {
+		if lines, ok := o.AMCLines(contract, firstCareDate(c), shares); ok {
+			return lines
+		}
+	}
+	p.Decision.Reasons = append(p.Decision.Reasons, claims.Reason{Code: "AMC_NOT_DELEGATED", Line: -1, Article: "CSS art. L161-36-2",
+		Message: "AMO+AMC asked, but the managing organism holds no complementary delegation for the beneficiary's contract: the AMC part is not paid here"})
+	return nil
 }
 
 // setDebtBalance replaces the engine's debt balance (read before the commit)

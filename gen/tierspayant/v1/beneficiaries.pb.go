@@ -215,8 +215,11 @@ type Beneficiary struct {
 	DirectDebitAuthorised bool `protobuf:"varint,10,opt,name=direct_debit_authorised,json=directDebitAuthorised,proto3" json:"direct_debit_authorised,omitempty"`
 	// Outstanding PF and franchise debt (RULEBOOK D12); read-only, kept by the service.
 	OutstandingDebt string `protobuf:"bytes,11,opt,name=outstanding_debt,json=outstandingDebt,proto3" json:"outstanding_debt,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Complementary (AMC) contract, when the managing organism holds its
+	// delegation: the decision then adds the AMC part (L161-36-2).
+	AmcContractId string `protobuf:"bytes,12,opt,name=amc_contract_id,json=amcContractId,proto3" json:"amc_contract_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Beneficiary) Reset() {
@@ -322,6 +325,13 @@ func (x *Beneficiary) GetDirectDebitAuthorised() bool {
 func (x *Beneficiary) GetOutstandingDebt() string {
 	if x != nil {
 		return x.OutstandingDebt
+	}
+	return ""
+}
+
+func (x *Beneficiary) GetAmcContractId() string {
+	if x != nil {
+		return x.AmcContractId
 	}
 	return ""
 }
@@ -533,7 +543,7 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x14actual_delivery_date\x18\x02 \x01(\tR\x12actualDeliveryDate\"m\n" +
 	"\x12OrganismAttachment\x12#\n" +
 	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x122\n" +
-	"\x06period\x18\x02 \x01(\v2\x1a.tierspayant.v1.DatePeriodR\x06period\"\x90\x04\n" +
+	"\x06period\x18\x02 \x01(\v2\x1a.tierspayant.v1.DatePeriodR\x06period\"\xb8\x04\n" +
 	"\vBeneficiary\x12\x10\n" +
 	"\x03nir\x18\x01 \x01(\tR\x03nir\x12\x1d\n" +
 	"\n" +
@@ -547,7 +557,8 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x14has_medecin_traitant\x18\t \x01(\bR\x12hasMedecinTraitant\x126\n" +
 	"\x17direct_debit_authorised\x18\n" +
 	" \x01(\bR\x15directDebitAuthorised\x12)\n" +
-	"\x10outstanding_debt\x18\v \x01(\tR\x0foutstandingDebt\"Y\n" +
+	"\x10outstanding_debt\x18\v \x01(\tR\x0foutstandingDebt\x12&\n" +
+	"\x0famc_contract_id\x18\f \x01(\tR\ramcContractId\"Y\n" +
 	"\x18UpsertBeneficiaryRequest\x12=\n" +
 	"\vbeneficiary\x18\x01 \x01(\v2\x1b.tierspayant.v1.BeneficiaryR\vbeneficiary\"D\n" +
 	"\x19UpsertBeneficiaryResponse\x12'\n" +

@@ -1070,9 +1070,13 @@ type DecisionTotals struct {
 	// What the patient pays at the counter.
 	PatientShare string `protobuf:"bytes,9,opt,name=patient_share,json=patientShare,proto3" json:"patient_share,omitempty"`
 	// PF and franchise recorded as the beneficiary's debt by this claim.
-	PatientDebt   string `protobuf:"bytes,10,opt,name=patient_debt,json=patientDebt,proto3" json:"patient_debt,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PatientDebt string `protobuf:"bytes,10,opt,name=patient_debt,json=patientDebt,proto3" json:"patient_debt,omitempty"`
+	// Complementary part paid to the professional (sum of amc_lines).
+	AmcPayableToProfessional string `protobuf:"bytes,11,opt,name=amc_payable_to_professional,json=amcPayableToProfessional,proto3" json:"amc_payable_to_professional,omitempty"`
+	// What the patient still pays at the counter after the AMC part.
+	PatientShareAfterAmc string `protobuf:"bytes,12,opt,name=patient_share_after_amc,json=patientShareAfterAmc,proto3" json:"patient_share_after_amc,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *DecisionTotals) Reset() {
@@ -1175,6 +1179,20 @@ func (x *DecisionTotals) GetPatientDebt() string {
 	return ""
 }
 
+func (x *DecisionTotals) GetAmcPayableToProfessional() string {
+	if x != nil {
+		return x.AmcPayableToProfessional
+	}
+	return ""
+}
+
+func (x *DecisionTotals) GetPatientShareAfterAmc() string {
+	if x != nil {
+		return x.PatientShareAfterAmc
+	}
+	return ""
+}
+
 // Adjudication of a claim.
 type Decision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1204,7 +1222,11 @@ type Decision struct {
 	// How every amount was produced.
 	Trace []*Trace `protobuf:"bytes,12,rep,name=trace,proto3" json:"trace,omitempty"`
 	// True when this answer is a replay of a decision already committed.
-	Replayed      bool `protobuf:"varint,13,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	Replayed bool `protobuf:"varint,13,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// Complementary part paid to the professional by the managing organism
+	// under its AMC delegation, when the claim asks for AMO+AMC tiers payant
+	// (L161-36-2): its own lines, with their own payer.
+	AmcLines      []*AmcLine `protobuf:"bytes,14,rep,name=amc_lines,json=amcLines,proto3" json:"amc_lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1330,6 +1352,104 @@ func (x *Decision) GetReplayed() bool {
 	return false
 }
 
+func (x *Decision) GetAmcLines() []*AmcLine {
+	if x != nil {
+		return x.AmcLines
+	}
+	return nil
+}
+
+// Complementary (AMC) amount of one line (L161-36-2).
+type AmcLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The claim line.
+	LineId string `protobuf:"bytes,1,opt,name=line_id,json=lineId,proto3" json:"line_id,omitempty"`
+	// Organism paying it (holder of the AMC delegation).
+	Payer string `protobuf:"bytes,2,opt,name=payer,proto3" json:"payer,omitempty"`
+	// Complementary contract.
+	ContractId string `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	// Share of the ticket modérateur the contract pays, as a fraction.
+	Rate string `protobuf:"bytes,4,opt,name=rate,proto3" json:"rate,omitempty"`
+	// Amount paid to the professional.
+	Amount string `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	// True when the contract's ceiling per line limited the amount.
+	CeilingApplied bool `protobuf:"varint,6,opt,name=ceiling_applied,json=ceilingApplied,proto3" json:"ceiling_applied,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AmcLine) Reset() {
+	*x = AmcLine{}
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AmcLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AmcLine) ProtoMessage() {}
+
+func (x *AmcLine) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AmcLine.ProtoReflect.Descriptor instead.
+func (*AmcLine) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AmcLine) GetLineId() string {
+	if x != nil {
+		return x.LineId
+	}
+	return ""
+}
+
+func (x *AmcLine) GetPayer() string {
+	if x != nil {
+		return x.Payer
+	}
+	return ""
+}
+
+func (x *AmcLine) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *AmcLine) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
+func (x *AmcLine) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *AmcLine) GetCeilingApplied() bool {
+	if x != nil {
+		return x.CeilingApplied
+	}
+	return false
+}
+
 // Payment tracking of a claim (L161-36-3 last paragraph; D161-13-3, D161-13-4).
 type PaymentTracking struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1363,7 +1483,7 @@ type PaymentTracking struct {
 
 func (x *PaymentTracking) Reset() {
 	*x = PaymentTracking{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1495,7 @@ func (x *PaymentTracking) String() string {
 func (*PaymentTracking) ProtoMessage() {}
 
 func (x *PaymentTracking) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1508,7 @@ func (x *PaymentTracking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentTracking.ProtoReflect.Descriptor instead.
 func (*PaymentTracking) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PaymentTracking) GetState() PaymentState {
@@ -1486,7 +1606,7 @@ type AdjudicateRequest struct {
 
 func (x *AdjudicateRequest) Reset() {
 	*x = AdjudicateRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1618,7 @@ func (x *AdjudicateRequest) String() string {
 func (*AdjudicateRequest) ProtoMessage() {}
 
 func (x *AdjudicateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1631,7 @@ func (x *AdjudicateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateRequest.ProtoReflect.Descriptor instead.
 func (*AdjudicateRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AdjudicateRequest) GetClaim() *Claim {
@@ -1532,7 +1652,7 @@ type AdjudicateResponse struct {
 
 func (x *AdjudicateResponse) Reset() {
 	*x = AdjudicateResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1664,7 @@ func (x *AdjudicateResponse) String() string {
 func (*AdjudicateResponse) ProtoMessage() {}
 
 func (x *AdjudicateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1677,7 @@ func (x *AdjudicateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateResponse.ProtoReflect.Descriptor instead.
 func (*AdjudicateResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AdjudicateResponse) GetDecision() *Decision {
@@ -1578,7 +1698,7 @@ type SimulateRequest struct {
 
 func (x *SimulateRequest) Reset() {
 	*x = SimulateRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1710,7 @@ func (x *SimulateRequest) String() string {
 func (*SimulateRequest) ProtoMessage() {}
 
 func (x *SimulateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1723,7 @@ func (x *SimulateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateRequest.ProtoReflect.Descriptor instead.
 func (*SimulateRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SimulateRequest) GetClaim() *Claim {
@@ -1624,7 +1744,7 @@ type SimulateResponse struct {
 
 func (x *SimulateResponse) Reset() {
 	*x = SimulateResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1756,7 @@ func (x *SimulateResponse) String() string {
 func (*SimulateResponse) ProtoMessage() {}
 
 func (x *SimulateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1769,7 @@ func (x *SimulateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateResponse.ProtoReflect.Descriptor instead.
 func (*SimulateResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SimulateResponse) GetDecision() *Decision {
@@ -1670,7 +1790,7 @@ type GetClaimRequest struct {
 
 func (x *GetClaimRequest) Reset() {
 	*x = GetClaimRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +1802,7 @@ func (x *GetClaimRequest) String() string {
 func (*GetClaimRequest) ProtoMessage() {}
 
 func (x *GetClaimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +1815,7 @@ func (x *GetClaimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimRequest.ProtoReflect.Descriptor instead.
 func (*GetClaimRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetClaimRequest) GetClaimId() string {
@@ -1720,7 +1840,7 @@ type GetClaimResponse struct {
 
 func (x *GetClaimResponse) Reset() {
 	*x = GetClaimResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1852,7 @@ func (x *GetClaimResponse) String() string {
 func (*GetClaimResponse) ProtoMessage() {}
 
 func (x *GetClaimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1865,7 @@ func (x *GetClaimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimResponse.ProtoReflect.Descriptor instead.
 func (*GetClaimResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetClaimResponse) GetDecision() *Decision {
@@ -1782,7 +1902,7 @@ type CancelClaimRequest struct {
 
 func (x *CancelClaimRequest) Reset() {
 	*x = CancelClaimRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1914,7 @@ func (x *CancelClaimRequest) String() string {
 func (*CancelClaimRequest) ProtoMessage() {}
 
 func (x *CancelClaimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1927,7 @@ func (x *CancelClaimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelClaimRequest.ProtoReflect.Descriptor instead.
 func (*CancelClaimRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{13}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelClaimRequest) GetClaimId() string {
@@ -1841,7 +1961,7 @@ type CancelClaimResponse struct {
 
 func (x *CancelClaimResponse) Reset() {
 	*x = CancelClaimResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1973,7 @@ func (x *CancelClaimResponse) String() string {
 func (*CancelClaimResponse) ProtoMessage() {}
 
 func (x *CancelClaimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1986,7 @@ func (x *CancelClaimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelClaimResponse.ProtoReflect.Descriptor instead.
 func (*CancelClaimResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{14}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CancelClaimResponse) GetCancelledNow() bool {
@@ -1908,7 +2028,7 @@ type AdjudicateStreamRequest struct {
 
 func (x *AdjudicateStreamRequest) Reset() {
 	*x = AdjudicateStreamRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2040,7 @@ func (x *AdjudicateStreamRequest) String() string {
 func (*AdjudicateStreamRequest) ProtoMessage() {}
 
 func (x *AdjudicateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2053,7 @@ func (x *AdjudicateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateStreamRequest.ProtoReflect.Descriptor instead.
 func (*AdjudicateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{15}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AdjudicateStreamRequest) GetClaim() *Claim {
@@ -1961,7 +2081,7 @@ type AdjudicateStreamResponse struct {
 
 func (x *AdjudicateStreamResponse) Reset() {
 	*x = AdjudicateStreamResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2093,7 @@ func (x *AdjudicateStreamResponse) String() string {
 func (*AdjudicateStreamResponse) ProtoMessage() {}
 
 func (x *AdjudicateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +2106,7 @@ func (x *AdjudicateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateStreamResponse.ProtoReflect.Descriptor instead.
 func (*AdjudicateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{16}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AdjudicateStreamResponse) GetClaimId() string {
@@ -2071,7 +2191,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x17payable_to_professional\x18\f \x01(\tR\x15payableToProfessional\x12,\n" +
 	"\x12payable_to_patient\x18\r \x01(\tR\x10payableToPatient\x12#\n" +
 	"\rpatient_share\x18\x0e \x01(\tR\fpatientShare\x12!\n" +
-	"\fpatient_debt\x18\x0f \x01(\tR\vpatientDebt\"\x84\x03\n" +
+	"\fpatient_debt\x18\x0f \x01(\tR\vpatientDebt\"\xfa\x03\n" +
 	"\x0eDecisionTotals\x12\x12\n" +
 	"\x04base\x18\x01 \x01(\tR\x04base\x12\x10\n" +
 	"\x03amo\x18\x02 \x01(\tR\x03amo\x12+\n" +
@@ -2083,7 +2203,9 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x12payable_to_patient\x18\b \x01(\tR\x10payableToPatient\x12#\n" +
 	"\rpatient_share\x18\t \x01(\tR\fpatientShare\x12!\n" +
 	"\fpatient_debt\x18\n" +
-	" \x01(\tR\vpatientDebt\"\xd2\x04\n" +
+	" \x01(\tR\vpatientDebt\x12=\n" +
+	"\x1bamc_payable_to_professional\x18\v \x01(\tR\x18amcPayableToProfessional\x125\n" +
+	"\x17patient_share_after_amc\x18\f \x01(\tR\x14patientShareAfterAmc\"\x88\x05\n" +
 	"\bDecision\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.tierspayant.v1.DecisionStatusR\x06status\x120\n" +
@@ -2099,7 +2221,16 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"receivedAt\x12+\n" +
 	"\x11adjudication_date\x18\v \x01(\tR\x10adjudicationDate\x12+\n" +
 	"\x05trace\x18\f \x03(\v2\x15.tierspayant.v1.TraceR\x05trace\x12\x1a\n" +
-	"\breplayed\x18\r \x01(\bR\breplayed\"\xfe\x03\n" +
+	"\breplayed\x18\r \x01(\bR\breplayed\x124\n" +
+	"\tamc_lines\x18\x0e \x03(\v2\x17.tierspayant.v1.AmcLineR\bamcLines\"\xae\x01\n" +
+	"\aAmcLine\x12\x17\n" +
+	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12\x14\n" +
+	"\x05payer\x18\x02 \x01(\tR\x05payer\x12\x1f\n" +
+	"\vcontract_id\x18\x03 \x01(\tR\n" +
+	"contractId\x12\x12\n" +
+	"\x04rate\x18\x04 \x01(\tR\x04rate\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\tR\x06amount\x12'\n" +
+	"\x0fceiling_applied\x18\x06 \x01(\bR\x0eceilingApplied\"\xfe\x03\n" +
 	"\x0fPaymentTracking\x122\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1c.tierspayant.v1.PaymentStateR\x05state\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2217,7 +2348,7 @@ func file_tierspayant_v1_claims_proto_rawDescGZIP() []byte {
 }
 
 var file_tierspayant_v1_claims_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tierspayant_v1_claims_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tierspayant_v1_claims_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tierspayant_v1_claims_proto_goTypes = []any{
 	(IdentificationKind)(0),          // 0: tierspayant.v1.IdentificationKind
 	(InsuranceNature)(0),             // 1: tierspayant.v1.InsuranceNature
@@ -2233,67 +2364,69 @@ var file_tierspayant_v1_claims_proto_goTypes = []any{
 	(*LineDecision)(nil),             // 11: tierspayant.v1.LineDecision
 	(*DecisionTotals)(nil),           // 12: tierspayant.v1.DecisionTotals
 	(*Decision)(nil),                 // 13: tierspayant.v1.Decision
-	(*PaymentTracking)(nil),          // 14: tierspayant.v1.PaymentTracking
-	(*AdjudicateRequest)(nil),        // 15: tierspayant.v1.AdjudicateRequest
-	(*AdjudicateResponse)(nil),       // 16: tierspayant.v1.AdjudicateResponse
-	(*SimulateRequest)(nil),          // 17: tierspayant.v1.SimulateRequest
-	(*SimulateResponse)(nil),         // 18: tierspayant.v1.SimulateResponse
-	(*GetClaimRequest)(nil),          // 19: tierspayant.v1.GetClaimRequest
-	(*GetClaimResponse)(nil),         // 20: tierspayant.v1.GetClaimResponse
-	(*CancelClaimRequest)(nil),       // 21: tierspayant.v1.CancelClaimRequest
-	(*CancelClaimResponse)(nil),      // 22: tierspayant.v1.CancelClaimResponse
-	(*AdjudicateStreamRequest)(nil),  // 23: tierspayant.v1.AdjudicateStreamRequest
-	(*AdjudicateStreamResponse)(nil), // 24: tierspayant.v1.AdjudicateStreamResponse
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
-	(*Professional)(nil),             // 26: tierspayant.v1.Professional
-	(*Reason)(nil),                   // 27: tierspayant.v1.Reason
-	(*Trace)(nil),                    // 28: tierspayant.v1.Trace
+	(*AmcLine)(nil),                  // 14: tierspayant.v1.AmcLine
+	(*PaymentTracking)(nil),          // 15: tierspayant.v1.PaymentTracking
+	(*AdjudicateRequest)(nil),        // 16: tierspayant.v1.AdjudicateRequest
+	(*AdjudicateResponse)(nil),       // 17: tierspayant.v1.AdjudicateResponse
+	(*SimulateRequest)(nil),          // 18: tierspayant.v1.SimulateRequest
+	(*SimulateResponse)(nil),         // 19: tierspayant.v1.SimulateResponse
+	(*GetClaimRequest)(nil),          // 20: tierspayant.v1.GetClaimRequest
+	(*GetClaimResponse)(nil),         // 21: tierspayant.v1.GetClaimResponse
+	(*CancelClaimRequest)(nil),       // 22: tierspayant.v1.CancelClaimRequest
+	(*CancelClaimResponse)(nil),      // 23: tierspayant.v1.CancelClaimResponse
+	(*AdjudicateStreamRequest)(nil),  // 24: tierspayant.v1.AdjudicateStreamRequest
+	(*AdjudicateStreamResponse)(nil), // 25: tierspayant.v1.AdjudicateStreamResponse
+	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
+	(*Professional)(nil),             // 27: tierspayant.v1.Professional
+	(*Reason)(nil),                   // 28: tierspayant.v1.Reason
+	(*Trace)(nil),                    // 29: tierspayant.v1.Trace
 }
 var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	0,  // 0: tierspayant.v1.Identification.kind:type_name -> tierspayant.v1.IdentificationKind
 	3,  // 1: tierspayant.v1.ClaimLine.category:type_name -> tierspayant.v1.Category
 	4,  // 2: tierspayant.v1.ClaimLine.parcours:type_name -> tierspayant.v1.Parcours
-	25, // 3: tierspayant.v1.Claim.created_at:type_name -> google.protobuf.Timestamp
-	26, // 4: tierspayant.v1.Claim.professional:type_name -> tierspayant.v1.Professional
+	26, // 3: tierspayant.v1.Claim.created_at:type_name -> google.protobuf.Timestamp
+	27, // 4: tierspayant.v1.Claim.professional:type_name -> tierspayant.v1.Professional
 	8,  // 5: tierspayant.v1.Claim.identification:type_name -> tierspayant.v1.Identification
 	1,  // 6: tierspayant.v1.Claim.nature:type_name -> tierspayant.v1.InsuranceNature
 	2,  // 7: tierspayant.v1.Claim.mode:type_name -> tierspayant.v1.TiersPayantMode
 	9,  // 8: tierspayant.v1.Claim.lines:type_name -> tierspayant.v1.ClaimLine
 	5,  // 9: tierspayant.v1.LineDecision.status:type_name -> tierspayant.v1.DecisionStatus
 	5,  // 10: tierspayant.v1.Decision.status:type_name -> tierspayant.v1.DecisionStatus
-	27, // 11: tierspayant.v1.Decision.reasons:type_name -> tierspayant.v1.Reason
+	28, // 11: tierspayant.v1.Decision.reasons:type_name -> tierspayant.v1.Reason
 	6,  // 12: tierspayant.v1.Decision.guarantee:type_name -> tierspayant.v1.Guarantee
 	11, // 13: tierspayant.v1.Decision.lines:type_name -> tierspayant.v1.LineDecision
 	12, // 14: tierspayant.v1.Decision.totals:type_name -> tierspayant.v1.DecisionTotals
-	25, // 15: tierspayant.v1.Decision.received_at:type_name -> google.protobuf.Timestamp
-	28, // 16: tierspayant.v1.Decision.trace:type_name -> tierspayant.v1.Trace
-	7,  // 17: tierspayant.v1.PaymentTracking.state:type_name -> tierspayant.v1.PaymentState
-	25, // 18: tierspayant.v1.PaymentTracking.received_at:type_name -> google.protobuf.Timestamp
-	25, // 19: tierspayant.v1.PaymentTracking.paid_at:type_name -> google.protobuf.Timestamp
-	10, // 20: tierspayant.v1.AdjudicateRequest.claim:type_name -> tierspayant.v1.Claim
-	13, // 21: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
-	10, // 22: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
-	13, // 23: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
-	13, // 24: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
-	14, // 25: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	25, // 26: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
-	10, // 27: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
-	13, // 28: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
-	15, // 29: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
-	17, // 30: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
-	19, // 31: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
-	21, // 32: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
-	23, // 33: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
-	16, // 34: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
-	18, // 35: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
-	20, // 36: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
-	22, // 37: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
-	24, // 38: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
-	34, // [34:39] is the sub-list for method output_type
-	29, // [29:34] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	26, // 15: tierspayant.v1.Decision.received_at:type_name -> google.protobuf.Timestamp
+	29, // 16: tierspayant.v1.Decision.trace:type_name -> tierspayant.v1.Trace
+	14, // 17: tierspayant.v1.Decision.amc_lines:type_name -> tierspayant.v1.AmcLine
+	7,  // 18: tierspayant.v1.PaymentTracking.state:type_name -> tierspayant.v1.PaymentState
+	26, // 19: tierspayant.v1.PaymentTracking.received_at:type_name -> google.protobuf.Timestamp
+	26, // 20: tierspayant.v1.PaymentTracking.paid_at:type_name -> google.protobuf.Timestamp
+	10, // 21: tierspayant.v1.AdjudicateRequest.claim:type_name -> tierspayant.v1.Claim
+	13, // 22: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
+	10, // 23: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
+	13, // 24: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
+	13, // 25: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
+	15, // 26: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	26, // 27: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
+	10, // 28: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
+	13, // 29: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
+	16, // 30: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
+	18, // 31: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
+	20, // 32: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
+	22, // 33: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
+	24, // 34: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
+	17, // 35: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
+	19, // 36: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
+	21, // 37: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
+	23, // 38: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
+	25, // 39: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
+	35, // [35:40] is the sub-list for method output_type
+	30, // [30:35] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_claims_proto_init() }
@@ -2308,7 +2441,7 @@ func file_tierspayant_v1_claims_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_claims_proto_rawDesc), len(file_tierspayant_v1_claims_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

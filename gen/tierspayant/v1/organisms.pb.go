@@ -139,6 +139,316 @@ func (DelegatedOperation) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{1}
 }
 
+// Request of GetRemisesReport.
+type GetRemisesReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Organism code.
+	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
+	// Calendar year.
+	Year          int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRemisesReportRequest) Reset() {
+	*x = GetRemisesReportRequest{}
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRemisesReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRemisesReportRequest) ProtoMessage() {}
+
+func (x *GetRemisesReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRemisesReportRequest.ProtoReflect.Descriptor instead.
+func (*GetRemisesReportRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetRemisesReportRequest) GetOrganismCode() string {
+	if x != nil {
+		return x.OrganismCode
+	}
+	return ""
+}
+
+func (x *GetRemisesReportRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+// Response of GetRemisesReport.
+type GetRemisesReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Organism code.
+	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
+	// Year.
+	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// Beneficiaries managed at least one day of the year.
+	Beneficiaries int64 `protobuf:"varint,3,opt,name=beneficiaries,proto3" json:"beneficiaries,omitempty"`
+	// Sum of the shares of the year each was managed (days managed / days in the year), 4 decimals.
+	BeneficiaryYears string `protobuf:"bytes,4,opt,name=beneficiary_years,json=beneficiaryYears,proto3" json:"beneficiary_years,omitempty"`
+	// Remises de gestion due: for each day managed, the amount per beneficiary in force that day divided by the days of the year; rounded to the cent.
+	Amount        string `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRemisesReportResponse) Reset() {
+	*x = GetRemisesReportResponse{}
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRemisesReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRemisesReportResponse) ProtoMessage() {}
+
+func (x *GetRemisesReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRemisesReportResponse.ProtoReflect.Descriptor instead.
+func (*GetRemisesReportResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetRemisesReportResponse) GetOrganismCode() string {
+	if x != nil {
+		return x.OrganismCode
+	}
+	return ""
+}
+
+func (x *GetRemisesReportResponse) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *GetRemisesReportResponse) GetBeneficiaries() int64 {
+	if x != nil {
+		return x.Beneficiaries
+	}
+	return 0
+}
+
+func (x *GetRemisesReportResponse) GetBeneficiaryYears() string {
+	if x != nil {
+		return x.BeneficiaryYears
+	}
+	return ""
+}
+
+func (x *GetRemisesReportResponse) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+// Request of GetConventionIndicators.
+type GetConventionIndicatorsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Organism code.
+	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
+	// Quarter, "2026Q3".
+	Quarter       string `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConventionIndicatorsRequest) Reset() {
+	*x = GetConventionIndicatorsRequest{}
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConventionIndicatorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConventionIndicatorsRequest) ProtoMessage() {}
+
+func (x *GetConventionIndicatorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConventionIndicatorsRequest.ProtoReflect.Descriptor instead.
+func (*GetConventionIndicatorsRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetConventionIndicatorsRequest) GetOrganismCode() string {
+	if x != nil {
+		return x.OrganismCode
+	}
+	return ""
+}
+
+func (x *GetConventionIndicatorsRequest) GetQuarter() string {
+	if x != nil {
+		return x.Quarter
+	}
+	return ""
+}
+
+// Response of GetConventionIndicators.
+type GetConventionIndicatorsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Organism code.
+	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
+	// Quarter.
+	Quarter string `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	// Convention in force at the end of the quarter.
+	ConventionId string `protobuf:"bytes,3,opt,name=convention_id,json=conventionId,proto3" json:"convention_id,omitempty"`
+	// Payment-delay target of the convention, in working days.
+	DelayTargetWorkingDays int32 `protobuf:"varint,4,opt,name=delay_target_working_days,json=delayTargetWorkingDays,proto3" json:"delay_target_working_days,omitempty"`
+	// Guaranteed claims received in the quarter.
+	Claims int64 `protobuf:"varint,5,opt,name=claims,proto3" json:"claims,omitempty"`
+	// Share of them paid within the target, as a fraction ("0.9731").
+	PaidWithinTarget string `protobuf:"bytes,6,opt,name=paid_within_target,json=paidWithinTarget,proto3" json:"paid_within_target,omitempty"`
+	// Median delay of the paid claims, in working days.
+	MedianDelayWorkingDays float64 `protobuf:"fixed64,7,opt,name=median_delay_working_days,json=medianDelayWorkingDays,proto3" json:"median_delay_working_days,omitempty"`
+	// 90th percentile delay of the paid claims, in working days.
+	P90DelayWorkingDays float64 `protobuf:"fixed64,8,opt,name=p90_delay_working_days,json=p90DelayWorkingDays,proto3" json:"p90_delay_working_days,omitempty"`
+	// True when the median delay is within the target.
+	TargetMet     bool `protobuf:"varint,9,opt,name=target_met,json=targetMet,proto3" json:"target_met,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConventionIndicatorsResponse) Reset() {
+	*x = GetConventionIndicatorsResponse{}
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConventionIndicatorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConventionIndicatorsResponse) ProtoMessage() {}
+
+func (x *GetConventionIndicatorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConventionIndicatorsResponse.ProtoReflect.Descriptor instead.
+func (*GetConventionIndicatorsResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetConventionIndicatorsResponse) GetOrganismCode() string {
+	if x != nil {
+		return x.OrganismCode
+	}
+	return ""
+}
+
+func (x *GetConventionIndicatorsResponse) GetQuarter() string {
+	if x != nil {
+		return x.Quarter
+	}
+	return ""
+}
+
+func (x *GetConventionIndicatorsResponse) GetConventionId() string {
+	if x != nil {
+		return x.ConventionId
+	}
+	return ""
+}
+
+func (x *GetConventionIndicatorsResponse) GetDelayTargetWorkingDays() int32 {
+	if x != nil {
+		return x.DelayTargetWorkingDays
+	}
+	return 0
+}
+
+func (x *GetConventionIndicatorsResponse) GetClaims() int64 {
+	if x != nil {
+		return x.Claims
+	}
+	return 0
+}
+
+func (x *GetConventionIndicatorsResponse) GetPaidWithinTarget() string {
+	if x != nil {
+		return x.PaidWithinTarget
+	}
+	return ""
+}
+
+func (x *GetConventionIndicatorsResponse) GetMedianDelayWorkingDays() float64 {
+	if x != nil {
+		return x.MedianDelayWorkingDays
+	}
+	return 0
+}
+
+func (x *GetConventionIndicatorsResponse) GetP90DelayWorkingDays() float64 {
+	if x != nil {
+		return x.P90DelayWorkingDays
+	}
+	return 0
+}
+
+func (x *GetConventionIndicatorsResponse) GetTargetMet() bool {
+	if x != nil {
+		return x.TargetMet
+	}
+	return false
+}
+
 // Rule of the remises de gestion (R160-26 III 4°): an amount per beneficiary per year, dated.
 type RemiseRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -152,7 +462,7 @@ type RemiseRule struct {
 
 func (x *RemiseRule) Reset() {
 	*x = RemiseRule{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[0]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -164,7 +474,7 @@ func (x *RemiseRule) String() string {
 func (*RemiseRule) ProtoMessage() {}
 
 func (x *RemiseRule) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[0]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -177,7 +487,7 @@ func (x *RemiseRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemiseRule.ProtoReflect.Descriptor instead.
 func (*RemiseRule) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{0}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RemiseRule) GetFrom() string {
@@ -209,7 +519,7 @@ type AmcDelegation struct {
 
 func (x *AmcDelegation) Reset() {
 	*x = AmcDelegation{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[1]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +531,7 @@ func (x *AmcDelegation) String() string {
 func (*AmcDelegation) ProtoMessage() {}
 
 func (x *AmcDelegation) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[1]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +544,7 @@ func (x *AmcDelegation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmcDelegation.ProtoReflect.Descriptor instead.
 func (*AmcDelegation) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{1}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AmcDelegation) GetContractId() string {
@@ -287,7 +597,7 @@ type Convention struct {
 
 func (x *Convention) Reset() {
 	*x = Convention{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[2]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +609,7 @@ func (x *Convention) String() string {
 func (*Convention) ProtoMessage() {}
 
 func (x *Convention) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[2]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +622,7 @@ func (x *Convention) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Convention.ProtoReflect.Descriptor instead.
 func (*Convention) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{2}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Convention) GetId() string {
@@ -404,7 +714,7 @@ type Organism struct {
 
 func (x *Organism) Reset() {
 	*x = Organism{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[3]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +726,7 @@ func (x *Organism) String() string {
 func (*Organism) ProtoMessage() {}
 
 func (x *Organism) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[3]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +739,7 @@ func (x *Organism) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organism.ProtoReflect.Descriptor instead.
 func (*Organism) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{3}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Organism) GetCode() string {
@@ -478,7 +788,7 @@ type UpsertOrganismRequest struct {
 
 func (x *UpsertOrganismRequest) Reset() {
 	*x = UpsertOrganismRequest{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +800,7 @@ func (x *UpsertOrganismRequest) String() string {
 func (*UpsertOrganismRequest) ProtoMessage() {}
 
 func (x *UpsertOrganismRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +813,7 @@ func (x *UpsertOrganismRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertOrganismRequest.ProtoReflect.Descriptor instead.
 func (*UpsertOrganismRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{4}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpsertOrganismRequest) GetOrganism() *Organism {
@@ -524,7 +834,7 @@ type UpsertOrganismResponse struct {
 
 func (x *UpsertOrganismResponse) Reset() {
 	*x = UpsertOrganismResponse{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +846,7 @@ func (x *UpsertOrganismResponse) String() string {
 func (*UpsertOrganismResponse) ProtoMessage() {}
 
 func (x *UpsertOrganismResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +859,7 @@ func (x *UpsertOrganismResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertOrganismResponse.ProtoReflect.Descriptor instead.
 func (*UpsertOrganismResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{5}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpsertOrganismResponse) GetOrganism() *Organism {
@@ -570,7 +880,7 @@ type GetOrganismRequest struct {
 
 func (x *GetOrganismRequest) Reset() {
 	*x = GetOrganismRequest{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +892,7 @@ func (x *GetOrganismRequest) String() string {
 func (*GetOrganismRequest) ProtoMessage() {}
 
 func (x *GetOrganismRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +905,7 @@ func (x *GetOrganismRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganismRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganismRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetOrganismRequest) GetCode() string {
@@ -616,7 +926,7 @@ type GetOrganismResponse struct {
 
 func (x *GetOrganismResponse) Reset() {
 	*x = GetOrganismResponse{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +938,7 @@ func (x *GetOrganismResponse) String() string {
 func (*GetOrganismResponse) ProtoMessage() {}
 
 func (x *GetOrganismResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +951,7 @@ func (x *GetOrganismResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganismResponse.ProtoReflect.Descriptor instead.
 func (*GetOrganismResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetOrganismResponse) GetOrganism() *Organism {
@@ -660,7 +970,7 @@ type ListOrganismsRequest struct {
 
 func (x *ListOrganismsRequest) Reset() {
 	*x = ListOrganismsRequest{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[8]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +982,7 @@ func (x *ListOrganismsRequest) String() string {
 func (*ListOrganismsRequest) ProtoMessage() {}
 
 func (x *ListOrganismsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[8]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +995,7 @@ func (x *ListOrganismsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganismsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganismsRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{8}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{12}
 }
 
 // Response of ListOrganisms.
@@ -699,7 +1009,7 @@ type ListOrganismsResponse struct {
 
 func (x *ListOrganismsResponse) Reset() {
 	*x = ListOrganismsResponse{}
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[9]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +1021,7 @@ func (x *ListOrganismsResponse) String() string {
 func (*ListOrganismsResponse) ProtoMessage() {}
 
 func (x *ListOrganismsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_organisms_proto_msgTypes[9]
+	mi := &file_tierspayant_v1_organisms_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +1034,7 @@ func (x *ListOrganismsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganismsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganismsResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{9}
+	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListOrganismsResponse) GetOrganisms() []*Organism {
@@ -738,7 +1048,30 @@ var File_tierspayant_v1_organisms_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_organisms_proto_rawDesc = "" +
 	"\n" +
-	"\x1etierspayant/v1/organisms.proto\x12\x0etierspayant.v1\"V\n" +
+	"\x1etierspayant/v1/organisms.proto\x12\x0etierspayant.v1\"R\n" +
+	"\x17GetRemisesReportRequest\x12#\n" +
+	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\"\xbe\x01\n" +
+	"\x18GetRemisesReportResponse\x12#\n" +
+	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12$\n" +
+	"\rbeneficiaries\x18\x03 \x01(\x03R\rbeneficiaries\x12+\n" +
+	"\x11beneficiary_years\x18\x04 \x01(\tR\x10beneficiaryYears\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\tR\x06amount\"_\n" +
+	"\x1eGetConventionIndicatorsRequest\x12#\n" +
+	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x18\n" +
+	"\aquarter\x18\x02 \x01(\tR\aquarter\"\x95\x03\n" +
+	"\x1fGetConventionIndicatorsResponse\x12#\n" +
+	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x18\n" +
+	"\aquarter\x18\x02 \x01(\tR\aquarter\x12#\n" +
+	"\rconvention_id\x18\x03 \x01(\tR\fconventionId\x129\n" +
+	"\x19delay_target_working_days\x18\x04 \x01(\x05R\x16delayTargetWorkingDays\x12\x16\n" +
+	"\x06claims\x18\x05 \x01(\x03R\x06claims\x12,\n" +
+	"\x12paid_within_target\x18\x06 \x01(\tR\x10paidWithinTarget\x129\n" +
+	"\x19median_delay_working_days\x18\a \x01(\x01R\x16medianDelayWorkingDays\x123\n" +
+	"\x16p90_delay_working_days\x18\b \x01(\x01R\x13p90DelayWorkingDays\x12\x1d\n" +
+	"\n" +
+	"target_met\x18\t \x01(\bR\ttargetMet\"V\n" +
 	"\n" +
 	"RemiseRule\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x124\n" +
@@ -791,11 +1124,13 @@ const file_tierspayant_v1_organisms_proto_rawDesc = "" +
 	"(DELEGATED_OPERATION_MANAGE_BENEFICIARIES\x10\x02\x12*\n" +
 	"&DELEGATED_OPERATION_MANAGE_OPPOSITIONS\x10\x03\x12'\n" +
 	"#DELEGATED_OPERATION_RECORD_PAYMENTS\x10\x04\x12\x1f\n" +
-	"\x1bDELEGATED_OPERATION_PAY_AMC\x10\x052\xa8\x02\n" +
+	"\x1bDELEGATED_OPERATION_PAY_AMC\x10\x052\x8b\x04\n" +
 	"\x0fOrganismService\x12_\n" +
 	"\x0eUpsertOrganism\x12%.tierspayant.v1.UpsertOrganismRequest\x1a&.tierspayant.v1.UpsertOrganismResponse\x12V\n" +
 	"\vGetOrganism\x12\".tierspayant.v1.GetOrganismRequest\x1a#.tierspayant.v1.GetOrganismResponse\x12\\\n" +
-	"\rListOrganisms\x12$.tierspayant.v1.ListOrganismsRequest\x1a%.tierspayant.v1.ListOrganismsResponseB\xc2\x01\n" +
+	"\rListOrganisms\x12$.tierspayant.v1.ListOrganismsRequest\x1a%.tierspayant.v1.ListOrganismsResponse\x12e\n" +
+	"\x10GetRemisesReport\x12'.tierspayant.v1.GetRemisesReportRequest\x1a(.tierspayant.v1.GetRemisesReportResponse\x12z\n" +
+	"\x17GetConventionIndicators\x12..tierspayant.v1.GetConventionIndicatorsRequest\x1a/.tierspayant.v1.GetConventionIndicatorsResponseB\xc2\x01\n" +
 	"\x12com.tierspayant.v1B\x0eOrganismsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
@@ -811,39 +1146,47 @@ func file_tierspayant_v1_organisms_proto_rawDescGZIP() []byte {
 }
 
 var file_tierspayant_v1_organisms_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tierspayant_v1_organisms_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_tierspayant_v1_organisms_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tierspayant_v1_organisms_proto_goTypes = []any{
-	(OrganismKind)(0),              // 0: tierspayant.v1.OrganismKind
-	(DelegatedOperation)(0),        // 1: tierspayant.v1.DelegatedOperation
-	(*RemiseRule)(nil),             // 2: tierspayant.v1.RemiseRule
-	(*AmcDelegation)(nil),          // 3: tierspayant.v1.AmcDelegation
-	(*Convention)(nil),             // 4: tierspayant.v1.Convention
-	(*Organism)(nil),               // 5: tierspayant.v1.Organism
-	(*UpsertOrganismRequest)(nil),  // 6: tierspayant.v1.UpsertOrganismRequest
-	(*UpsertOrganismResponse)(nil), // 7: tierspayant.v1.UpsertOrganismResponse
-	(*GetOrganismRequest)(nil),     // 8: tierspayant.v1.GetOrganismRequest
-	(*GetOrganismResponse)(nil),    // 9: tierspayant.v1.GetOrganismResponse
-	(*ListOrganismsRequest)(nil),   // 10: tierspayant.v1.ListOrganismsRequest
-	(*ListOrganismsResponse)(nil),  // 11: tierspayant.v1.ListOrganismsResponse
+	(OrganismKind)(0),                       // 0: tierspayant.v1.OrganismKind
+	(DelegatedOperation)(0),                 // 1: tierspayant.v1.DelegatedOperation
+	(*GetRemisesReportRequest)(nil),         // 2: tierspayant.v1.GetRemisesReportRequest
+	(*GetRemisesReportResponse)(nil),        // 3: tierspayant.v1.GetRemisesReportResponse
+	(*GetConventionIndicatorsRequest)(nil),  // 4: tierspayant.v1.GetConventionIndicatorsRequest
+	(*GetConventionIndicatorsResponse)(nil), // 5: tierspayant.v1.GetConventionIndicatorsResponse
+	(*RemiseRule)(nil),                      // 6: tierspayant.v1.RemiseRule
+	(*AmcDelegation)(nil),                   // 7: tierspayant.v1.AmcDelegation
+	(*Convention)(nil),                      // 8: tierspayant.v1.Convention
+	(*Organism)(nil),                        // 9: tierspayant.v1.Organism
+	(*UpsertOrganismRequest)(nil),           // 10: tierspayant.v1.UpsertOrganismRequest
+	(*UpsertOrganismResponse)(nil),          // 11: tierspayant.v1.UpsertOrganismResponse
+	(*GetOrganismRequest)(nil),              // 12: tierspayant.v1.GetOrganismRequest
+	(*GetOrganismResponse)(nil),             // 13: tierspayant.v1.GetOrganismResponse
+	(*ListOrganismsRequest)(nil),            // 14: tierspayant.v1.ListOrganismsRequest
+	(*ListOrganismsResponse)(nil),           // 15: tierspayant.v1.ListOrganismsResponse
 }
 var file_tierspayant_v1_organisms_proto_depIdxs = []int32{
 	1,  // 0: tierspayant.v1.Convention.operations:type_name -> tierspayant.v1.DelegatedOperation
-	2,  // 1: tierspayant.v1.Convention.remises:type_name -> tierspayant.v1.RemiseRule
-	3,  // 2: tierspayant.v1.Convention.amc_delegations:type_name -> tierspayant.v1.AmcDelegation
+	6,  // 1: tierspayant.v1.Convention.remises:type_name -> tierspayant.v1.RemiseRule
+	7,  // 2: tierspayant.v1.Convention.amc_delegations:type_name -> tierspayant.v1.AmcDelegation
 	0,  // 3: tierspayant.v1.Organism.kind:type_name -> tierspayant.v1.OrganismKind
-	4,  // 4: tierspayant.v1.Organism.conventions:type_name -> tierspayant.v1.Convention
-	5,  // 5: tierspayant.v1.UpsertOrganismRequest.organism:type_name -> tierspayant.v1.Organism
-	5,  // 6: tierspayant.v1.UpsertOrganismResponse.organism:type_name -> tierspayant.v1.Organism
-	5,  // 7: tierspayant.v1.GetOrganismResponse.organism:type_name -> tierspayant.v1.Organism
-	5,  // 8: tierspayant.v1.ListOrganismsResponse.organisms:type_name -> tierspayant.v1.Organism
-	6,  // 9: tierspayant.v1.OrganismService.UpsertOrganism:input_type -> tierspayant.v1.UpsertOrganismRequest
-	8,  // 10: tierspayant.v1.OrganismService.GetOrganism:input_type -> tierspayant.v1.GetOrganismRequest
-	10, // 11: tierspayant.v1.OrganismService.ListOrganisms:input_type -> tierspayant.v1.ListOrganismsRequest
-	7,  // 12: tierspayant.v1.OrganismService.UpsertOrganism:output_type -> tierspayant.v1.UpsertOrganismResponse
-	9,  // 13: tierspayant.v1.OrganismService.GetOrganism:output_type -> tierspayant.v1.GetOrganismResponse
-	11, // 14: tierspayant.v1.OrganismService.ListOrganisms:output_type -> tierspayant.v1.ListOrganismsResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
+	8,  // 4: tierspayant.v1.Organism.conventions:type_name -> tierspayant.v1.Convention
+	9,  // 5: tierspayant.v1.UpsertOrganismRequest.organism:type_name -> tierspayant.v1.Organism
+	9,  // 6: tierspayant.v1.UpsertOrganismResponse.organism:type_name -> tierspayant.v1.Organism
+	9,  // 7: tierspayant.v1.GetOrganismResponse.organism:type_name -> tierspayant.v1.Organism
+	9,  // 8: tierspayant.v1.ListOrganismsResponse.organisms:type_name -> tierspayant.v1.Organism
+	10, // 9: tierspayant.v1.OrganismService.UpsertOrganism:input_type -> tierspayant.v1.UpsertOrganismRequest
+	12, // 10: tierspayant.v1.OrganismService.GetOrganism:input_type -> tierspayant.v1.GetOrganismRequest
+	14, // 11: tierspayant.v1.OrganismService.ListOrganisms:input_type -> tierspayant.v1.ListOrganismsRequest
+	2,  // 12: tierspayant.v1.OrganismService.GetRemisesReport:input_type -> tierspayant.v1.GetRemisesReportRequest
+	4,  // 13: tierspayant.v1.OrganismService.GetConventionIndicators:input_type -> tierspayant.v1.GetConventionIndicatorsRequest
+	11, // 14: tierspayant.v1.OrganismService.UpsertOrganism:output_type -> tierspayant.v1.UpsertOrganismResponse
+	13, // 15: tierspayant.v1.OrganismService.GetOrganism:output_type -> tierspayant.v1.GetOrganismResponse
+	15, // 16: tierspayant.v1.OrganismService.ListOrganisms:output_type -> tierspayant.v1.ListOrganismsResponse
+	3,  // 17: tierspayant.v1.OrganismService.GetRemisesReport:output_type -> tierspayant.v1.GetRemisesReportResponse
+	5,  // 18: tierspayant.v1.OrganismService.GetConventionIndicators:output_type -> tierspayant.v1.GetConventionIndicatorsResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -860,7 +1203,7 @@ func file_tierspayant_v1_organisms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_organisms_proto_rawDesc), len(file_tierspayant_v1_organisms_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	OrganismService_UpsertOrganism_FullMethodName = "/tierspayant.v1.OrganismService/UpsertOrganism"
-	OrganismService_GetOrganism_FullMethodName    = "/tierspayant.v1.OrganismService/GetOrganism"
-	OrganismService_ListOrganisms_FullMethodName  = "/tierspayant.v1.OrganismService/ListOrganisms"
+	OrganismService_UpsertOrganism_FullMethodName          = "/tierspayant.v1.OrganismService/UpsertOrganism"
+	OrganismService_GetOrganism_FullMethodName             = "/tierspayant.v1.OrganismService/GetOrganism"
+	OrganismService_ListOrganisms_FullMethodName           = "/tierspayant.v1.OrganismService/ListOrganisms"
+	OrganismService_GetRemisesReport_FullMethodName        = "/tierspayant.v1.OrganismService/GetRemisesReport"
+	OrganismService_GetConventionIndicators_FullMethodName = "/tierspayant.v1.OrganismService/GetConventionIndicators"
 )
 
 // OrganismServiceClient is the client API for OrganismService service.
@@ -38,6 +40,13 @@ type OrganismServiceClient interface {
 	GetOrganism(ctx context.Context, in *GetOrganismRequest, opts ...grpc.CallOption) (*GetOrganismResponse, error)
 	// ListOrganisms lists the organisms.
 	ListOrganisms(ctx context.Context, in *ListOrganismsRequest, opts ...grpc.CallOption) (*ListOrganismsResponse, error)
+	// GetRemisesReport computes an organism's remises de gestion for a year
+	// (R160-26 III 4°): beneficiaries managed, pro rata of the days managed,
+	// times the dated amount per beneficiary.
+	GetRemisesReport(ctx context.Context, in *GetRemisesReportRequest, opts ...grpc.CallOption) (*GetRemisesReportResponse, error)
+	// GetConventionIndicators compares the convention's payment-delay target
+	// with the actual delays of a quarter (R160-26 III 3°).
+	GetConventionIndicators(ctx context.Context, in *GetConventionIndicatorsRequest, opts ...grpc.CallOption) (*GetConventionIndicatorsResponse, error)
 }
 
 type organismServiceClient struct {
@@ -78,6 +87,26 @@ func (c *organismServiceClient) ListOrganisms(ctx context.Context, in *ListOrgan
 	return out, nil
 }
 
+func (c *organismServiceClient) GetRemisesReport(ctx context.Context, in *GetRemisesReportRequest, opts ...grpc.CallOption) (*GetRemisesReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRemisesReportResponse)
+	err := c.cc.Invoke(ctx, OrganismService_GetRemisesReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *organismServiceClient) GetConventionIndicators(ctx context.Context, in *GetConventionIndicatorsRequest, opts ...grpc.CallOption) (*GetConventionIndicatorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConventionIndicatorsResponse)
+	err := c.cc.Invoke(ctx, OrganismService_GetConventionIndicators_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OrganismServiceServer is the server API for OrganismService service.
 // All implementations must embed UnimplementedOrganismServiceServer
 // for forward compatibility.
@@ -92,6 +121,13 @@ type OrganismServiceServer interface {
 	GetOrganism(context.Context, *GetOrganismRequest) (*GetOrganismResponse, error)
 	// ListOrganisms lists the organisms.
 	ListOrganisms(context.Context, *ListOrganismsRequest) (*ListOrganismsResponse, error)
+	// GetRemisesReport computes an organism's remises de gestion for a year
+	// (R160-26 III 4°): beneficiaries managed, pro rata of the days managed,
+	// times the dated amount per beneficiary.
+	GetRemisesReport(context.Context, *GetRemisesReportRequest) (*GetRemisesReportResponse, error)
+	// GetConventionIndicators compares the convention's payment-delay target
+	// with the actual delays of a quarter (R160-26 III 3°).
+	GetConventionIndicators(context.Context, *GetConventionIndicatorsRequest) (*GetConventionIndicatorsResponse, error)
 	mustEmbedUnimplementedOrganismServiceServer()
 }
 
@@ -110,6 +146,12 @@ func (UnimplementedOrganismServiceServer) GetOrganism(context.Context, *GetOrgan
 }
 func (UnimplementedOrganismServiceServer) ListOrganisms(context.Context, *ListOrganismsRequest) (*ListOrganismsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOrganisms not implemented")
+}
+func (UnimplementedOrganismServiceServer) GetRemisesReport(context.Context, *GetRemisesReportRequest) (*GetRemisesReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRemisesReport not implemented")
+}
+func (UnimplementedOrganismServiceServer) GetConventionIndicators(context.Context, *GetConventionIndicatorsRequest) (*GetConventionIndicatorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConventionIndicators not implemented")
 }
 func (UnimplementedOrganismServiceServer) mustEmbedUnimplementedOrganismServiceServer() {}
 func (UnimplementedOrganismServiceServer) testEmbeddedByValue()                         {}
@@ -186,6 +228,42 @@ func _OrganismService_ListOrganisms_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OrganismService_GetRemisesReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRemisesReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganismServiceServer).GetRemisesReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganismService_GetRemisesReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganismServiceServer).GetRemisesReport(ctx, req.(*GetRemisesReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OrganismService_GetConventionIndicators_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConventionIndicatorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrganismServiceServer).GetConventionIndicators(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrganismService_GetConventionIndicators_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrganismServiceServer).GetConventionIndicators(ctx, req.(*GetConventionIndicatorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OrganismService_ServiceDesc is the grpc.ServiceDesc for OrganismService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -204,6 +282,14 @@ var OrganismService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOrganisms",
 			Handler:    _OrganismService_ListOrganisms_Handler,
+		},
+		{
+			MethodName: "GetRemisesReport",
+			Handler:    _OrganismService_GetRemisesReport_Handler,
+		},
+		{
+			MethodName: "GetConventionIndicators",
+			Handler:    _OrganismService_GetConventionIndicators_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -66,3 +66,6 @@ const fraudKey = "fraud:{f}"
 
 // organismsKey holds the organisms (field: organism code).
 const organismsKey = "org:{org}"
+
+// managedKey is the set of beneficiary references an organism manages or managed.
+func managedKey(org string) string { return "orgben:{o:" + org + "}" }

@@ -92,6 +92,11 @@ type beneficiaryRecord struct {
 	Rights             claims.Rights        `json:"rights"`
 	Attachments        []service.Attachment `json:"attachments,omitempty"`
 	HasMedecinTraitant bool                 `json:"mt,omitempty"`
+	AMCContract        string               `json:"amc,omitempty"`
+}
+
+func (r beneficiaryRecord) beneficiary() service.Beneficiary {
+	return service.Beneficiary{Rights: r.Rights, Attachments: r.Attachments, HasMedecinTraitant: r.HasMedecinTraitant, AMCContract: r.AMCContract}
 }
 
 // Read reads, in one pipelined round trip, everything a claim needs: the
@@ -147,7 +152,7 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 			return snap, fmt.Errorf("decode beneficiary: %w", err)
 		}
 		snap.Known = true
-		snap.Beneficiary = service.Beneficiary{Rights: rec.Rights, Attachments: rec.Attachments, HasMedecinTraitant: rec.HasMedecinTraitant}
+		snap.Beneficiary = rec.beneficiary()
 	}
 	if raw, ok := bv[1].(string); ok {
 		d, err := fromCents(raw)
@@ -431,11 +436,20 @@ func (g Registry) Upsert(ctx context.Context, nir string, b service.Beneficiary)
 	ref := g.s.keyer.Ref(nir)
 	b.Rights.Debt = decimal.Decimal{}
 	b.Rights.Organism = ""
-	raw, err := json.Marshal(beneficiaryRecord{Rights: b.Rights, Attachments: b.Attachments, HasMedecinTraitant: b.HasMedecinTraitant})
+	raw, err := json.Marshal(beneficiaryRecord{Rights: b.Rights, Attachments: b.Attachments, HasMedecinTraitant: b.HasMedecinTraitant, AMCContract: b.AMCContract})
 	if err != nil {
 		return "", err
 	}
 	if err := g.s.rdb.HSet(ctx, beneficiaryKey(ref), "r", raw).Err(); err != nil {
+		return "", wrap(err)
+	}
+	// Each organism's set of the beneficiaries it manages or managed (remises
+	// de gestion, R160-26 III 4°).
+	pipe := g.s.rdb.Pipeline()
+	for _, a := range b.Attachments {
+		pipe.SAdd(ctx, managedKey(a.Organism), ref)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return "", wrap(err)
 	}
 	return ref, nil
@@ -456,7 +470,7 @@ func (g Registry) Get(ctx context.Context, nir string) (string, service.Benefici
 	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 		return ref, service.Beneficiary{}, fmt.Errorf("decode beneficiary: %w", err)
 	}
-	b := service.Beneficiary{Rights: rec.Rights, Attachments: rec.Attachments, HasMedecinTraitant: rec.HasMedecinTraitant}
+	b := rec.beneficiary()
 	if d, ok := v[1].(string); ok {
 		if b.Rights.Debt, err = fromCents(d); err != nil {
 			return ref, b, err
@@ -499,4 +513,36 @@ func storedFromValues(ref string, v []any) (service.Stored, bool, error) {
 // claim).
 func (s *Store) Release(ctx context.Context, claimID, digest string) {
 	_ = releaseScript.Run(ctx, s.rdb, []string{claimIndexKey(claimID)}, "|"+digest).Err()
+}
+
+// ManagedBy returns every beneficiary ever attached to org.
+func (g Registry) ManagedBy(ctx context.Context, org string) ([]service.Beneficiary, error) {
+	refs, err := g.s.rdb.SMembers(ctx, managedKey(org)).Result()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	var out []service.Beneficiary
+	const chunk = 1000
+	for start := 0; start < len(refs); start += chunk {
+		pipe := g.s.rdb.Pipeline()
+		cmds := make([]*redis.StringCmd, 0, chunk)
+		for _, ref := range refs[start:min(start+chunk, len(refs))] {
+			cmds = append(cmds, pipe.HGet(ctx, beneficiaryKey(ref), "r"))
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, wrap(err)
+		}
+		for _, c := range cmds {
+			raw, err := c.Result()
+			if err != nil {
+				continue
+			}
+			var rec beneficiaryRecord
+			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+				return nil, fmt.Errorf("decode beneficiary: %w", err)
+			}
+			out = append(out, rec.beneficiary())
+		}
+	}
+	return out, nil
 }
