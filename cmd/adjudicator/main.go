@@ -4,6 +4,8 @@
 //	adjudicator params --at 2024-04-01   list the legal parameters in force on a date
 //	adjudicator report delays --organism CPAM75 --quarter 2026Q3 [--server 127.0.0.1:50051] [--out delays.csv]
 //	                                     write the quarterly delay report (L161-36-3) as CSV
+//	adjudicator reconcile [--redis ADDR] recompute counters and debts from the audit streams;
+//	                                     exit status 1 on any difference
 package main
 
 import (
@@ -38,6 +40,9 @@ func main() {
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "params" {
 		return params(args[1:], stdout)
+	}
+	if len(args) > 0 && args[0] == "reconcile" {
+		return reconcile(ctx, args[1:], lookup, stdout)
 	}
 	if len(args) > 1 && args[0] == "report" && args[1] == "delays" {
 		return reportDelays(ctx, args[2:], stdout)
