@@ -23,6 +23,7 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,9 +51,6 @@ import (
 // ReadinessService is the health service name that reports whether claims can
 // be adjudicated (Redis reachable). The empty name reports liveness.
 const ReadinessService = "tierspayant.v1.ClaimService"
-
-// maxStreamClaims bounds the claims of one AdjudicateStream call.
-const maxStreamClaims = 10000
 
 // App is a running adjudicator.
 type App struct {
@@ -164,6 +162,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		a.closeStore()
 		return nil, err
 	}
+	sizeUnary, sizeStream := grpcapi.MaxRequestBytes(cfg.MaxRecvMsgBytes)
+	limitUnary, limitStream := grpc.UnaryServerInterceptor(passUnary), grpc.StreamServerInterceptor(passStream)
+	if cfg.RateLimit > 0 {
+		lim := grpcapi.NewRateLimiter(cfg.RateLimit, cfg.RateBurst)
+		limitUnary = selector.UnaryServerInterceptor(ratelimit.UnaryServerInterceptor(lim), selector.MatchFunc(grpcapi.NeedsAuth))
+		limitStream = selector.StreamServerInterceptor(ratelimit.StreamServerInterceptor(lim), selector.MatchFunc(grpcapi.NeedsAuth))
+	}
 	authUnary := selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(authn.Authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
 	authStream := selector.StreamServerInterceptor(grpcauth.StreamServerInterceptor(authn.Authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel)}
@@ -172,13 +177,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		return status.Error(codes.Internal, "internal error")
 	})
 	a.grpc = grpc.NewServer(append(serverOpts,
-		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary),
-		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream),
-		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary),
+		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, sizeStream),
+		// Requests up to 4× the limit are decoded so that MaxRequestBytes can
+		// name the problem; beyond that gRPC refuses them itself.
+		grpc.MaxRecvMsgSize(4*cfg.MaxRecvMsgBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)
-	tpv1.RegisterClaimServiceServer(a.grpc, grpcapi.NewClaimServer(svc, maxStreamClaims))
+	tpv1.RegisterClaimServiceServer(a.grpc, grpcapi.NewClaimServer(svc, cfg.MaxStreamClaims))
 	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), svc, clock))
 	tpv1.RegisterBeneficiaryServiceServer(a.grpc, grpcapi.NewBeneficiaryServer(svc))
 	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
@@ -259,6 +266,14 @@ func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
 	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(tc))}, nil
+}
+
+func passUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	return h(ctx, req)
+}
+
+func passStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	return h(srv, ss)
 }
 
 // refreshOrganisms keeps the service's copy of the organisms fresh.

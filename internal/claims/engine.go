@@ -3,6 +3,7 @@ package claims
 import (
 	"errors"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -78,6 +79,12 @@ type ParamValue struct {
 // date it needs.
 func (e *Engine) Price(in Input) (Priced, error) {
 	vs := validate(in.Claim, in.ReceivedAt)
+	if len(vs) == 0 {
+		var err error
+		if vs, err = e.productRates(in.Claim); err != nil {
+			return Priced{}, err
+		}
+	}
 	if len(vs) > 0 {
 		return Priced{}, &ValidationError{Fields: vs}
 	}
@@ -284,4 +291,25 @@ func round(d decimal.Decimal) decimal.Decimal {
 func civil(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// productRates checks every medicine line's rate against the rates allowed on
+// its care date (P-TM-7, D18), whatever becomes of the line afterwards (a line
+// rejected for closed rights is still malformed input).
+func (e *Engine) productRates(c Claim) ([]FieldViolation, error) {
+	var vs []FieldViolation
+	for i, l := range c.Lines {
+		if l.Category != CategoryMedicine {
+			continue
+		}
+		v, err := e.table.At(pTMMedicineRates, l.CareDate)
+		if err != nil {
+			return nil, err
+		}
+		if !v.Contains(l.ProductRate) {
+			vs = append(vs, FieldViolation{Field: "lines[" + strconv.Itoa(i) + "].product_rate",
+				Description: "not a medicine reimbursement rate allowed on the care date"})
+		}
+	}
+	return vs, nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/shopspring/decimal"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/service"
 )
 
@@ -44,7 +46,7 @@ func (s *ClaimServer) adjudicate(ctx context.Context, p *tpv1.Claim) (*tpv1.Deci
 	}
 	r, err := s.svc.Adjudicate(ctx, c)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, toStatus(inClaim(err))
 	}
 	return decisionFor(r, r.Replayed), nil
 }
@@ -71,7 +73,7 @@ func (s *ClaimServer) Simulate(ctx context.Context, req *tpv1.SimulateRequest) (
 	}
 	r, err := s.svc.Simulate(ctx, c)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, toStatus(inClaim(err))
 	}
 	return &tpv1.SimulateResponse{Decision: decisionFor(r, false)}, nil
 }
@@ -134,4 +136,21 @@ func (s *ClaimServer) AdjudicateStream(stream tpv1.ClaimService_AdjudicateStream
 			return err
 		}
 	}
+}
+
+// inClaim prefixes the engine's field paths ("lines[0].quantity") with the
+// request's ("claim.lines[0].quantity").
+func inClaim(err error) error {
+	var ve *claims.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &claims.ValidationError{Fields: make([]claims.FieldViolation, len(ve.Fields))}
+	for i, f := range ve.Fields {
+		if !strings.HasPrefix(f.Field, "claim.") {
+			f.Field = "claim." + f.Field
+		}
+		out.Fields[i] = f
+	}
+	return out
 }

@@ -30,6 +30,14 @@ func (d *decoder) err() error {
 }
 
 var amountRE = regexp.MustCompile(`^[0-9]{1,7}(\.[0-9]{1,2})?$`)
+
+// Identifiers that end up in Redis key names and script fields: a safe
+// alphabet, so that none can break a hash tag or a field separator.
+var (
+	claimIDRE      = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,64}$`)
+	professionalRE = regexp.MustCompile(`^[A-Za-z0-9]{1,20}$`)
+	identifierRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
 var rateRE = regexp.MustCompile(`^[0-9](\.[0-9]{1,4})?$`)
 
 // money parses a euro amount: digits, at most two decimals. Empty gives
@@ -96,6 +104,17 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 		return claims.Claim{}, d.err()
 	}
 	c := claims.Claim{ID: p.GetClaimId(), NIR: p.GetNir()}
+	if c.ID != "" && !claimIDRE.MatchString(c.ID) {
+		d.bad("claim.claim_id", "1 to 64 characters among letters, digits and . _ : / -")
+	}
+	if id := p.GetProfessional().GetId(); id == "" {
+		d.bad("claim.professional.id", "required: the RPPS, ADELI or FINESS identifier")
+	} else if !professionalRE.MatchString(id) {
+		d.bad("claim.professional.id", "an RPPS, ADELI or FINESS identifier: 1 to 20 letters or digits")
+	}
+	if v := p.GetIdentification().GetValue(); v != "" && !identifierRE.MatchString(v) {
+		d.bad("claim.identification.value", "1 to 64 characters among letters, digits, - and _")
+	}
 	if p.GetCreatedAt() == nil {
 		d.bad("claim.created_at", "required: the creation time declared by the software")
 	} else if err := p.GetCreatedAt().CheckValid(); err != nil {

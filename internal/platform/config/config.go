@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,14 @@ type Config struct {
 	// TokensFile lists the accepted bearer tokens by SHA-256
 	// (ADJ_AUTH_TOKENS_FILE).
 	TokensFile string
+	// RateLimit is the sustained number of calls per second each client may
+	// make (ADJ_RATE_LIMIT; 0 turns the limit off), RateBurst the calls it may
+	// make at once (ADJ_RATE_BURST).
+	RateLimit float64
+	RateBurst int
+	// MaxStreamClaims bounds the claims of one AdjudicateStream call
+	// (ADJ_MAX_STREAM_CLAIMS).
+	MaxStreamClaims int
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -66,6 +75,9 @@ func Defaults() Config {
 		AdminAddr:       "127.0.0.1:9090",
 		RedisTimeout:    500 * time.Millisecond,
 		MaxRecvMsgBytes: 1 << 20,
+		RateLimit:       1000,
+		RateBurst:       2000,
+		MaxStreamClaims: 10000,
 		LogLevel:        "info",
 		ShutdownGrace:   10 * time.Second,
 	}
@@ -128,6 +140,35 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			c.MaxRecvMsgBytes = n
 		}
 	}
+	if v, ok := lookup("ADJ_HMAC_SECRET_FILE"); ok && v != "" {
+		if c.HMACSecret != "" {
+			errs = append(errs, errors.New("ADJ_HMAC_SECRET and ADJ_HMAC_SECRET_FILE: give one"))
+		} else if b, err := readFile(v); err != nil {
+			errs = append(errs, fmt.Errorf("ADJ_HMAC_SECRET_FILE: cannot read %q", v))
+		} else {
+			c.HMACSecret = strings.TrimSpace(string(b))
+		}
+	}
+	if v, ok := lookup("ADJ_RATE_LIMIT"); ok && v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			errs = append(errs, fmt.Errorf("ADJ_RATE_LIMIT: %q is not a non-negative number of calls per second", v))
+		} else {
+			c.RateLimit = f
+		}
+	}
+	positive := func(name string, dst *int) {
+		if v, ok := lookup(name); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive integer", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	positive("ADJ_RATE_BURST", &c.RateBurst)
+	positive("ADJ_MAX_STREAM_CLAIMS", &c.MaxStreamClaims)
 	if v, ok := lookup("ADJ_CLOCK"); ok && v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
@@ -187,3 +228,6 @@ func (c Config) Validate() []error {
 	}
 	return errs
 }
+
+// readFile reads a secret file; the path, not the content, goes into errors.
+var readFile = os.ReadFile
