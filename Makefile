@@ -56,6 +56,12 @@ run: ## run the service (embedded in-process store unless ADJ_REDIS_ADDRS is set
 params-check: ## validate the legal parameter tables
 	go test -count=1 ./internal/legal/...
 
+FUZZTIME ?= 15s
+fuzz: ## run each fuzz target for FUZZTIME (request decoding, engine invariants, cap arithmetic)
+	go test -run='^$$' -fuzz=FuzzDecodeClaim -fuzztime=$(FUZZTIME) ./internal/grpcapi/
+	go test -run='^$$' -fuzz=FuzzEngineInvariants -fuzztime=$(FUZZTIME) ./internal/claims/
+	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(FUZZTIME) ./internal/franchise/
+
 test: redis ## run every test (starts a private redis-server per test binary)
 	go test $(GO_TEST_FLAGS) ./...
 
@@ -64,4 +70,4 @@ test-cluster: redis ## the store's integration suite on a local 3-master Redis C
 	addrs=$$(scripts/redis-cluster.sh start "$$dir/cluster"); echo "cluster: $$addrs"; \
 	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -v -run 'Store|Cluster' ./internal/store/... | grep -E "^(=== RUN|---|PASS|FAIL|ok|panic)|_test.go"
 
-.PHONY: help tools redis generate generate-check lint certs build run params-check test test-cluster
+.PHONY: help tools redis generate generate-check lint certs build run params-check fuzz test test-cluster

@@ -55,7 +55,10 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var logs = map[*testing.T]*syncBuffer{}
+var (
+	logs    = map[*testing.T]*syncBuffer{}
+	secrets = map[*testing.T]string{}
+)
 
 func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 	t.Helper()
@@ -64,6 +67,7 @@ func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 	if redisAddr != "" {
 		cfg.RedisAddrs = []string{redisAddr}
 		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name()
+		secrets[t] = cfg.HMACSecret
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	buf := &syncBuffer{}
@@ -85,7 +89,7 @@ func TestEndToEndEmbedded(t *testing.T) {
 	if a.Embedded == nil {
 		t.Fatal("no address given: the embedded store should be used")
 	}
-	scenario(t, a, conn)
+	scenario(t, a, conn, a.Embedded.Keys)
 }
 
 func TestEndToEndRedis(t *testing.T) {
@@ -94,7 +98,8 @@ func TestEndToEndRedis(t *testing.T) {
 	if a.Embedded != nil {
 		t.Fatal("a Redis address was given: the embedded store must not be used")
 	}
-	scenario(t, a, conn)
+	rdb := srv.Client(t)
+	scenario(t, a, conn, func() []string { return rdb.Keys(context.Background(), "*").Val() })
 }
 
 const nir = "185057800608491" // 1 85 05 78 006 084, key 91
@@ -114,7 +119,7 @@ func gpClaim(id string) *tpv1.Claim {
 	}
 }
 
-func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn) {
+func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	suffix := strings.ReplaceAll(t.Name(), "/", "-")
@@ -433,11 +438,23 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn) {
 		t.Fatalf("list fraud regimes: %v %v", lf, err)
 	}
 
-	// Privacy: the server's logs of this whole run never show the NIR.
+	// Privacy: the server's logs of this whole run never show the NIR nor the
+	// HMAC secret, and no Redis key name contains the NIR.
 	if l := logs[t].String(); strings.Contains(l, nir) || strings.Contains(l, "185057800608492") {
 		t.Error("the logs contain a NIR")
+	} else if strings.Contains(l, secrets[t]) && secrets[t] != "" {
+		t.Error("the logs contain the HMAC secret")
 	} else if !strings.Contains(l, "Adjudicate") {
 		t.Errorf("expected call logs, got %q", l)
+	}
+	ks := redisKeys()
+	if len(ks) < 5 {
+		t.Errorf("expected the scenario's keys in Redis, got %v", ks)
+	}
+	for _, k := range ks {
+		if strings.Contains(k, nir) || strings.Contains(k, nir[:13]) {
+			t.Errorf("Redis key %q contains the NIR", k)
+		}
 	}
 
 	// Admin port: metrics with the handling-time histogram, liveness, readiness.
