@@ -378,8 +378,16 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	if g, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "CPAM75"}); err != nil || g.GetOrganism().GetDepartement() != "75" {
 		t.Fatalf("get organism: %v %v", g, err)
 	}
-	if l, err := orc.ListOrganisms(ctx, &tpv1.ListOrganismsRequest{}); err != nil || len(l.GetOrganisms()) != 1 {
-		t.Fatalf("list organisms: %v %v", l, err)
+	l, err := orc.ListOrganisms(ctx, &tpv1.ListOrganismsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, o := range l.GetOrganisms() { // other tests may share this Redis
+		found = found || o.GetCode() == "CPAM75"
+	}
+	if !found {
+		t.Fatalf("list organisms: CPAM75 missing from %v", l)
 	}
 
 	// Payment tracking (L161-36-3): received Tue 11 Mar 2025, due Thu 20 Mar (RULEBOOK §7 Ex. 1).
