@@ -249,3 +249,29 @@ func TestLimits(t *testing.T) {
 		t.Errorf("%d of 12 calls rate limited at 5/s with a burst of 5, want about 7", limited)
 	}
 }
+
+// TestDeadlinePropagated: the caller's deadline reaches Redis
+// (ContextTimeoutEnabled): with Redis paused, a call with a 300 ms deadline
+// ends in about that time, not after the 500 ms Redis timeout or later.
+func TestDeadlinePropagated(t *testing.T) {
+	conn, rdb := startPrivate(t, func(c *config.Config) { c.RedisTimeout = 5 * time.Second })
+	cc := tpv1.NewClaimServiceClient(conn)
+	if _, err := cc.Simulate(context.Background(), &tpv1.SimulateRequest{Claim: gpClaim("DL-0")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Do(context.Background(), "CLIENT", "PAUSE", "3000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Do(context.Background(), "CLIENT", "UNPAUSE")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: gpClaim("DL-1")})
+	took := time.Since(began)
+	if code := status.Code(err); code != codes.DeadlineExceeded && code != codes.Unavailable {
+		t.Fatalf("paused Redis: %v", err)
+	}
+	if took > time.Second {
+		t.Fatalf("the call took %v with a 300 ms deadline and a 5 s Redis timeout: the deadline did not reach Redis", took)
+	}
+}
