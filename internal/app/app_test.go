@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -66,7 +67,7 @@ func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", clock, "open"
 	if redisAddr != "" {
 		cfg.RedisAddrs = []string{redisAddr}
-		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name()
+		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name() + strconv.FormatInt(time.Now().UnixNano(), 36)
 		secrets[t] = cfg.HMACSecret
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,11 +105,16 @@ func TestEndToEndRedis(t *testing.T) {
 
 const nir = "185057800608491" // 1 85 05 78 006 084, key 91
 
+// testPro and testOrg are the professional and organism of the end-to-end
+// scenario, unique per run so that a Redis shared with other tests or earlier
+// runs does not show their claims in the listings and reports.
+var testPro, testOrg = "10000000001", "CPAM75"
+
 func gpClaim(id string) *tpv1.Claim {
 	return &tpv1.Claim{
 		ClaimId:   id,
 		CreatedAt: timestamppb.New(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)),
-		Professional: &tpv1.Professional{Id: "10000000001", IdKind: tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_RPPS,
+		Professional: &tpv1.Professional{Id: testPro, IdKind: tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_RPPS,
 			Profession: tpv1.Profession_PROFESSION_PHYSICIAN, Departement: "75"},
 		Identification: &tpv1.Identification{Kind: tpv1.IdentificationKind_IDENTIFICATION_KIND_VITALE_CARD, Value: "CARD" + id},
 		Nir:            nir,
@@ -122,7 +128,9 @@ func gpClaim(id string) *tpv1.Claim {
 func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	suffix := strings.ReplaceAll(t.Name(), "/", "-")
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	suffix := strings.ReplaceAll(t.Name(), "/", "-") + "-" + nonce
+	testPro, testOrg = "P"+nonce, "CPAM75-"+nonce
 
 	// Health: liveness and readiness.
 	hc := healthpb.NewHealthClient(conn)
@@ -160,7 +168,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	bc := tpv1.NewBeneficiaryServiceClient(conn)
 	up, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
 		Nir: nir, BirthDate: "1985-05-20", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}},
-		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2020-01-01"}}},
+		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: testOrg, Period: &tpv1.DatePeriod{From: "2020-01-01"}}},
 		HasMedecinTraitant: true,
 	}})
 	if err != nil {
@@ -181,7 +189,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	}
 
 	cc := tpv1.NewClaimServiceClient(conn)
-	id := "10000000001-" + suffix + "-1"
+	id := testPro + "-" + suffix + "-1"
 
 	// Simulate: RULEBOOK §7 Ex. 1, nothing consumed.
 	sim, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: gpClaim(id)})
@@ -230,7 +238,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	}
 
 	// A second claim the same day consumes another PF: the debt grows.
-	id2 := "10000000001-" + suffix + "-2"
+	id2 := testPro + "-" + suffix + "-2"
 	adj2, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: gpClaim(id2)})
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +277,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	if err != nil || chk.GetOpposed() {
 		t.Fatalf("check before effective: %v %v", chk, err)
 	}
-	opposed := gpClaim("10000000001-" + suffix + "-3")
+	opposed := gpClaim(testPro + "-" + suffix + "-3")
 	opposed.Identification.Value = card
 	od, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: opposed})
 	if err != nil {
@@ -325,7 +333,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	}
 	sent := map[string]bool{}
 	for i := 0; i < 3; i++ {
-		c := gpClaim("10000000001-" + suffix + "-s" + string(rune('a'+i)))
+		c := gpClaim(testPro + "-" + suffix + "-s" + string(rune('a'+i)))
 		if i == 2 {
 			c.Lines[0].UnitPrice = "-1"
 		}
@@ -353,13 +361,13 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	}
 
 	// Bad input: INVALID_ARGUMENT naming the field, never the NIR.
-	bad := gpClaim("10000000001-" + suffix + "-bad")
+	bad := gpClaim(testPro + "-" + suffix + "-bad")
 	bad.Lines[0].UnitPrice = "30.123"
 	_, err = cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: bad})
 	if field := violation(t, err); field != "claim.lines[0].unit_price" {
 		t.Errorf("bad amount: field %q", field)
 	}
-	bad = gpClaim("10000000001-" + suffix + "-bad")
+	bad = gpClaim(testPro + "-" + suffix + "-bad")
 	bad.Nir = "185057800608492"
 	_, err = cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: bad})
 	if field := violation(t, err); !strings.Contains(field, "nir") {
@@ -372,10 +380,10 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	// Organisms: the paying organism's calendar (national for Paris).
 	orc := tpv1.NewOrganismServiceClient(conn)
 	if _, err := orc.UpsertOrganism(ctx, &tpv1.UpsertOrganismRequest{Organism: &tpv1.Organism{
-		Code: "CPAM75", Name: "CPAM de Paris", Kind: tpv1.OrganismKind_ORGANISM_KIND_CAISSE, Departement: "75"}}); err != nil {
+		Code: testOrg, Name: "CPAM de Paris", Kind: tpv1.OrganismKind_ORGANISM_KIND_CAISSE, Departement: "75"}}); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: "CPAM75"}); err != nil || g.GetOrganism().GetDepartement() != "75" {
+	if g, err := orc.GetOrganism(ctx, &tpv1.GetOrganismRequest{Code: testOrg}); err != nil || g.GetOrganism().GetDepartement() != "75" {
 		t.Fatalf("get organism: %v %v", g, err)
 	}
 	l, err := orc.ListOrganisms(ctx, &tpv1.ListOrganismsRequest{})
@@ -384,7 +392,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	}
 	found := false
 	for _, o := range l.GetOrganisms() { // other tests may share this Redis
-		found = found || o.GetCode() == "CPAM75"
+		found = found || o.GetCode() == testOrg
 	}
 	if !found {
 		t.Fatalf("list organisms: CPAM75 missing from %v", l)
@@ -421,15 +429,15 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	if err != nil || got.GetTracking().GetState() != tpv1.PaymentState_PAYMENT_STATE_PAID || got.GetTracking().GetPenalty() != "1.00" {
 		t.Fatalf("tracking after payment: %v %v", got.GetTracking(), err)
 	}
-	lc, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000001", PageSize: 2})
+	lc, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: testPro, PageSize: 2})
 	if err != nil || len(lc.GetClaims()) != 2 || lc.GetNextPageToken() == "" {
 		t.Fatalf("list claims: %v %v", lc, err)
 	}
-	lp, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000001", State: tpv1.PaymentState_PAYMENT_STATE_PAID})
+	lp, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: testPro, State: tpv1.PaymentState_PAYMENT_STATE_PAID})
 	if err != nil || len(lp.GetClaims()) != 1 || lp.GetClaims()[0].GetClaimId() != id {
 		t.Fatalf("list paid claims: %v %v", lp, err)
 	}
-	rep, err := pc.GetDelayReport(ctx, &tpv1.GetDelayReportRequest{OrganismCode: "CPAM75", Quarter: "2025Q1"})
+	rep, err := pc.GetDelayReport(ctx, &tpv1.GetDelayReportRequest{OrganismCode: testOrg, Quarter: "2025Q1"})
 	if err != nil || len(rep.GetRows()) != 1 || rep.GetRows()[0].GetProfession() != tpv1.Profession_PROFESSION_PHYSICIAN || rep.GetRows()[0].GetPenaltiesDue() != "1.00" {
 		t.Fatalf("delay report: %v %v", rep, err)
 	}
@@ -505,7 +513,7 @@ func checkEx1(t *testing.T, what string, d *tpv1.Decision) {
 		tot.GetParticipationForfaitaire() != "2.00" || tot.GetPayableToProfessional() != "21.00" || tot.GetPatientDebt() != "2.00" {
 		t.Fatalf("%s: status %v totals %v reasons %v", what, d.GetStatus(), tot, d.GetReasons())
 	}
-	if d.GetGuarantee() != tpv1.Guarantee_GUARANTEE_GUARANTEED || d.GetManagingOrganism() != "CPAM75" {
+	if d.GetGuarantee() != tpv1.Guarantee_GUARANTEE_GUARANTEED || d.GetManagingOrganism() != testOrg {
 		t.Errorf("%s: guarantee %v organism %q", what, d.GetGuarantee(), d.GetManagingOrganism())
 	}
 	if len(d.GetTrace()) == 0 {

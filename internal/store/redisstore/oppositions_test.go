@@ -9,13 +9,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tierspayant/tierspayant/internal/opposition"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
 )
 
 func TestStoreOppositions(t *testing.T) {
-	for _, tg := range targets(t) {
+	tgs := targets(t)
+	// The opposition list is global: on the shared server, other test binaries
+	// add oppositions and trim the change log. Use a private one.
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	private := redis.NewUniversalClient(opts(srv.Addr))
+	defer private.Close()
+	tgs[0] = target{"redis", private}
+	for _, tg := range tgs {
 		t.Run(tg.name, func(t *testing.T) {
 			ctx := context.Background()
 			list := redisstore.NewOppositions(tg.rdb)

@@ -25,6 +25,10 @@ import (
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
 )
 
+// runID makes this run's claim ids unique on a Redis shared with earlier runs
+// (CI runs the suite twice on one server).
+var runID = strconv.FormatInt(time.Now().UnixNano(), 36)
+
 // adminCtx is the context of a national administrator: these tests are about
 // the store, the access rules have their own tests.
 func adminCtx() context.Context { return access.With(context.Background(), access.Open) }
@@ -122,7 +126,7 @@ func register(t *testing.T, svc *service.Service, nir string) {
 	t.Helper()
 	_, err := svc.UpsertBeneficiary(adminCtx(), nir, service.Beneficiary{
 		Rights:      claims.Rights{BirthDate: day("1985-05-20"), Open: []claims.Period{{From: day("2020-01-01")}}},
-		Attachments: []service.Attachment{{Organism: "CPAM75", Period: claims.Period{From: day("2020-01-01")}}},
+		Attachments: []service.Attachment{{Organism: "CPAM-STORE-TEST", Period: claims.Period{From: day("2020-01-01")}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +186,7 @@ func TestStoreIdempotency(t *testing.T) {
 			svc, _ := newService(t, tg.rdb)
 			nir := nirFor(int(time.Now().UnixNano() % 900000))
 			register(t, svc, nir)
-			id := "P1-" + t.Name()
+			id := "P1-" + runID + "-" + t.Name()
 			first, err := svc.Adjudicate(ctx, gp(id, nir, "P1"))
 			if err != nil {
 				t.Fatal(err)
@@ -257,7 +261,7 @@ func TestStoreConcurrentCaps(t *testing.T) {
 					defer wg.Done()
 					for i := range jobs {
 						pro := "PRO" + strconv.Itoa(i%10)
-						id := fmt.Sprintf("%s-%s-%03d", pro, strings.ReplaceAll(t.Name(), "/", "-"), i)
+						id := fmt.Sprintf("%s-%s-%s-%03d", pro, runID, strings.ReplaceAll(t.Name(), "/", "-"), i)
 						ids[i] = id
 						var c claims.Claim
 						switch i % 3 {
@@ -347,7 +351,7 @@ func TestStoreRoundTrips(t *testing.T) {
 	register(t, svc, nir)
 	// Warm-up: the service loads the organisms once; the server then
 	// refreshes them in the background, off the claim path.
-	if _, err := svc.Adjudicate(adminCtx(), gp("RT-warm-"+t.Name(), nir, "PRO0")); err != nil {
+	if _, err := svc.Adjudicate(adminCtx(), gp("RT-warm-"+runID+t.Name(), nir, "PRO0")); err != nil {
 		t.Fatal(err)
 	}
 	h := &countingHook{}
@@ -355,7 +359,7 @@ func TestStoreRoundTrips(t *testing.T) {
 	const claimsN = 30
 	for i := 0; i < claimsN; i++ {
 		var c claims.Claim
-		id := fmt.Sprintf("RT-%s-%d", t.Name(), i)
+		id := fmt.Sprintf("RT-%s-%s-%d", runID, t.Name(), i)
 		switch i % 3 {
 		case 0:
 			c = gp(id, nir, "PRO1")
