@@ -278,18 +278,11 @@ func passStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.
 
 // refreshOrganisms keeps the service's copy of the organisms fresh.
 func refreshOrganisms(ctx context.Context, svc *service.Service, log *slog.Logger) {
-	t := time.NewTicker(service.OrganismRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := svc.RefreshOrganisms(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("could not refresh organisms", "error", err.Error())
-			}
+	every(ctx, service.OrganismRefresh, func() {
+		if err := svc.RefreshOrganisms(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("could not refresh organisms", "error", err.Error())
 		}
-	}
+	})
 }
 
 func codeToLevel(c codes.Code) logging.Level {
@@ -316,14 +309,19 @@ func (a *App) setReady(ctx context.Context) {
 
 // watchStore flips readiness when the store stops or starts answering.
 func (a *App) watchStore(ctx context.Context) {
-	t := time.NewTicker(500 * time.Millisecond)
+	every(ctx, 500*time.Millisecond, func() { a.setReady(ctx) })
+}
+
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.setReady(ctx)
+			f()
 		}
 	}
 }

@@ -140,16 +140,9 @@ func (s *OrganismServer) GetRemisesReport(ctx context.Context, req *tpv1.GetRemi
 
 // GetConventionIndicators compares the delay target with a quarter's delays.
 func (s *OrganismServer) GetConventionIndicators(ctx context.Context, req *tpv1.GetConventionIndicatorsRequest) (*tpv1.GetConventionIndicatorsResponse, error) {
-	d := &decoder{}
-	if req.GetOrganismCode() == "" {
-		d.bad("organism_code", "required")
-	}
-	q, err := service.ParseQuarter(req.GetQuarter())
+	q, err := organismQuarter(req.GetOrganismCode(), req.GetQuarter())
 	if err != nil {
-		d.bad("quarter", "a quarter YYYYQn, such as 2026Q3")
-	}
-	if err := d.err(); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	ind, err := s.svc.ConventionIndicators(ctx, req.GetOrganismCode(), q)
 	if err != nil {

@@ -102,16 +102,9 @@ func (s *PaymentServer) ListProfessionalClaims(ctx context.Context, req *tpv1.Li
 
 // GetDelayReport reports payment delays per organism, profession and quarter.
 func (s *PaymentServer) GetDelayReport(ctx context.Context, req *tpv1.GetDelayReportRequest) (*tpv1.GetDelayReportResponse, error) {
-	d := &decoder{}
-	if req.GetOrganismCode() == "" {
-		d.bad("organism_code", "required")
-	}
-	q, err := service.ParseQuarter(req.GetQuarter())
+	q, err := organismQuarter(req.GetOrganismCode(), req.GetQuarter())
 	if err != nil {
-		d.bad("quarter", "a quarter YYYYQn, such as 2026Q3")
-	}
-	if err := d.err(); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	rows, err := s.svc.DelayReport(ctx, req.GetOrganismCode(), q)
 	if err != nil {
@@ -171,4 +164,17 @@ func (s *PaymentServer) ListFraudRegimes(ctx context.Context, req *tpv1.ListFrau
 		out.Regimes = append(out.Regimes, regimeToProto(req.GetProfessionalId(), x))
 	}
 	return out, nil
+}
+
+// organismQuarter checks the organism code and quarter of a report request.
+func organismQuarter(org, quarter string) (service.Quarter, error) {
+	d := &decoder{}
+	if org == "" {
+		d.bad("organism_code", "required")
+	}
+	q, err := service.ParseQuarter(quarter)
+	if err != nil {
+		d.bad("quarter", "a quarter YYYYQn, such as 2026Q3")
+	}
+	return q, toStatus(d.err())
 }

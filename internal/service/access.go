@@ -86,13 +86,7 @@ func (s *Service) MayManageOppositions(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch p.Role {
-	case access.RoleAdmin:
-		return nil
-	case access.RoleOperator:
-		return s.operatorMay(ctx, p, p.Organism, organism.OperationManageOppositions, s.Today())
-	}
-	return access.ErrDenied
+	return s.mayOperate(ctx, p.Organism, organism.OperationManageOppositions)
 }
 
 // MayRead: any authenticated caller (opposition checks and watch, legal

@@ -342,52 +342,32 @@ func (s *Service) DelayReport(ctx context.Context, org string, q Quarter) ([]Del
 	if err := s.mayOperate(ctx, org, organism.OperationAdjudicate); err != nil {
 		return nil, err
 	}
-	ids, err := s.payments.ClaimsIn(ctx, org, q.String())
-	if err != nil {
-		return nil, err
-	}
-	today := s.Today()
 	type acc struct {
 		row    DelayRow
 		within int
 		delays []int
 	}
 	by := map[claims.Profession]*acc{}
-	const chunk = 500
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		recs, err := s.payments.Records(ctx, part)
-		if err != nil {
-			return nil, err
+	err := s.quarterClaims(ctx, org, q, func(t Tracking) {
+		a := by[t.Meta.Profession]
+		if a == nil {
+			a = &acc{row: DelayRow{Profession: t.Meta.Profession, PenaltiesDue: decimal.Zero}}
+			by[t.Meta.Profession] = a
 		}
-		for i, st := range recs {
-			if st.Blob == nil {
-				continue
+		a.row.Claims++
+		switch t.State {
+		case StatePaid:
+			a.delays = append(a.delays, t.Payment.WorkingDay)
+			a.row.PenaltiesDue = a.row.PenaltiesDue.Add(t.Payment.Penalty)
+			if !s.civilDate(t.Payment.PaidAt).After(t.Meta.DueDate) {
+				a.within++
 			}
-			t, err := s.tracking(part[i], st, today)
-			if err != nil {
-				return nil, err
-			}
-			if !t.Meta.Guaranteed || t.State == StateRejected || t.State == StateCancelled || QuarterOf(t.Meta.Receipt) != q {
-				continue
-			}
-			a := by[t.Meta.Profession]
-			if a == nil {
-				a = &acc{row: DelayRow{Profession: t.Meta.Profession, PenaltiesDue: decimal.Zero}}
-				by[t.Meta.Profession] = a
-			}
-			a.row.Claims++
-			switch t.State {
-			case StatePaid:
-				a.delays = append(a.delays, t.Payment.WorkingDay)
-				a.row.PenaltiesDue = a.row.PenaltiesDue.Add(t.Payment.Penalty)
-				if !s.civilDate(t.Payment.PaidAt).After(t.Meta.DueDate) {
-					a.within++
-				}
-			case StateOverdue:
-				a.row.OverdueUnpaid++
-			}
+		case StateOverdue:
+			a.row.OverdueUnpaid++
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]DelayRow, 0, len(by))
 	for _, a := range by {
@@ -398,6 +378,37 @@ func (s *Service) DelayReport(ctx context.Context, org string, q Quarter) ([]Del
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Profession < out[j].Profession })
 	return out, nil
+}
+
+// quarterClaims calls f with the tracking of every guaranteed claim, neither
+// rejected nor cancelled, that org received in quarter q.
+func (s *Service) quarterClaims(ctx context.Context, org string, q Quarter, f func(Tracking)) error {
+	ids, err := s.payments.ClaimsIn(ctx, org, q.String())
+	if err != nil {
+		return err
+	}
+	today := s.Today()
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		recs, err := s.payments.Records(ctx, part)
+		if err != nil {
+			return err
+		}
+		for i, st := range recs {
+			if st.Blob == nil {
+				continue // indexed but never committed
+			}
+			t, err := s.tracking(part[i], st, today)
+			if err != nil {
+				return err
+			}
+			if t.Meta.Guaranteed && t.State != StateRejected && t.State != StateCancelled && QuarterOf(t.Meta.Receipt) == q {
+				f(t)
+			}
+		}
+	}
+	return nil
 }
 
 // rank is the nearest-rank percentile of sorted values (0 when empty).
@@ -548,37 +559,19 @@ func (s *Service) ConventionIndicators(ctx context.Context, org string, q Quarte
 	if c, ok := o.ConventionOn(end); ok {
 		ind.ConventionID, ind.DelayTarget = c.ID, c.DelayTargetWorkingDays
 	}
-	ids, err := s.payments.ClaimsIn(ctx, org, q.String())
-	if err != nil {
-		return ind, err
-	}
 	var delays []int
 	within := 0
-	for start := 0; start < len(ids); start += 500 {
-		part := ids[start:min(start+500, len(ids))]
-		recs, err := s.payments.Records(ctx, part)
-		if err != nil {
-			return ind, err
-		}
-		for i, st := range recs {
-			if st.Blob == nil {
-				continue
-			}
-			t, err := s.tracking(part[i], st, s.Today())
-			if err != nil {
-				return ind, err
-			}
-			if !t.Meta.Guaranteed || t.State == StateRejected || t.State == StateCancelled {
-				continue
-			}
-			ind.Claims++
-			if t.Payment != nil {
-				delays = append(delays, t.Payment.WorkingDay)
-				if ind.DelayTarget > 0 && t.Payment.WorkingDay <= ind.DelayTarget {
-					within++
-				}
+	err = s.quarterClaims(ctx, org, q, func(t Tracking) {
+		ind.Claims++
+		if t.Payment != nil {
+			delays = append(delays, t.Payment.WorkingDay)
+			if ind.DelayTarget > 0 && t.Payment.WorkingDay <= ind.DelayTarget {
+				within++
 			}
 		}
+	})
+	if err != nil {
+		return ind, err
 	}
 	ind.PaidWithinTarget = decimal.Zero
 	if ind.Claims > 0 {
