@@ -66,6 +66,9 @@ type Config struct {
 	// MaxStreamClaims bounds the claims of one AdjudicateStream call
 	// (ADJ_MAX_STREAM_CLAIMS).
 	MaxStreamClaims int
+	// Pprof mounts net/http/pprof on the admin port (ADJ_PPROF=true; off by
+	// default).
+	Pprof bool
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -112,6 +115,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 				c.RedisAddrs = append(c.RedisAddrs, a)
 			}
 		}
+	}
+	if v, ok := lookup("ADJ_PPROF"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ADJ_PPROF: %q is not a boolean", v))
+		}
+		c.Pprof = b
 	}
 	if v, ok := lookup("ADJ_REDIS_CLUSTER"); ok && v != "" {
 		b, err := strconv.ParseBool(v)
