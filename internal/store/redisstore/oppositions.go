@@ -33,7 +33,8 @@ import (
 //     opposition.Entry.Encode form; an identifier has either one k=0 field or
 //     one k=1..5 field.
 //   - The change log is a stream "opp:{opp}:log" whose entry ids are the
-//     versions, trimmed to about oppositionLogRetention changes; a watcher
+//     versions, trimmed to about oppositionLogRetention changes (20 000: at 1M entries the
+//     list then costs about 15 bytes an entry, 14 of them in the buckets); a watcher
 //     older than that gets a snapshot first.
 //
 // All keys share the {opp} hash tag: a change and its log entry commit in one
@@ -41,7 +42,7 @@ import (
 // claim reads it with one HMGET).
 const (
 	oppositionBuckets      = 16384
-	oppositionLogRetention = 100000
+	oppositionLogRetention = 20000
 	oppVersionKey          = "opp:{opp}:ver"
 	oppLogKey              = "opp:{opp}:log"
 )
@@ -298,8 +299,9 @@ type ImportItem struct {
 // be retried by go-redis; the script skips entries already added, so a retry
 // cannot double-apply).
 const (
-	importBatch    = 200
-	importPipeline = 8
+	importBatch    = 100
+	importPipeline = 4
+	importWorkers  = 4
 )
 
 // Import adds oppositions in batches, pipelining the batches. It returns the
@@ -310,57 +312,97 @@ func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.T
 		v, err := o.Version(ctx)
 		return 0, v, err
 	}
-	total, version := 0, uint64(0)
-	for start := 0; start < len(items); start += importBatch * importPipeline {
-		n, v, err := o.importRound(ctx, items[start:min(start+importBatch*importPipeline, len(items))], now)
-		total += n
-		if err != nil {
-			return total, version, err
-		}
-		version = v
+	// Rounds run on importWorkers connections at once: Redis executes the
+	// scripts one after the other, the round trips overlap.
+	type result struct {
+		n   int
+		v   uint64
+		err error
 	}
-	return total, version, nil
+	chunk := importBatch * importPipeline
+	jobs := make(chan []ImportItem)
+	results := make(chan result)
+	workers := min(importWorkers, (len(items)+chunk-1)/chunk)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for part := range jobs {
+				n, v, err := o.importRound(ctx, part, now)
+				results <- result{n, v, err}
+			}
+		}()
+	}
+	go func() {
+		for start := 0; start < len(items); start += chunk {
+			jobs <- items[start:min(start+chunk, len(items))]
+		}
+		close(jobs)
+	}()
+	total, version := 0, uint64(0)
+	var firstErr error
+	for range (len(items) + chunk - 1) / chunk {
+		r := <-results
+		total += r.n
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
+		}
+		version = max(version, r.v)
+	}
+	return total, version, firstErr
 }
 
 func (o *Oppositions) importRound(ctx context.Context, items []ImportItem, now time.Time) (int, uint64, error) {
-	pipe := o.rdb.Pipeline()
-	var cmds []*redis.Cmd
+	type batch struct {
+		keys []string
+		args []any
+	}
+	var batches []batch
 	for start := 0; start < len(items); start += importBatch {
 		end := min(start+importBatch, len(items))
-		keys := make([]string, 0, 2+end-start)
-		keys = append(keys, oppVersionKey, oppLogKey)
-		args := make([]any, 0, 2+10*(end-start))
-		args = append(args, now.UnixMilli(), o.retention)
+		b := batch{keys: make([]string, 0, 2+end-start), args: make([]any, 0, 2+10*(end-start))}
+		b.keys = append(b.keys, oppVersionKey, oppLogKey)
+		b.args = append(b.args, now.UnixMilli(), o.retention)
 		for _, it := range items[start:end] {
 			s := locate(it.Identifier)
-			keys = append(keys, s.bucket)
+			b.keys = append(b.keys, s.bucket)
 			p := opposition.Period{Reason: it.Reason, Effective: time.Unix(ceilSeconds(it.Effective), 0).UTC()}
-			args = append(args, it.Identifier)
+			b.args = append(b.args, it.Identifier)
 			for _, f := range s.fields {
-				args = append(args, f)
+				b.args = append(b.args, f)
 			}
-			args = append(args, int(it.Reason), strconv.FormatInt(p.Effective.Unix()-oppositionEpoch.Unix(), 10),
+			b.args = append(b.args, int(it.Reason), strconv.FormatInt(p.Effective.Unix()-oppositionEpoch.Unix(), 10),
 				opposition.Entry{Periods: []opposition.Period{p}}.Encode())
 		}
-		cmds = append(cmds, importScript.EvalSha(ctx, pipe, keys, args...))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		if !strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			return 0, 0, wrap(err)
-		}
-		if err := importScript.Load(ctx, o.rdb).Err(); err != nil {
-			return 0, 0, wrap(err)
-		}
-		return o.importRound(ctx, items, now)
+		batches = append(batches, b)
 	}
 	total, version := 0, uint64(0)
-	for _, c := range cmds {
-		res, err := c.Int64Slice()
-		if err != nil {
-			return total, version, wrap(err)
+	for attempt := 0; len(batches) > 0; attempt++ {
+		pipe := o.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(batches))
+		for i, b := range batches {
+			cmds[i] = importScript.EvalSha(ctx, pipe, b.keys, b.args...)
 		}
-		total += int(res[0])
-		version = uint64(res[1])
+		_, _ = pipe.Exec(ctx) // each command's own error is examined below
+		var again []batch
+		for i, c := range cmds {
+			res, err := c.Int64Slice()
+			switch {
+			case err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") && attempt == 0:
+				// Only the batches that did not run are sent again, once
+				// the script is loaded: the others must not be counted twice.
+				again = append(again, batches[i])
+			case err != nil:
+				return total, version, wrap(err)
+			default:
+				total += int(res[0])
+				version = max(version, uint64(res[1]))
+			}
+		}
+		if len(again) > 0 {
+			if err := importScript.Load(ctx, o.rdb).Err(); err != nil {
+				return total, version, wrap(err)
+			}
+		}
+		batches = again
 	}
 	return total, version, nil
 }

@@ -31,7 +31,9 @@ func TestStoreOppositions(t *testing.T) {
 	for _, tg := range tgs {
 		t.Run(tg.name, func(t *testing.T) {
 			ctx := context.Background()
-			list := redisstore.NewOppositions(tg.rdb)
+			// A log long enough to keep every change of this test (the
+			// trimming itself is TestStoreOppositionLogTrimmed's).
+			list := redisstore.NewOppositions(tg.rdb).WithLogRetention(1 << 20)
 			id := fmt.Sprintf("card%d", time.Now().UnixNano())
 			eff := time.Date(2025, 5, 28, 14, 0, 0, 0, time.UTC)
 			v0, err := list.Version(ctx)
@@ -134,7 +136,13 @@ func TestStoreOppositions(t *testing.T) {
 // into a fresh redis-server and reports entries/s and Redis bytes per entry
 // (used_memory delta). `go test -run X -bench OppositionImport -benchtime 1000000x`
 // gives the figures at 1M entries.
-func BenchmarkOppositionImport(b *testing.B) {
+func BenchmarkOppositionImport(b *testing.B) { benchImport(b, 0) }
+
+// BenchmarkOppositionImportShortLog is the same with a change log of about
+// 1 000 changes: what the buckets alone cost.
+func BenchmarkOppositionImportShortLog(b *testing.B) { benchImport(b, 1000) }
+
+func benchImport(b *testing.B, retention int) {
 	srv, err := redistest.Start()
 	if err != nil {
 		b.Fatal(err)
@@ -157,6 +165,9 @@ func BenchmarkOppositionImport(b *testing.B) {
 		return 0
 	}
 	list := redisstore.NewOppositions(rdb)
+	if retention > 0 {
+		list = list.WithLogRetention(retention)
+	}
 	items := make([]redisstore.ImportItem, b.N)
 	eff := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range items {
