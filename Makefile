@@ -71,3 +71,5 @@ test-cluster: redis ## the store's integration suite on a local 3-master Redis C
 	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -v -run 'Store|Cluster' ./internal/store/... | grep -E "^(=== RUN|---|PASS|FAIL|ok|panic)|_test.go"
 
 .PHONY: help tools redis generate generate-check lint certs build run params-check fuzz test test-cluster
+
+include mk/chaos.mk

@@ -99,7 +99,9 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	case p.Role == access.RoleOperator && commit:
 		return Result{}, access.ErrDenied // claims come from the professionals' billing software
 	}
-	now := s.clock()
+	// The store keeps instants to the millisecond: so does the answer, so
+	// that a replay or GetClaim returns exactly what the first call did.
+	now := s.clock().Truncate(time.Millisecond)
 	day := s.civilDate(now)
 	if err := claims.Validate(c, day); err != nil {
 		return Result{}, err
