@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -172,7 +173,10 @@ func run() error {
 	redisPort, grpcPort, adminPort := freePort(), freePort(), freePort()
 	redisAddr, grpcAddr := fmt.Sprintf("127.0.0.1:%d", redisPort), fmt.Sprintf("127.0.0.1:%d", grpcPort)
 	redis := &proc{name: "redis", log: logf, args: []string{"redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(redisPort),
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", dir}}
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", dir,
+		// A torn AOF stops the start instead of loading a partial MULTI
+		// block: redis-check-aof --fix then cuts it before that block.
+		"--aof-load-truncated", "no"}}
 	adj := &proc{name: "adjudicator", log: logf, args: []string{*bin}, env: []string{
 		"ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=chaos-test-secret-of-at-least-32-characters", "ADJ_AUTH=open",
 		"ADJ_GRPC_ADDR=" + grpcAddr, fmt.Sprintf("ADJ_ADMIN_ADDR=127.0.0.1:%d", adminPort), "ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=error",
@@ -212,10 +216,12 @@ func run() error {
 		mu    sync.Mutex
 		acked = map[string]*tpv1.Decision{}
 	)
-	var retries, sent atomic.Int64
+	var retries, sent, repairs atomic.Int64
 	today := time.Now().UTC().Format(time.DateOnly)
 	created := time.Now().Add(-time.Minute)
-	phase := func(name string, from, to int, victim *proc, restart func() error) error {
+	// pause is the least time between two kills: Redis reloads its growing
+	// AOF at each start, so it is killed less often than the adjudicator.
+	phase := func(name string, from, to int, victim *proc, pause time.Duration, restart func() error) error {
 		var kills atomic.Int64
 		done := make(chan struct{})
 		killerDone := make(chan error, 1)
@@ -229,7 +235,7 @@ func run() error {
 				case <-ctx.Done():
 					killerDone <- ctx.Err()
 					return
-				case <-time.After(time.Duration(150+r.IntN(300)) * time.Millisecond):
+				case <-time.After(pause + time.Duration(r.IntN(300))*time.Millisecond):
 				}
 				victim.kill9()
 				kills.Add(1)
@@ -321,16 +327,33 @@ func run() error {
 		if err := redis.start(); err != nil {
 			return err
 		}
+		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := waitTCP(wctx, redisAddr); err == nil {
+			return nil
+		}
+		// Redis refused its torn AOF: repair it as an operator would, restart.
+		redis.kill9()
+		fix := exec.CommandContext(ctx, "redis-check-aof", "--fix", filepath.Join(dir, "appendonlydir", "appendonly.aof.manifest"))
+		fix.Stdin = strings.NewReader("y\n")
+		out, err := fix.CombinedOutput()
+		repairs.Add(1)
+		if err != nil {
+			return fmt.Errorf("redis-check-aof --fix: %w: %s", err, out)
+		}
+		if err := redis.start(); err != nil {
+			return err
+		}
 		return waitTCP(ctx, redisAddr)
 	}
 	half := *total / 2
-	if err := phase("adjudicator killed -9", 0, half, adj, restartAdj); err != nil {
+	if err := phase("adjudicator killed -9", 0, half, adj, 150*time.Millisecond, restartAdj); err != nil {
 		return err
 	}
-	if err := phase("redis killed -9, restarted from its AOF", half, *total, redis, restartRedis); err != nil {
+	if err := phase("redis killed -9, restarted from its AOF", half, *total, redis, 700*time.Millisecond, restartRedis); err != nil {
 		return err
 	}
-	fmt.Printf("chaos: %d claims sent, %d acknowledged, %d retried calls\n", sent.Load(), len(acked), retries.Load())
+	fmt.Printf("chaos: %d claims sent, %d acknowledged, %d retried calls, %d torn AOF repaired with redis-check-aof --fix\n", sent.Load(), len(acked), retries.Load(), repairs.Load())
 	if len(acked) != *total {
 		return fmt.Errorf("%d claims acknowledged of %d", len(acked), *total)
 	}
