@@ -10,6 +10,7 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION            := v1.9.4
+BENCHSTAT_VERSION          := v0.0.0-20260908200009-22c9c6c9d4da
 
 TOOLS := $(CURDIR)/.tmp/bin
 export PATH := $(TOOLS):$(PATH)
@@ -26,6 +27,9 @@ $(TOOLS)/protoc-gen-go-grpc:
 	GOBIN=$(TOOLS) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 $(TOOLS)/grpcurl:
 	GOBIN=$(TOOLS) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+$(TOOLS)/benchstat:
+	GOBIN=$(TOOLS) go install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/grpcurl ## install the pinned tools into .tmp/bin
 
@@ -65,11 +69,14 @@ fuzz: ## run each fuzz target for FUZZTIME (request decoding, engine invariants,
 test: redis ## run every test (starts a private redis-server per test binary)
 	go test $(GO_TEST_FLAGS) ./...
 
+bench: redis $(TOOLS)/benchstat ## engine and store benchmarks (-benchmem), compared with benchstat against the previous run
+	scripts/bench.sh
+
 test-cluster: redis ## the store's integration suite on a local 3-master Redis Cluster (started and torn down here)
 	@dir=$$(mktemp -d); trap 'scripts/redis-cluster.sh stop "$$dir/cluster"; rm -rf "$$dir"' EXIT; \
 	addrs=$$(scripts/redis-cluster.sh start "$$dir/cluster"); echo "cluster: $$addrs"; \
 	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -v -run 'Store|Cluster' ./internal/store/... | grep -E "^(=== RUN|---|PASS|FAIL|ok|panic)|_test.go"
 
-.PHONY: help tools redis generate generate-check lint certs build run params-check fuzz test test-cluster
+.PHONY: help tools redis generate generate-check lint certs build run params-check fuzz bench test test-cluster
 
 include mk/chaos.mk
