@@ -80,3 +80,4 @@ test-cluster: redis ## the store's integration suite on a local 3-master Redis C
 .PHONY: help tools redis generate generate-check lint certs build run params-check fuzz bench test test-cluster
 
 include mk/chaos.mk
+include mk/perf.mk

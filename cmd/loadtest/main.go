@@ -1,0 +1,424 @@
+// Command loadtest is `make loadtest`: it starts a real redis-server, the
+// adjudicator and the floor server (same proto, a precomputed answer), loads
+// realistic data through the API (beneficiaries with a mix of ages, CSS, ALD
+// and pregnancies; an opposition list of a million identifiers), then drives
+// both servers with ghz and the same flags: closed loop at concurrency 50 (the
+// knee) and a fixed rate (latency). It prints RPS, p50/p95/p99, server CPU µs
+// per request (from /proc), Redis commands per claim (INFO commandstats) and
+// the adjudicator/floor ratios, and keeps ghz's JSON and HTML reports.
+// Loopback only; bounded in time; every process it starts is killed on exit.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+)
+
+var (
+	adjBin   = flag.String("adjudicator", ".tmp/loadtest/adjudicator", "adjudicator binary")
+	floorBin = flag.String("floor", ".tmp/loadtest/floor", "floor server binary")
+	ghzBin   = flag.String("ghz", ".tmp/bin/ghz", "ghz binary")
+	outDir   = flag.String("out", "loadtest/out", "reports folder (git-ignored)")
+	nBen     = flag.Int("beneficiaries", 100000, "beneficiaries")
+	nOpp     = flag.Int("oppositions", 1000000, "opposition entries")
+	dur      = flag.Duration("duration", 10*time.Second, "length of each ghz run")
+	rate     = flag.Int("rate", 2000, "fixed rate of the latency runs, claims/s")
+)
+
+func main() {
+	flag.Parse()
+	ctx, cancel := context.WithTimeout(context.Background(), 290*time.Second)
+	defer cancel()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var children []*exec.Cmd
+
+// start runs a command pinned to a CPU with taskset when available.
+func start(cpu string, env []string, log *os.File, args ...string) (*exec.Cmd, error) {
+	if _, err := exec.LookPath("taskset"); err == nil {
+		args = append([]string{"taskset", "-c", cpu}, args...)
+	}
+	c := exec.Command(args[0], args[1:]...)
+	c.Env, c.Stdout, c.Stderr = append(os.Environ(), env...), log, log
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	children = append(children, c)
+	return c, nil
+}
+
+func killAll() {
+	for _, c := range children {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		_ = c.Wait()
+	}
+}
+
+func waitServing(ctx context.Context, addr string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	for ctx.Err() == nil {
+		c, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		r, err := hc.Check(c, &healthpb.HealthCheckRequest{Service: "tierspayant.v1.ClaimService"})
+		cancel()
+		if err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return ctx.Err()
+}
+
+// cpuTime is a process's user+system CPU time, from /proc (its children
+// included: taskset execs the program itself).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * time.Second / 100 // USER_HZ
+}
+
+func redisCalls(ctx context.Context, rdb *redis.Client) int64 {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, l := range strings.Split(info, "\r\n") {
+		if !strings.HasPrefix(l, "cmdstat_") || strings.HasPrefix(l, "cmdstat_info") {
+			continue
+		}
+		if i := strings.Index(l, "calls="); i >= 0 {
+			n, _ := strconv.ParseInt(strings.SplitN(l[i+6:], ",", 2)[0], 10, 64)
+			total += n
+		}
+	}
+	return total
+}
+
+func nir(n int) string {
+	body := fmt.Sprintf("%d%02d%02d75%06d", 1+n%2, (n/7)%100, 1+n%12, n%1000000)
+	v, _ := strconv.ParseInt(body, 10, 64)
+	return fmt.Sprintf("%s%02d", body, 97-v%97)
+}
+
+func run(ctx context.Context) error {
+	defer killAll()
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(*outDir, "processes.log"))
+	if err != nil {
+		return err
+	}
+	rdir, err := os.MkdirTemp("", "tierspayant-loadtest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(rdir)
+	redisAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	adjAddr, floorAddr := fmt.Sprintf("127.0.0.1:%d", freePort()), fmt.Sprintf("127.0.0.1:%d", freePort())
+	if _, err := start("0", nil, logf, "redis-server", "--bind", "127.0.0.1", "--port", redisAddr[10:], "--save", "", "--appendonly", "no", "--dir", rdir); err != nil {
+		return err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DisableIdentity: true})
+	defer rdb.Close()
+	for rdb.Ping(ctx).Err() != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	adj, err := start("0", []string{"ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=loadtest-secret-of-at-least-32-characters!!",
+		"ADJ_AUTH=open", "ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=error", "ADJ_GRPC_ADDR=" + adjAddr,
+		fmt.Sprintf("ADJ_ADMIN_ADDR=127.0.0.1:%d", freePort())}, logf, *adjBin)
+	if err != nil {
+		return err
+	}
+	fl, err := start("0", nil, logf, *floorBin, "-addr", floorAddr)
+	if err != nil {
+		return err
+	}
+	if err := waitServing(ctx, adjAddr); err != nil {
+		return fmt.Errorf("adjudicator: %w", err)
+	}
+	if err := waitServing(ctx, floorAddr); err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	began := time.Now()
+	if err := loadData(ctx, adjAddr); err != nil {
+		return err
+	}
+	mem, _ := rdb.Info(ctx, "memory").Result()
+	fmt.Printf("loadtest: %d beneficiaries and %d oppositions loaded in %v (Redis %s)\n", *nBen, *nOpp, time.Since(began).Round(time.Second), usedMemory(mem))
+	data := filepath.Join(*outDir, "claims.json")
+	if err := writeClaims(data); err != nil {
+		return err
+	}
+	type result struct {
+		name                   string
+		count                  int64
+		rps                    float64
+		p50, p95, p99          time.Duration
+		errors                 int64
+		cpuPerReq, redisPerReq float64
+	}
+	var results []result
+	for _, r := range []struct {
+		name, addr string
+		pid        int
+		fixed      bool
+	}{
+		{"floor closed-loop c=50", floorAddr, fl.Process.Pid, false},
+		{"adjudicator closed-loop c=50", adjAddr, adj.Process.Pid, false},
+		{fmt.Sprintf("floor fixed %d/s", *rate), floorAddr, fl.Process.Pid, true},
+		{fmt.Sprintf("adjudicator fixed %d/s", *rate), adjAddr, adj.Process.Pid, true},
+	} {
+		file := filepath.Join(*outDir, strings.NewReplacer(" ", "-", "/", "", "=", "").Replace(r.name))
+		args := []string{"--insecure", "--call", "tierspayant.v1.ClaimService/Adjudicate", "-D", data, "-c", "50", "--connections", "4",
+			"-z", dur.String(), "--skipFirst", "500", "--duration-stop", "wait", "--cpus", "1", "-O", "json", "-o", file + ".json"}
+		if r.fixed {
+			args = append(args, "--rps", strconv.Itoa(*rate))
+		}
+		args = append(args, r.addr)
+		cpu0, calls0 := cpuTime(r.pid), redisCalls(ctx, rdb)
+		cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", "1", *ghzBin}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("ghz %s: %w: %s", r.name, err, out)
+		}
+		cpu1, calls1 := cpuTime(r.pid), redisCalls(ctx, rdb)
+		var rep struct {
+			Count   int64   `json:"count"`
+			RPS     float64 `json:"rps"`
+			Latency []struct {
+				Percentage int   `json:"percentage"`
+				Latency    int64 `json:"latency"`
+			} `json:"latencyDistribution"`
+			Status map[string]int64 `json:"statusCodeDistribution"`
+		}
+		raw, err := os.ReadFile(file + ".json")
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			return err
+		}
+		res := result{name: r.name, count: rep.Count, rps: rep.RPS}
+		for _, l := range rep.Latency {
+			switch l.Percentage {
+			case 50:
+				res.p50 = time.Duration(l.Latency)
+			case 95:
+				res.p95 = time.Duration(l.Latency)
+			case 99:
+				res.p99 = time.Duration(l.Latency)
+			}
+		}
+		for code, n := range rep.Status {
+			if code != "OK" {
+				res.errors += n
+			}
+		}
+		if rep.Count > 0 {
+			res.cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(rep.Count)
+			res.redisPerReq = float64(calls1-calls0) / float64(rep.Count)
+		}
+		results = append(results, res)
+		// A short HTML report of the same run for people.
+		html := append([]string{"-c", "1", *ghzBin}, args...)
+		for i := range html {
+			if html[i] == "json" {
+				html[i] = "html"
+			}
+			if strings.HasSuffix(html[i], ".json") {
+				html[i] = file + ".html"
+			}
+			if html[i] == dur.String() {
+				html[i] = "3s"
+			}
+		}
+		_ = exec.CommandContext(ctx, "taskset", html...).Run()
+	}
+	fmt.Printf("\n%-32s %8s %9s %9s %9s %9s %7s %11s %12s\n", "run", "requests", "rps", "p50", "p95", "p99", "errors", "cpu µs/req", "redis cmd/req")
+	for _, r := range results {
+		fmt.Printf("%-32s %8d %9.0f %9v %9v %9v %7d %11.1f %12.2f\n", r.name, r.count, r.rps, r.p50.Round(10*time.Microsecond),
+			r.p95.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.cpuPerReq, r.redisPerReq)
+	}
+	fmt.Printf("\nadjudicator/floor throughput (closed loop): %.2f   p99 ratio at %d/s: %.2f   adjudicator CPU per claim: %.1f µs   Redis commands per claim: %.2f\n",
+		results[1].rps/results[0].rps, *rate, float64(results[3].p99)/float64(results[2].p99), results[1].cpuPerReq, results[1].redisPerReq)
+	fmt.Printf("reports: %s\n", *outDir)
+	return nil
+}
+
+func usedMemory(info string) string {
+	sc := bufio.NewScanner(strings.NewReader(info))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "used_memory_human:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
+// loadData registers the beneficiaries and imports the opposition list
+// through the API.
+func loadData(ctx context.Context, addr string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	bc, oc := tpv1.NewBeneficiaryServiceClient(conn), tpv1.NewOppositionServiceClient(conn)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				r := rand.New(rand.NewPCG(uint64(b), 1))
+				ben := &tpv1.Beneficiary{Nir: nir(b), BirthDate: fmt.Sprintf("%d-%02d-15", 1930+r.IntN(95), 1+r.IntN(12)),
+					Rights:    []*tpv1.DatePeriod{{From: "2015-01-01"}},
+					Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2015-01-01"}}}}
+				if r.IntN(100) < 8 {
+					ben.Css = []*tpv1.DatePeriod{{From: "2024-01-01"}}
+				}
+				if r.IntN(100) < 15 {
+					ben.Ald = []*tpv1.DatePeriod{{From: "2020-01-01"}}
+				}
+				if r.IntN(100) < 1 {
+					ben.Pregnancies = []*tpv1.Pregnancy{{ExpectedDeliveryDate: time.Now().AddDate(0, 2, 0).Format(time.DateOnly)}}
+				}
+				if _, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: ben}); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for b := 0; b < *nBen; b++ {
+		jobs <- b
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("beneficiaries: %w", firstErr)
+	}
+	st, err := oc.ImportOppositions(ctx)
+	if err != nil {
+		return err
+	}
+	eff := timestamppb.New(time.Now().AddDate(0, -1, 0))
+	for i := 0; i < *nOpp; i++ {
+		if err := st.Send(&tpv1.ImportOppositionsRequest{Opposition: &tpv1.Opposition{Identifier: strconv.Itoa(2000000000 + i),
+			Reason: tpv1.OppositionReason(1 + i%4), EffectiveAt: eff}}); err != nil {
+			return err
+		}
+	}
+	res, err := st.CloseAndRecv()
+	if err != nil {
+		return fmt.Errorf("oppositions: %w", err)
+	}
+	if res.GetImported() != uint64(*nOpp) {
+		return fmt.Errorf("oppositions: %d imported of %d", res.GetImported(), *nOpp)
+	}
+	return nil
+}
+
+// writeClaims writes ghz's data file: 4 000 claims cycled round-robin, each
+// sent with a unique claim id (ghz's request number): 60 % pharmacy with 1-5
+// lines, 25 % physician, 10 % paramedical, 5 % transport, 2 % on opposed cards.
+func writeClaims(path string) error {
+	today := time.Now().UTC().Format(time.DateOnly)
+	var out []map[string]any
+	for i := 0; i < 4000; i++ {
+		r := rand.New(rand.NewPCG(uint64(i), 2))
+		b := r.IntN(*nBen)
+		card := strconv.Itoa(1000000000 + b)
+		if r.IntN(100) < 2 {
+			card = strconv.Itoa(2000000000 + r.IntN(*nOpp))
+		}
+		line := func(id int, cat string, price string, qty int, extra map[string]any) map[string]any {
+			l := map[string]any{"line_id": strconv.Itoa(id), "code": "X", "category": cat, "care_date": today, "unit_price": price, "quantity": qty}
+			for k, v := range extra {
+				l[k] = v
+			}
+			return l
+		}
+		var pro map[string]any
+		var lines []map[string]any
+		switch k := r.IntN(100); {
+		case k < 60:
+			pro = map[string]any{"id": fmt.Sprintf("PH%d", r.IntN(2000)), "profession": "PROFESSION_PHARMACIST", "departement": "75"}
+			for l := 0; l < 1+r.IntN(5); l++ {
+				rate := []string{"0.65", "0.65", "0.30", "1", "0.15"}[r.IntN(5)]
+				lines = append(lines, line(l+1, "CATEGORY_MEDICINE", fmt.Sprintf("%d.%02d", 2+r.IntN(40), r.IntN(100)), 1+r.IntN(3), map[string]any{"product_rate": rate}))
+			}
+		case k < 85:
+			pro = map[string]any{"id": fmt.Sprintf("GP%d", r.IntN(2000)), "profession": "PROFESSION_PHYSICIAN", "departement": "75"}
+			lines = []map[string]any{line(1, "CATEGORY_PHYSICIAN", "30.00", 1, map[string]any{"parcours": "PARCOURS_RESPECTED"})}
+		case k < 95:
+			pro = map[string]any{"id": fmt.Sprintf("N%d", r.IntN(2000)), "profession": "PROFESSION_NURSE", "departement": "75"}
+			lines = []map[string]any{line(1, "CATEGORY_AUXILIARY", "9.00", 1+r.IntN(3), nil)}
+		default:
+			pro = map[string]any{"id": fmt.Sprintf("T%d", r.IntN(500)), "profession": "PROFESSION_TRANSPORTER", "departement": "75"}
+			lines = []map[string]any{line(1, "CATEGORY_TRANSPORT", "98.60", 1+r.IntN(2), nil)}
+		}
+		out = append(out, map[string]any{"claim": map[string]any{
+			"claim_id": fmt.Sprintf("LT-%d-{{.RequestNumber}}", i), "created_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
+			"professional": pro, "identification": map[string]any{"kind": "IDENTIFICATION_KIND_VITALE_CARD", "value": card},
+			"nir": nir(b), "nature": "INSURANCE_NATURE_MALADIE", "mode": "TIERS_PAYANT_MODE_AMO_ONLY", "lines": lines,
+		}})
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, raw, 0o644)
+}
