@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 mkdir -p .tmp/bench
 out=.tmp/bench/new.txt
 go test -run '^$' -bench 'BenchmarkPrice' -benchmem -count "${BENCH_COUNT:-5}" ./internal/claims/ | tee "$out"
-go test -run '^$' -bench 'BenchmarkAdjudicate$' -benchmem -count "${BENCH_COUNT:-5}" ./internal/store/redisstore/ 2>/dev/null | grep -v 'pool.go' | tee -a "$out"
+go test -run '^$' -bench 'BenchmarkAdjudicate$|BenchmarkOppositionLookup|BenchmarkYearFilling' -benchtime 2000x -benchmem -count "${BENCH_COUNT:-5}" ./internal/store/redisstore/ 2>/dev/null | grep -v 'pool.go' | tee -a "$out"
 go test -run '^$' -bench 'BenchmarkOppositionImport' -benchtime 1000000x -count 1 ./internal/store/redisstore/ 2>/dev/null | grep -v 'pool.go' | tee -a "$out"
 if [ -f .tmp/bench/last.txt ]; then
   echo "== benchstat: previous run → this run"
