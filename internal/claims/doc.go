@@ -20,8 +20,9 @@
 //   - D1: amounts are computed per line and rounded to the cent, half away
 //     from zero; totals are sums of line amounts.
 //   - D2: the care date selects rates, amounts, exemptions, maternity, ALD and
-//     rights; the adjudication date (UTC date of the receipt instant) selects
-//     the year of the annual counters and the annual caps.
+//     rights; the adjudication date (calendar date of the receipt instant in
+//     its own location, Europe/Paris for the service) selects the year of the
+//     annual counters and the annual caps.
 //   - D7: GUARANTEED for a card or app not opposed with rights open on every
 //     care date; ALT_PROOF for ADRi or an attestation with rights open; else
 //     NONE. An opposed identifier rejects the claim (lines priced for
@@ -44,8 +45,11 @@
 //     still due; without a recognised ALD the ordinary rate applies and the
 //     reason ALD_NOT_RECOGNISED says so.
 //   - D16: no deductions for minors (age on 1 January of the care year), CSS
-//     and AME beneficiaries, care during a hospital stay, emergency transport;
-//     AME at 100 %; under CSS the ticket modérateur is not the patient's share.
+//     and AME beneficiaries, emergency transport, and care during a hospital
+//     stay as far as L160-13 excludes it (the participation forfaitaire, the
+//     franchise on medicines and auxiliaries' acts; not the franchise on
+//     transports or pharmacist services); AME at 100 %; under CSS the ticket
+//     modérateur is not the patient's share.
 //   - D17: on physician, midwife, dentist, auxiliary and biology lines not
 //     already at 100 %, a unit price or coefficient at the threshold replaces
 //     the ticket modérateur by the flat amount (P-TM-11).

@@ -23,9 +23,12 @@ type Input struct {
 	// Opposed is true when the identifier used was on the opposition list at
 	// Claim.CreatedAt (D6), as decided by the caller.
 	Opposed bool
-	// ReceivedAt is the receipt instant on the service clock. Its UTC date is
-	// the adjudication date (D2: annual counters) and the time-bar reference
-	// (D8).
+	// ReceivedAt is the receipt instant on the service clock. Its calendar
+	// date in its own location is the adjudication date (D2: annual counters)
+	// and the time-bar reference (D8): pass it in Europe/Paris (D3), or as the
+	// Paris calendar date at 00:00 UTC as the service does. It is not
+	// converted to UTC first: a claim received on 1 January at 00:30 in Paris
+	// (31 December, 23:30 UTC) counts against the new year's caps.
 	ReceivedAt time.Time
 }
 
@@ -91,7 +94,7 @@ func (e *Engine) Price(in Input) (Priced, error) {
 	if in.Claim.Nature == NatureATMP {
 		return Priced{}, ErrNatureNotSupported
 	}
-	p := &pricer{e: e, in: &in, adj: civil(in.ReceivedAt.UTC())}
+	p := &pricer{e: e, in: &in, adj: civil(in.ReceivedAt)}
 	out := Priced{Debt: in.Rights.Debt}
 	p.out = &out
 	d := &out.Decision
@@ -295,18 +298,21 @@ func civil(t time.Time) time.Time {
 
 // productRates checks every medicine line's rate against the rates allowed on
 // its care date (P-TM-7, D18), whatever becomes of the line afterwards (a line
-// rejected for closed rights is still malformed input).
+// rejected for closed rights is still malformed input). A care date with no
+// set in the table is left to the pricing of the line: a time-barred line is
+// rejected TIME_BARRED (L160-11) without needing it, any other line fails
+// there with legal.ErrNoValueAt.
 func (e *Engine) productRates(c Claim) ([]FieldViolation, error) {
 	var vs []FieldViolation
 	for i, l := range c.Lines {
 		if l.Category != CategoryMedicine {
 			continue
 		}
-		v, err := e.table.At(pTMMedicineRates, l.CareDate)
+		v, ok, err := e.table.Lookup(pTMMedicineRates, l.CareDate)
 		if err != nil {
 			return nil, err
 		}
-		if !v.Contains(l.ProductRate) {
+		if ok && !v.Contains(l.ProductRate) {
 			vs = append(vs, FieldViolation{Field: "lines[" + strconv.Itoa(i) + "].product_rate",
 				Description: "not a medicine reimbursement rate allowed on the care date"})
 		}

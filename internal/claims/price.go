@@ -142,14 +142,14 @@ func (p *pricer) line(i int) error {
 		ld.Status = StatusRejected
 		p.reason(i, ReasonTimeBarred, "CSS art. L160-11",
 			"received on or after the second anniversary of the first day of the quarter following the care")
-		p.trace(Trace{Line: i, Amount: AmountBase, Value: decimal.Zero, Rule: "TIME_BARRED", Article: "CSS art. L160-11", ParameterID: bar.RefID, Parameter: bar.Text})
+		p.traceRejected(Trace{Line: i, Rule: "TIME_BARRED", Article: "CSS art. L160-11", ParameterID: bar.RefID, Parameter: bar.Text})
 		return nil
 	}
 	// Rights open on the care date (PUMa, or AME for its beneficiaries).
 	if !p.rightsOpen(care) {
 		ld.Status = StatusRejected
 		p.reason(i, ReasonRightsClosed, "CSS art. L160-1; L161-31 I", "no open rights on the care date")
-		p.trace(Trace{Line: i, Amount: AmountBase, Value: decimal.Zero, Rule: "RIGHTS_CLOSED", Article: "CSS art. L160-1"})
+		p.traceRejected(Trace{Line: i, Rule: "RIGHTS_CLOSED", Article: "CSS art. L160-1"})
 		return nil
 	}
 
@@ -202,6 +202,14 @@ func (p *pricer) line(i int) error {
 		// when the proportional one would be lower (cheap act with a high
 		// coefficient); whether R160-16 caps it at the ordinary TM is to
 		// confirm. It never exceeds the base.
+		// TODO(legal): one flat amount per line, whatever its quantity: the
+		// RULEBOOK (§2 step 7) charges it once "per session", and a line of
+		// several heavy acts is read as one session; several sessions billed
+		// on one line would each owe it. To confirm.
+		// TODO(legal): on a hors-parcours line (P-TM-2) the flat amount
+		// replaces the increased ticket modérateur too, so the L162-5-3
+		// majoration is lost on heavy acts. Whether the majoration applies on
+		// top of the flat amount is to confirm.
 		tm := decimal.Min(flat, base)
 		ld.HeavyActFlat = true
 		ld.TicketModerateur = tm
@@ -256,6 +264,18 @@ func (p *pricer) line(i int) error {
 	return p.deductions(i, l, care, sit, ld)
 }
 
+// traceRejected traces the zero amounts of a line rejected before pricing,
+// each with the rule that rejected it (Finish adds the payable to the patient
+// and the debt).
+func (p *pricer) traceRejected(t Trace) {
+	t.Value = decimal.Zero
+	for _, a := range []string{AmountBase, AmountRate, AmountAMO, AmountTicketModerateur, AmountPF, AmountFranchise,
+		AmountExcess, AmountPayableToProfessional, AmountPatientShare} {
+		t.Amount = a
+		p.trace(t)
+	}
+}
+
 // zeroLine sets every amount of a line decision to an explicit 0.
 func zeroLine(ld *LineDecision) {
 	ld.Base, ld.Rate, ld.AMO, ld.TicketModerateur = decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero
@@ -297,6 +317,12 @@ func dateOrZero(t time.Time) time.Time {
 
 func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
 	r := &p.in.Rights
+	// TODO(legal): D14 puts only compulsory pregnancy examinations at 100 %
+	// before the maternity period; a claim billed to maternity insurance is
+	// also taken at 100 % without deductions on any date, as L160-9 2° and 3°
+	// cover other pregnancy-related care listed by arrêté and some transports
+	// whatever the date. The engine cannot check the arrêté's list and trusts
+	// the nature. To confirm.
 	s := situation{
 		ame:           anyContains(r.AME, care),
 		css:           anyContains(r.CSS, care),
@@ -328,10 +354,11 @@ func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
 // maternityPeriod returns the maternity-insurance period of a pregnancy (D14,
 // L160-9): from the expected delivery date minus monthsBefore through the
 // actual delivery date (the expected one while none is recorded) plus
-// daysAfter; a birth before that start opens the period on the birth date.
+// daysAfter, both ends included; a birth before that start opens the period
+// on the birth date.
 func maternityPeriod(pg Pregnancy, monthsBefore, daysAfter int) (from, to time.Time) {
 	expected := civil(pg.ExpectedDelivery)
-	from = expected.AddDate(0, -monthsBefore, 0)
+	from = addMonths(expected, -monthsBefore)
 	end := expected
 	if !pg.ActualDelivery.IsZero() {
 		end = civil(pg.ActualDelivery)
@@ -340,6 +367,19 @@ func maternityPeriod(pg Pregnancy, monthsBefore, daysAfter int) (from, to time.T
 		}
 	}
 	return from, end.AddDate(0, 0, daysAfter)
+}
+
+// addMonths moves day by n calendar months, keeping its day of the month, or
+// the last day of the target month when that month is shorter (a period
+// counted in months ends on the same day number or, failing it, on the last
+// day of the month, as in Code de procédure civile art. 641). time.AddDate
+// would instead overflow into the next month: 30 June − 4 months would give
+// 2 March, not 28 February.
+func addMonths(day time.Time, n int) time.Time {
+	y, m, dd := day.Date()
+	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(dd, last), 0, 0, 0, 0, time.UTC)
 }
 
 type rateChoice struct {
@@ -357,18 +397,19 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 		return rateChoice{rate: full, rule: "AME", article: "CASF art. L251-2"}, nil
 	case s.maternityExam:
 		return rateChoice{rate: full, rule: "MATERNITY_EXAM", article: "CSS art. L160-9"}, nil
-	case l.Category == CategoryEmergencyTransport:
+	}
+	if l.Category == CategoryEmergencyTransport {
 		v, ok, err := p.e.table.Lookup(pTMEmergency, care)
 		if err != nil {
 			return rateChoice{}, err
 		}
-		if !ok {
-			// Before the LFSS 2023, SAMU-requested transports were
-			// reimbursed at the transport rate (still without franchise).
-			return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", "CSS art. L160-13 I; R160-5")
+		if ok {
+			return rateChoice{rate: v.Decimal, rule: "EMERGENCY_TRANSPORT", article: "CSS art. L160-14; LFSS 2023", paramID: v.RefID, param: v.Text}, nil
 		}
-		return rateChoice{rate: v.Decimal, rule: "EMERGENCY_TRANSPORT", article: "CSS art. L160-14; LFSS 2023", paramID: v.RefID, param: v.Text}, nil
-	case s.ald:
+		// Before the LFSS 2023 the ordinary rules apply: ALD below, else
+		// the transport rate (still without franchise, L160-13 III 3°).
+	}
+	if s.ald {
 		return rateChoice{rate: full, rule: "ALD", article: "CSS art. L160-14 3°, 4°"}, nil
 	}
 	if l.ALDRelated {
@@ -409,7 +450,7 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 		return p.tableRate(pTMDentist, care, "TM_RATE_DENTIST", "CSS art. L160-13 I; R160-5")
 	case CategoryBiology:
 		return p.tableRate(pTMBiology, care, "TM_RATE_BIOLOGY", "CSS art. L160-13 I")
-	case CategoryTransport:
+	case CategoryTransport, CategoryEmergencyTransport:
 		return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", "CSS art. L160-13 I; R160-5")
 	case CategoryPharmacistService:
 		// The RULEBOOK gives no rate: the series has no value until one is
@@ -432,6 +473,10 @@ func (p *pricer) tableRate(id string, care time.Time, rule, article string) (rat
 // a flat amount, unless the line is already at 100 %. It returns the flat
 // amount's value (zero Value when the rule does not apply).
 func (p *pricer) heavyAct(l *Line, care time.Time, rate decimal.Decimal) (legal.Value, decimal.Decimal, error) {
+	// TODO(legal): D17 says "a line"; the rule is applied to acts only
+	// (physician, midwife, dentist, auxiliary, biology), never to medicines,
+	// transports or pharmacist services. Whether R160-16 covers auxiliaries'
+	// and biology acts is to confirm.
 	switch l.Category {
 	case CategoryPhysician, CategoryMidwife, CategoryDentist, CategoryAuxiliary, CategoryBiology:
 	default:
@@ -471,6 +516,9 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 	case CategoryAuxiliary:
 		ded, kind = franchise.DeductionFranchise, franchise.KindActeParamedical
 	case CategoryTransport:
+		// TODO(legal): L160-13 III 3° excepts "transports d'urgence"; only
+		// CategoryEmergencyTransport (SAMU/centre 15) is treated as one. A
+		// CategoryTransport line with Emergency set still owes the franchise.
 		ded, kind = franchise.DeductionFranchise, franchise.KindTransport
 	case CategoryPharmacistService:
 		ded, kind = franchise.DeductionFranchise, franchise.KindPrestationPharmacien
@@ -510,7 +558,7 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		exemption, exArticle = ReasonExemptAME, "CASF art. L251-2"
 	case s.css:
 		exemption, exArticle = ReasonExemptCSS, "CSS art. L160-15"
-	case l.DuringHospitalStay:
+	case l.DuringHospitalStay && hospitalStayExempt(ded, kind):
 		exemption, exArticle = ReasonExemptHospitalStay, article
 	default:
 		age, err := p.e.table.At(ageID, care)
@@ -536,7 +584,14 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		CareDate:     care,
 		Professional: p.in.Claim.Professional.ID,
 		Units:        l.Quantity,
-		LineLimit:    ld.AMO,
+		// TODO(legal): D9 and D10 limit the deduction by the line's AMO
+		// amount. When the PF daily count grants fewer participations than
+		// the line's quantity, the granted ones are still limited by the
+		// whole line's AMO, not by the AMO of the acts they fall on (6 lab
+		// acts of AMO 0.90 with 4 participations left: PF 5.40, not
+		// 4 × 0.90 = 3.60). A per-act limit would change franchise.Consume
+		// and the store's Lua mirror together. To confirm.
+		LineLimit: ld.AMO,
 	}
 	src := DeductionSource{Article: article, LineLimit: ld.AMO.StringFixed(2)}
 	if ded == franchise.DeductionPF {
@@ -602,6 +657,25 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 	p.out.Requests = append(p.out.Requests, req)
 	p.out.Sources = append(p.out.Sources, src)
 	return nil
+}
+
+// hospitalStayExempt reports whether a deduction is excluded for care during
+// a hospital stay. CSS art. L160-13 II excludes the participation forfaitaire
+// on acts and consultations given during a hospitalisation, and III 1° and 2°
+// exclude the franchise on medicines and auxiliaries' acts given during it;
+// III 3° (transports) excepts emergency transports only and III 4°
+// (pharmacist services) has no such exception, so those franchises stay due.
+// The law prevails here over the wider wording of D16 ("care during a
+// hospital stay").
+func hospitalStayExempt(ded franchise.Deduction, kind franchise.Kind) bool {
+	if ded == franchise.DeductionPF {
+		// TODO(legal): II excludes hospital acts in its sentence on
+		// physicians; its sentence on biology ("également cette
+		// participation pour tout acte de biologie médicale") is read as
+		// carrying the same exclusion (RULEBOOK §4). To confirm.
+		return true
+	}
+	return kind == franchise.KindMedicament || kind == franchise.KindActeParamedical
 }
 
 func (p *pricer) traceNoDeduction(i int, amount, rule, article string) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -42,6 +43,13 @@ func TestDateBoundaries(t *testing.T) {
 			in: input(claim(line(CategoryEmergencyTransport, "2022-12-31", "100.00", 1)), adult(), "2023-01-03"), want: want{amo: "65.00", fr: "0.00"}},
 		{name: "emergency transport on 2023-01-01: 100 %",
 			in: input(claim(line(CategoryEmergencyTransport, "2023-01-01", "100.00", 1)), adult(), "2023-01-03"), want: want{amo: "100.00", fr: "0.00"}},
+		{name: "ALD patient, SAMU emergency transport for the ALD on 2022-12-31 (before the 100 % rule): ALD 100 %, no franchise",
+			in: input(claim(with(line(CategoryEmergencyTransport, "2022-12-31", "100.00", 1), func(l *Line) { l.ALDRelated = true })),
+				func() Rights { r := adult(); r.ALD = []Period{{From: d("2020-01-01")}}; return r }(), "2023-01-03"),
+			want: want{amo: "100.00", tm: "0.00", fr: "0.00"}},
+		{name: "SAMU emergency transport marked ALD on 2022-12-31 without a recognised ALD: transport rate and a reason",
+			in:   input(claim(with(line(CategoryEmergencyTransport, "2022-12-31", "100.00", 1), func(l *Line) { l.ALDRelated = true })), adult(), "2023-01-03"),
+			want: want{amo: "65.00", fr: "0.00", reasons: []string{ReasonALDNotRecognised}}},
 		{name: "dental care at 70 % on 2023-10-14",
 			in: input(claim(dental("2023-10-14")), adult(), "2023-10-16"), want: want{amo: "35.00", tm: "15.00"}},
 		{name: "dental care at 60 % on 2023-10-15",
@@ -112,6 +120,12 @@ func TestRules(t *testing.T) {
 		{name: "medicine during a hospital stay: no franchise",
 			in:   input(claim(with(med("2025-03-10", "10.00", "0.65"), func(l *Line) { l.DuringHospitalStay = true })), adult(), "2025-03-11"),
 			want: want{fr: "0.00"}},
+		{name: "auxiliary act during a hospital stay: no franchise (L160-13 III 2°)",
+			in:   input(claim(with(line(CategoryAuxiliary, "2025-03-10", "18.00", 1), func(l *Line) { l.DuringHospitalStay = true })), adult(), "2025-03-11"),
+			want: want{amo: "10.80", fr: "0.00", reasons: []string{ReasonExemptHospitalStay}}},
+		{name: "transport marked during a hospital stay: franchise still due, L160-13 III 3° excepts emergency transport only",
+			in:   input(claim(with(line(CategoryTransport, "2025-03-10", "50.00", 1), func(l *Line) { l.DuringHospitalStay = true })), adult(), "2025-03-11"),
+			want: want{amo: "27.50", fr: "4.00", debt: "4.00", noReasons: []string{ReasonExemptHospitalStay}}},
 		{name: "minor: no franchise on medicines either",
 			in:   input(pharmacy(med("2025-03-10", "10.00", "0.65")), rights("2010-01-01"), "2025-03-11"),
 			want: want{fr: "0.00", reasons: []string{ReasonExemptMinor}}},
@@ -137,6 +151,25 @@ func TestRules(t *testing.T) {
 			state: franchise.State{Year: 2025, PFCount: map[franchise.ProDayKey]int{
 				{Professional: "10000000001", CareDate: d("2025-03-10")}: 4}},
 			want: want{pf: "2.00"}},
+		{name: "three consultations on one line: one participation per act",
+			in:   input(claim(line(CategoryPhysician, "2025-03-10", "30.00", 3)), adult(), "2025-03-11"),
+			want: want{amo: "63.00", pf: "6.00", noReasons: []string{ReasonPFDailyCount}}},
+		{name: "six consultations on one line with the same doctor the same day: four participations",
+			in:   input(claim(line(CategoryPhysician, "2025-03-10", "30.00", 6)), adult(), "2025-03-11"),
+			want: want{amo: "126.00", pf: "8.00", reasons: []string{ReasonPFDailyCount}}},
+		{name: "same doctor on two care dates: the count of four restarts on the second date",
+			in: input(claim(gp("2025-03-10", "30.00"), gp("2025-03-10", "30.00"), gp("2025-03-10", "30.00"), gp("2025-03-10", "30.00"),
+				gp("2025-03-11", "30.00")), adult(), "2025-03-12"),
+			want: want{pf: "10.00", linePF: []string{"2.00", "2.00", "2.00", "2.00", "2.00"}, noReasons: []string{ReasonPFDailyCount}}},
+		{name: "five auxiliary acts on each of two care dates: one daily cap per care date",
+			in:   input(claim(line(CategoryAuxiliary, "2025-03-10", "18.00", 5), line(CategoryAuxiliary, "2025-03-11", "18.00", 5)), adult(), "2025-03-12"),
+			want: want{amo: "108.00", fr: "8.00", lineFR: []string{"4.00", "4.00"}, reasons: []string{ReasonFranchiseDailyCap}}},
+		{name: "act at tariff 0.00: AMO 0.00, no participation consumed",
+			in:   input(claim(gp("2025-03-10", "0.00")), adult(), "2025-03-11"),
+			want: want{amo: "0.00", tm: "0.00", pf: "0.00", debt: "0.00", pro: "0.00"}},
+		{name: "medicine pack with AMO 0.59 (0.90 at 65 %): franchise limited to the line's AMO",
+			in:   input(pharmacy(med("2025-03-10", "0.90", "0.65")), adult(), "2025-03-11"),
+			want: want{amo: "0.59", fr: "0.59", reasons: []string{ReasonFranchiseLimitedToAMO}}},
 		{name: "claim billed to maternity insurance: all lines 100 %, no deductions",
 			in:   input(maternite, adult(), "2025-03-11"),
 			want: want{amo: "40.00", pf: "0.00", fr: "0.00"}},
@@ -312,12 +345,6 @@ func TestTraceCoversEveryAmount(t *testing.T) {
 				seen[tr.Amount] = tr
 			}
 		}
-		if l.Status == StatusRejected {
-			if _, ok := seen[AmountBase]; !ok {
-				t.Errorf("rejected line %d: no base trace", i)
-			}
-			continue
-		}
 		for _, a := range amounts {
 			tr, ok := seen[a]
 			if !ok {
@@ -327,6 +354,12 @@ func TestTraceCoversEveryAmount(t *testing.T) {
 			if tr.Rule == "" || tr.Article == "" {
 				t.Errorf("line %d %s: trace without rule or article: %+v", i, a, tr)
 			}
+		}
+		if l.Status == StatusRejected {
+			if tr := seen[AmountBase]; tr.Rule != "TIME_BARRED" || tr.ParameterID != "P-LIM-1" {
+				t.Errorf("time-barred line %d: base trace %+v, want rule TIME_BARRED and P-LIM-1", i, tr)
+			}
+			continue
 		}
 		if tr := seen[AmountRate]; tr.ParameterID == "" && tr.Rule != "ALD" {
 			t.Errorf("line %d: rate trace names no parameter: %+v", i, tr)
@@ -465,6 +498,10 @@ func TestMaternityPeriod(t *testing.T) {
 		{"Ex10: expected 2025-08-20, delivered 2025-08-15", "2025-08-20", "2025-08-15", "2025-04-20", "2025-08-27"},
 		{"no delivery recorded: expected + 12 days", "2025-08-20", "", "2025-04-20", "2025-09-01"},
 		{"birth before the period: opens on the birth", "2025-08-20", "2025-04-01", "2025-04-01", "2025-04-13"},
+		{"expected 30 June 2025: no 30 February, the period opens on 28 February", "2025-06-30", "", "2025-02-28", "2025-07-12"},
+		{"expected 30 June 2024 (leap year): the period opens on 29 February", "2024-06-30", "", "2024-02-29", "2024-07-12"},
+		{"expected 31 July 2025: the period opens on 31 March", "2025-07-31", "", "2025-03-31", "2025-08-12"},
+		{"expected 31 January 2026: the period opens on 30 September 2025", "2026-01-31", "", "2025-09-30", "2026-02-12"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -494,5 +531,91 @@ func TestPriceTotalsAreSumsOfLines(t *testing.T) {
 	}
 	if strings.Contains(dec.Totals.AMO.String(), ".") && len(strings.Split(dec.Totals.AMO.String(), ".")[1]) > 2 {
 		t.Errorf("AMO total has more than 2 decimals: %s", dec.Totals.AMO)
+	}
+}
+
+// TestTimeBarredBeforeTheMedicineRateTable: a medicine dispensed in 2010,
+// before the first P-TM-7 set of allowed rates, received in 2025: the line is
+// time-barred (L160-11, D8), not a missing legal parameter.
+func TestTimeBarredBeforeTheMedicineRateTable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		claim Claim
+	}{
+		{"medicine dispensed 2010-03-10, received 2025-03-11: time-barred", pharmacy(med("2010-03-10", "10.00", "0.65"))},
+		{"medicine dispensed 2010-03-10 with a rate never allowed, received 2025-03-11: time-barred", pharmacy(med("2010-03-10", "10.00", "0.35"))},
+		{"2010 medicine and a 2025 consultation on one claim: partial, the old line time-barred", claim(med("2010-03-10", "10.00", "0.65"), gp("2025-03-10", "30.00"))},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dec, _ := mustAdjudicate(t, newEngine(t), input(tc.claim, adult(), "2025-03-11"), franchise.State{})
+			if dec.Lines[0].Status != StatusRejected || !hasReason(dec, ReasonTimeBarred) {
+				t.Errorf("line 0 status %v, reasons %+v; want rejected TIME_BARRED", dec.Lines[0].Status, dec.Reasons)
+			}
+			eqAmount(t, "AMO of the time-barred line", dec.Lines[0].AMO, "0.00")
+		})
+	}
+	// The same medicine not time-barred still needs the table: the lookup
+	// error is reported, never a guessed rate.
+	tbl := withFile(t, "prescription/delai.yaml", `id: P-LIM-1
+description: test time bar of 30 years
+unit: years
+selected_by: receipt_date
+confidence: H
+legal_basis:
+  - title: Code de la sécurité sociale, art. L160-11
+    href: https://www.legifrance.gouv.fr/search/all?query=L160-11
+values:
+  2005-01-01:
+    value: "30"
+    reference:
+      - title: test value
+        href: https://www.legifrance.gouv.fr/search/all?query=L160-11
+`)
+	if _, err := NewEngine(tbl).Price(input(pharmacy(med("2010-03-10", "10.00", "0.65")), adult(), "2025-03-11")); !errors.Is(err, legal.ErrNoValueAt) {
+		t.Errorf("medicine of 2010 not time-barred: err = %v, want legal.ErrNoValueAt (P-TM-7)", err)
+	}
+}
+
+// TestReceivedOnNewYearsDayInParis: the adjudication date is the calendar
+// date of the receipt instant in its own location (D2, D3). A claim received
+// on 1 January 2026 at 00:30 in Paris (31 December 2025, 23:30 UTC) uses the
+// 2026 counters and caps.
+func TestReceivedOnNewYearsDayInParis(t *testing.T) {
+	t.Parallel()
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skipf("no Europe/Paris zone: %v", err)
+	}
+	e := newEngine(t)
+	full2025 := franchise.State{Year: 2025, PFYear: eur("50.00"), FranchiseYear: eur("50.00")}
+	cases := []struct {
+		name     string
+		care     string
+		received time.Time
+		pf       string
+		year     int
+	}{
+		{"care 30 Dec 2025, received 1 Jan 2026 00:30 Paris: 2026 counters, PF 2.00", "2025-12-30", time.Date(2026, 1, 1, 0, 30, 0, 0, paris), "2.00", 2026},
+		{"care 1 Jan 2026, received 1 Jan 2026 00:30 Paris: not after the receipt date", "2026-01-01", time.Date(2026, 1, 1, 0, 30, 0, 0, paris), "2.00", 2026},
+		{"care 30 Dec 2025, received 31 Dec 2025 23:30 Paris: 2025 counters, cap reached", "2025-12-30", time.Date(2025, 12, 31, 23, 30, 0, 0, paris), "0.00", 2025},
+		{"care 30 Dec 2025, received 1 Jan 2026 00:00 UTC (service form): 2026 counters", "2025-12-30", d("2026-01-01"), "2.00", 2026},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := input(claim(gp(tc.care, "30.00")), adult(), "2026-01-01")
+			in.ReceivedAt = tc.received
+			if err := Validate(in.Claim, in.ReceivedAt); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			dec, _ := mustAdjudicate(t, e, in, full2025)
+			if dec.AdjudicatedOn.Year() != tc.year {
+				t.Errorf("adjudicated on %s, want a date of %d", dec.AdjudicatedOn.Format(time.DateOnly), tc.year)
+			}
+			eqAmount(t, "participation forfaitaire", dec.Totals.ParticipationForfaitaire, tc.pf)
+		})
 	}
 }

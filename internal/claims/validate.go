@@ -109,7 +109,7 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 	case len(c.Lines) > MaxLines:
 		add("lines", fmt.Sprintf("at most %d lines", MaxLines))
 	}
-	receiptDay := civil(receivedAt.UTC())
+	receiptDay := civil(receivedAt)          // in receivedAt's own location, as Engine.Price
 	maxAmt := decimal.New(maxAmount*100, -2) // same exponent as cents: compared without rescaling
 	one := decimal.NewFromInt(1)
 	earliest := time.Date(earliestCareYear, time.January, 1, 0, 0, 0, 0, time.UTC)
