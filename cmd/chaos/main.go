@@ -1,11 +1,14 @@
 // Command chaos is the crash test behind `make chaos`: a real redis-server
 // with AOF (appendfsync always) and the adjudicator, 10 000 claims over many
 // beneficiaries sent by clients that retry every failed call with the same
-// claim id, the adjudicator killed (-9) and restarted several times, then
-// Redis itself killed and restarted from its AOF. After each phase
-// `adjudicator reconcile` must find no difference, and every claim
-// acknowledged to a client must read back with the same decision. Loopback
-// only, bounded in time; every process it starts is killed on exit.
+// claim id and content, the adjudicator killed (-9) and restarted several
+// times, then Redis itself killed and restarted from its AOF while the
+// adjudicator keeps running, and at last both killed at once. After each
+// phase `adjudicator reconcile` must find no difference and one audit commit
+// per acknowledged claim, every claim acknowledged to a client must read back
+// with the same decision, and every beneficiary's debt must be the sum of its
+// acknowledged claims. Loopback only, bounded in time; every process it
+// starts is killed on exit. See docs/CHAOS.md.
 package main
 
 import (
@@ -14,11 +17,11 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,373 +30,486 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/grpc/status"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "chaos: FAILED:", err)
+	ok := run()
+	if !ok {
+		fmt.Println("chaos: FAILED")
 		os.Exit(1)
 	}
 	fmt.Println("chaos: PASSED")
 }
 
-type proc struct {
-	name string
-	args []string
-	env  []string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	log  *os.File
+type config struct {
+	bin                string
+	claims, bens       int
+	workers            int
+	adjKills, rdsKills int
+	limit              time.Duration
+	aofLoadTruncated   string
+	keep               bool
 }
 
-func (p *proc) start() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := exec.Command(p.args[0], p.args[1:]...)
-	c.Env, c.Stdout, c.Stderr = append(os.Environ(), p.env...), p.log, p.log
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
-		return err
-	}
-	p.cmd = c
-	return nil
+// test is one run: the processes, the client and what it was told.
+type test struct {
+	cfg       config
+	dir       string
+	redisAddr string
+	redis     *proc
+	adj       *proc
+	hc        healthpb.HealthClient
+	cc        tpv1.ClaimServiceClient
+	bc        tpv1.BeneficiaryServiceClient
+	runID     string
+	now       time.Time
+
+	mu        sync.Mutex
+	acked     map[string]ack
+	permanent []string // claims refused with a code a retry cannot change
+
+	sent, retries, replays, repairs atomic.Int64
+	codes                           [17]atomic.Int64 // failed calls by gRPC code
+	example                         map[codes.Code]string
+	kills                           map[string]int
+	mismatches                      int
 }
 
-// kill9 kills the process abruptly and waits for it.
-func (p *proc) kill9() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	_ = p.cmd.Wait()
-	p.cmd = nil
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitTCP(ctx context.Context, addr string) error {
-	for ctx.Err() == nil {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	return ctx.Err()
-}
-
-func waitServing(ctx context.Context, hc healthpb.HealthClient) error {
-	for ctx.Err() == nil {
-		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		r, err := hc.Check(cctx, &healthpb.HealthCheckRequest{Service: "tierspayant.v1.ClaimService"})
-		cancel()
-		if err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return ctx.Err()
-}
-
-// nir returns a valid NIR for beneficiary n.
-func nir(n int) string {
-	body := fmt.Sprintf("1800575%06d", n)
-	v, _ := strconv.ParseInt(body, 10, 64)
-	return fmt.Sprintf("%s%02d", body, 97-v%97)
-}
-
-func claim(i, beneficiaries int, today string, created time.Time) *tpv1.Claim {
-	r := rand.New(rand.NewPCG(uint64(i), 7))
-	b := r.IntN(beneficiaries)
-	c := &tpv1.Claim{
-		ClaimId: fmt.Sprintf("CHAOS-%06d", i), CreatedAt: timestamppb.New(created), Nir: nir(b),
-		Identification: &tpv1.Identification{Kind: tpv1.IdentificationKind_IDENTIFICATION_KIND_VITALE_CARD, Value: fmt.Sprintf("%010d", 1000000000+b)},
-		Nature:         tpv1.InsuranceNature_INSURANCE_NATURE_MALADIE, Mode: tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY,
-	}
-	switch i % 3 {
-	case 0:
-		c.Professional = &tpv1.Professional{Id: fmt.Sprintf("GP%d", r.IntN(20)), Profession: tpv1.Profession_PROFESSION_PHYSICIAN, Departement: "75"}
-		c.Lines = []*tpv1.ClaimLine{{LineId: "1", Code: "G", Category: tpv1.Category_CATEGORY_PHYSICIAN, CareDate: today, UnitPrice: "30.00", Quantity: 1}}
-	case 1:
-		c.Professional = &tpv1.Professional{Id: fmt.Sprintf("PH%d", r.IntN(20)), Profession: tpv1.Profession_PROFESSION_PHARMACIST, Departement: "75"}
-		for l := 0; l <= r.IntN(3); l++ {
-			c.Lines = append(c.Lines, &tpv1.ClaimLine{LineId: strconv.Itoa(l + 1), Code: "3400930000000", Category: tpv1.Category_CATEGORY_MEDICINE,
-				CareDate: today, UnitPrice: fmt.Sprintf("%d.%02d", 2+r.IntN(30), r.IntN(100)), Quantity: int32(1 + r.IntN(3)), ProductRate: "0.65"})
-		}
-	default:
-		c.Professional = &tpv1.Professional{Id: fmt.Sprintf("N%d", r.IntN(20)), Profession: tpv1.Profession_PROFESSION_NURSE, Departement: "75"}
-		c.Lines = []*tpv1.ClaimLine{{LineId: "1", Code: "AMI", Category: tpv1.Category_CATEGORY_AUXILIARY, CareDate: today, UnitPrice: "9.00", Quantity: int32(1 + r.IntN(3))}}
-	}
-	return c
-}
-
-func run() error {
-	bin := flag.String("adjudicator", ".tmp/chaos/adjudicator", "adjudicator binary")
-	total := flag.Int("claims", 10000, "claims to send (half per phase)")
-	nben := flag.Int("beneficiaries", 500, "beneficiaries")
-	workers := flag.Int("workers", 16, "client workers")
-	limit := flag.Duration("timeout", 4*time.Minute, "bound of the whole run")
+func run() (ok bool) {
+	var cfg config
+	flag.StringVar(&cfg.bin, "adjudicator", ".tmp/chaos/adjudicator", "adjudicator binary")
+	flag.IntVar(&cfg.claims, "claims", 10000, "claims to send (half in each phase)")
+	flag.IntVar(&cfg.bens, "beneficiaries", 500, "beneficiaries registered")
+	flag.IntVar(&cfg.workers, "workers", 16, "client workers")
+	flag.IntVar(&cfg.adjKills, "adjudicator-kills", 8, "kill -9 of the adjudicator during phase 1")
+	flag.IntVar(&cfg.rdsKills, "redis-kills", 10, "kill -9 of redis-server during phase 2")
+	flag.DurationVar(&cfg.limit, "timeout", 270*time.Second, "bound of the whole run")
+	flag.StringVar(&cfg.aofLoadTruncated, "aof-load-truncated", "no", "redis-server aof-load-truncated (yes is Redis's default; see docs/CHAOS.md)")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the working directory (AOF, logs) even when the run passes")
 	flag.Parse()
+	began := time.Now()
 
-	ctx, cancel := context.WithTimeout(context.Background(), *limit)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.limit)
 	defer cancel()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	dir, err := os.MkdirTemp("", "tierspayant-chaos-")
-	if err != nil {
-		return err
+	t := &test{cfg: cfg, acked: map[string]ack{}, kills: map[string]int{}, example: map[codes.Code]string{}, now: time.Now().UTC(),
+		runID: strconv.FormatInt(time.Now().Unix()%1e6, 36)}
+	var err error
+	if t.dir, err = os.MkdirTemp("", "tierspayant-chaos-"); err != nil {
+		fmt.Println("chaos:", err)
+		return false
 	}
 	defer func() {
-		if os.Getenv("CHAOS_KEEP") == "" {
-			os.RemoveAll(dir)
+		if !ok || cfg.keep {
+			fmt.Println("chaos: working directory kept (AOF, redis.log, adjudicator.log):", t.dir)
 		} else {
-			fmt.Println("chaos: kept", dir)
+			os.RemoveAll(t.dir)
 		}
 	}()
-	logf, err := os.Create(filepath.Join(dir, "processes.log"))
+	// Children die with us; this also runs when run panics.
+	defer func() {
+		if t.adj != nil {
+			t.adj.kill9()
+		}
+		if t.redis != nil {
+			t.redis.kill9()
+		}
+	}()
+
+	err = t.main(ctx)
+	t.summary(time.Since(began))
 	if err != nil {
+		fmt.Println("chaos: ERROR:", err)
+		if t.adj != nil {
+			fmt.Printf("chaos: last lines of %s:\n%s\n", t.adj.logPath, t.adj.logTail(15))
+		}
+		if t.redis != nil {
+			fmt.Printf("chaos: last lines of %s:\n%s\n", t.redis.logPath, t.redis.logTail(15))
+		}
+		return false
+	}
+	return true
+}
+
+func (t *test) main(ctx context.Context) error {
+	var ports [3]int
+	for i := range ports {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		ports[i] = p
+	}
+	t.redisAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
+	t.redis = newProc("redis-server", filepath.Join(t.dir, "redis.log"), []string{"redis-server",
+		"--bind", "127.0.0.1", "--port", strconv.Itoa(ports[0]), "--protected-mode", "yes",
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", t.dir,
+		"--aof-load-truncated", t.cfg.aofLoadTruncated}, nil)
+	t.adj = newProc("adjudicator", filepath.Join(t.dir, "adjudicator.log"), []string{t.cfg.bin}, []string{
+		"ADJ_REDIS_ADDRS=" + t.redisAddr, "ADJ_HMAC_SECRET=chaos-test-secret-of-at-least-32-characters!", "ADJ_AUTH=open",
+		"ADJ_GRPC_ADDR=" + grpcAddr, fmt.Sprintf("ADJ_ADMIN_ADDR=127.0.0.1:%d", ports[2]),
+		"ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=warn"})
+
+	if err := t.startRedis(ctx); err != nil {
 		return err
-	}
-	redisPort, grpcPort, adminPort := freePort(), freePort(), freePort()
-	redisAddr, grpcAddr := fmt.Sprintf("127.0.0.1:%d", redisPort), fmt.Sprintf("127.0.0.1:%d", grpcPort)
-	redis := &proc{name: "redis", log: logf, args: []string{"redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(redisPort),
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", dir,
-		// A torn AOF stops the start instead of loading a partial MULTI
-		// block: redis-check-aof --fix then cuts it before that block.
-		"--aof-load-truncated", "no"}}
-	adj := &proc{name: "adjudicator", log: logf, args: []string{*bin}, env: []string{
-		"ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=chaos-test-secret-of-at-least-32-characters", "ADJ_AUTH=open",
-		"ADJ_GRPC_ADDR=" + grpcAddr, fmt.Sprintf("ADJ_ADMIN_ADDR=127.0.0.1:%d", adminPort), "ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=error",
-		"ADJ_REDIS_TIMEOUT=300ms"}}
-	defer redis.kill9()
-	defer adj.kill9()
-	if err := redis.start(); err != nil {
-		return fmt.Errorf("redis-server: %w", err)
-	}
-	if err := waitTCP(ctx, redisAddr); err != nil {
-		return err
-	}
-	if err := adj.start(); err != nil {
-		return fmt.Errorf("adjudicator: %w", err)
 	}
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	hc, cc, bc := healthpb.NewHealthClient(conn), tpv1.NewClaimServiceClient(conn), tpv1.NewBeneficiaryServiceClient(conn)
-	if err := waitServing(ctx, hc); err != nil {
-		return fmt.Errorf("adjudicator never served: %w", err)
+	t.hc, t.cc, t.bc = healthpb.NewHealthClient(conn), tpv1.NewClaimServiceClient(conn), tpv1.NewBeneficiaryServiceClient(conn)
+	if err := t.startAdjudicator(ctx); err != nil {
+		return err
 	}
 
-	// Beneficiaries.
-	for b := 0; b < *nben; b++ {
-		req := &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{Nir: nir(b), BirthDate: "1970-06-15",
-			Rights: []*tpv1.DatePeriod{{From: "2000-01-01"}}, Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2000-01-01"}}}}}
-		if _, err := bc.UpsertBeneficiary(ctx, req); err != nil {
-			return fmt.Errorf("beneficiary %d: %w", b, err)
+	for b := range t.cfg.bens {
+		if _, err := retry(ctx, func(cctx context.Context) (*tpv1.UpsertBeneficiaryResponse, error) {
+			return t.bc.UpsertBeneficiary(cctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: beneficiary(b)})
+		}); err != nil {
+			return fmt.Errorf("register beneficiary %d: %w", b, err)
 		}
 	}
-	fmt.Printf("chaos: redis %s (AOF, appendfsync always), adjudicator %s, %d beneficiaries registered\n", redisAddr, grpcAddr, *nben)
+	fmt.Printf("chaos: redis-server %s (AOF, appendfsync always, aof-load-truncated %s, dir %s), adjudicator %s; %d beneficiaries registered\n",
+		t.redisAddr, t.cfg.aofLoadTruncated, t.dir, grpcAddr, t.cfg.bens)
 
-	var (
-		mu    sync.Mutex
-		acked = map[string]*tpv1.Decision{}
-	)
-	var retries, sent, repairs atomic.Int64
-	today := time.Now().UTC().Format(time.DateOnly)
-	created := time.Now().Add(-time.Minute)
-	// pause is the least time between two kills: Redis reloads its growing
-	// AOF at each start, so it is killed less often than the adjudicator.
-	phase := func(name string, from, to int, victim *proc, pause time.Duration, restart func() error) error {
-		var kills atomic.Int64
-		done := make(chan struct{})
-		killerDone := make(chan error, 1)
-		go func() { // the killer
-			r := rand.New(rand.NewPCG(uint64(from), 9))
-			for {
-				select {
-				case <-done:
-					killerDone <- nil
-					return
-				case <-ctx.Done():
-					killerDone <- ctx.Err()
-					return
-				case <-time.After(pause + time.Duration(r.IntN(300))*time.Millisecond):
-				}
-				victim.kill9()
-				kills.Add(1)
-				time.Sleep(time.Duration(50+r.IntN(150)) * time.Millisecond)
-				if err := restart(); err != nil {
-					killerDone <- err
-					return
-				}
-			}
-		}()
-		jobs := make(chan int)
-		var wg sync.WaitGroup
-		var firstErr atomic.Value
-		for w := 0; w < *workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range jobs {
-					c := claim(i, *nben, today, created)
-					sent.Add(1)
-					for attempt := 0; ; attempt++ {
-						if ctx.Err() != nil {
-							firstErr.CompareAndSwap(nil, ctx.Err())
-							return
-						}
-						cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-						r, err := cc.Adjudicate(cctx, &tpv1.AdjudicateRequest{Claim: c})
-						cancel()
-						if err == nil {
-							d := proto.Clone(r.GetDecision()).(*tpv1.Decision)
-							d.Replayed = false
-							mu.Lock()
-							acked[c.GetClaimId()] = d
-							mu.Unlock()
-							break
-						}
-						retries.Add(1)
-						time.Sleep(time.Duration(20+10*min(attempt, 20)) * time.Millisecond)
-					}
-				}
-			}()
-		}
-		began := time.Now()
-		for i := from; i < to; i++ {
-			jobs <- i
-		}
-		close(jobs)
-		wg.Wait()
-		close(done)
-		if err := <-killerDone; err != nil {
-			return err
-		}
-		if v := firstErr.Load(); v != nil {
-			return v.(error)
-		}
-		// Make sure everything is up again before checking.
-		if err := restart(); err != nil {
-			return err
-		}
-		if err := waitServing(ctx, hc); err != nil {
-			return err
-		}
-		fmt.Printf("chaos: phase %q: %d claims in %v, %d %s kills, %d retried calls so far\n", name, to-from, time.Since(began).Round(time.Millisecond), kills.Load(), victim.name, retries.Load())
-		if kills.Load() < 3 {
-			return fmt.Errorf("phase %q: only %d kills", name, kills.Load())
-		}
-		return check(ctx, *bin, redisAddr, cc, &mu, acked)
+	half := t.cfg.claims / 2
+	if err := t.phase(ctx, "phase 1: adjudicator killed -9", 0, half, t.adj, t.cfg.adjKills, t.startAdjudicator); err != nil {
+		return err
+	}
+	if err := t.verify(ctx, "phase 1"); err != nil {
+		return err
+	}
+	if err := t.phase(ctx, "phase 2: redis-server killed -9, restarted from its AOF", half, t.cfg.claims, t.redis, t.cfg.rdsKills, t.startRedis); err != nil {
+		return err
+	}
+	if err := t.verify(ctx, "phase 2"); err != nil {
+		return err
 	}
 
-	restartAdj := func() error {
-		adj.mu.Lock()
-		running := adj.cmd != nil
-		adj.mu.Unlock()
-		if running {
-			return nil
-		}
-		if err := adj.start(); err != nil {
-			return err
-		}
-		return waitServing(ctx, hc)
+	// Last: both killed at once, both started again from the AOF alone.
+	t.adj.kill9()
+	t.redis.kill9()
+	t.kills[t.adj.name]++
+	t.kills[t.redis.name]++
+	if err := t.startRedis(ctx); err != nil {
+		return err
 	}
-	restartRedis := func() error {
-		redis.mu.Lock()
-		running := redis.cmd != nil
-		redis.mu.Unlock()
-		if running {
-			return nil
-		}
-		if err := redis.start(); err != nil {
+	if err := t.startAdjudicator(ctx); err != nil {
+		return err
+	}
+	fmt.Println("chaos: both killed -9 at once and started again")
+	if err := t.verify(ctx, "cold restart"); err != nil {
+		return err
+	}
+	if len(t.acked) != t.cfg.claims {
+		return fmt.Errorf("%d claims acknowledged of %d", len(t.acked), t.cfg.claims)
+	}
+	if exits := append(t.adj.unexpectedExits(), t.redis.unexpectedExits()...); len(exits) > 0 {
+		return fmt.Errorf("%d processes exited by themselves (not killed by the test)", len(exits))
+	}
+	return t.capsHit()
+}
+
+// startRedis starts redis-server on its port and dir and waits until it has
+// loaded its AOF. With aof-load-truncated no, Redis refuses an AOF torn by
+// the kill; it is then repaired as an operator would (redis-check-aof --fix
+// cuts it before the incomplete MULTI/EXEC block) and started again.
+func (t *test) startRedis(ctx context.Context) error {
+	if t.redis.running() {
+		return nil
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		if err := t.redis.start(); err != nil {
 			return err
 		}
-		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		defer cancel()
-		if err := waitTCP(wctx, redisAddr); err == nil {
+		err := waitRedis(ctx, t.redis, t.redisAddr, 60*time.Second)
+		if err == nil {
 			return nil
 		}
-		// Redis refused its torn AOF: repair it as an operator would, restart.
-		redis.kill9()
-		fix := exec.CommandContext(ctx, "redis-check-aof", "--fix", filepath.Join(dir, "appendonlydir", "appendonly.aof.manifest"))
+		if !errors.Is(err, errExited) {
+			return err
+		}
+		t.redis.forgetLastExit()
+		manifest := filepath.Join(t.dir, "appendonlydir", "appendonly.aof.manifest")
+		fix := exec.CommandContext(ctx, "redis-check-aof", "--fix", manifest)
 		fix.Stdin = strings.NewReader("y\n")
-		out, err := fix.CombinedOutput()
-		repairs.Add(1)
-		if err != nil {
-			return fmt.Errorf("redis-check-aof --fix: %w: %s", err, out)
+		out, ferr := fix.CombinedOutput()
+		t.repairs.Add(1)
+		fmt.Printf("chaos: redis-server refused its AOF:\n%s\nchaos: redis-check-aof --fix:\n    %s\n", t.redis.logTail(4),
+			strings.ReplaceAll(strings.TrimSpace(lastLines(string(out), 4)), "\n", "\n    "))
+		if ferr != nil {
+			return fmt.Errorf("redis-check-aof --fix: %w", ferr)
 		}
-		if err := redis.start(); err != nil {
-			return err
-		}
-		return waitTCP(ctx, redisAddr)
 	}
-	half := *total / 2
-	if err := phase("adjudicator killed -9", 0, half, adj, 150*time.Millisecond, restartAdj); err != nil {
+	return errors.New("redis-server does not start from its AOF")
+}
+
+func (t *test) startAdjudicator(ctx context.Context) error {
+	if t.adj.running() {
+		return nil
+	}
+	if err := t.adj.start(); err != nil {
 		return err
 	}
-	if err := phase("redis killed -9, restarted from its AOF", half, *total, redis, 700*time.Millisecond, restartRedis); err != nil {
-		return err
-	}
-	fmt.Printf("chaos: %d claims sent, %d acknowledged, %d retried calls, %d torn AOF repaired with redis-check-aof --fix\n", sent.Load(), len(acked), retries.Load(), repairs.Load())
-	if len(acked) != *total {
-		return fmt.Errorf("%d claims acknowledged of %d", len(acked), *total)
+	if err := waitServing(ctx, t.adj, t.hc, 30*time.Second); err != nil {
+		return fmt.Errorf("adjudicator does not start: %w", err)
 	}
 	return nil
 }
 
-// check runs reconcile and reads back every acknowledged claim.
-func check(ctx context.Context, bin, redisAddr string, cc tpv1.ClaimServiceClient, mu *sync.Mutex, acked map[string]*tpv1.Decision) error {
-	out, err := exec.CommandContext(ctx, bin, "reconcile", "--redis", redisAddr, "--since-year", strconv.Itoa(time.Now().Year()-1)).CombinedOutput()
-	fmt.Printf("chaos: reconcile: %s", out)
-	if err != nil {
-		return fmt.Errorf("reconcile: %w", err)
+// retryable says whether a failed Adjudicate may succeed when sent again.
+// The others mean the service refused the very claim it accepted before.
+func retryable(c codes.Code) bool {
+	switch c {
+	case codes.InvalidArgument, codes.AlreadyExists, codes.FailedPrecondition, codes.NotFound,
+		codes.PermissionDenied, codes.Unauthenticated, codes.Unimplemented, codes.OutOfRange:
+		return false
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	mismatches := 0
-	for id, want := range acked {
-		var got *tpv1.GetClaimResponse
-		for attempt := 0; ; attempt++ {
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			got, err = cc.GetClaim(cctx, &tpv1.GetClaimRequest{ClaimId: id})
-			cancel()
-			if err == nil || attempt > 20 {
-				break
+	return true
+}
+
+// phase sends claims [from, to) from the workers while victim is killed -9
+// and restarted kills times, spread over the phase by progress.
+func (t *test) phase(ctx context.Context, name string, from, to int, victim *proc, kills int, restart func(context.Context) error) error {
+	began := time.Now()
+	pctx, pcancel := context.WithCancelCause(ctx)
+	defer pcancel(nil)
+	var done, lastAck atomic.Int64
+	lastAck.Store(time.Now().UnixNano())
+	retriesBefore := t.retries.Load()
+
+	// The killer.
+	killerDone := make(chan error, 1)
+	phaseKills := 0
+	go func() {
+		r := rand.New(rand.NewPCG(uint64(from), 9))
+		n := to - from
+		for k := range kills {
+			step := n / (kills + 1)
+			threshold := int64((k+1)*step + r.IntN(step/2+1) - step/4)
+			for done.Load() < threshold {
+				select {
+				case <-pctx.Done():
+					killerDone <- nil
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if err != nil {
-			return fmt.Errorf("claim %s acknowledged but not readable: %w", id, err)
-		}
-		if !proto.Equal(got.GetDecision(), want) {
-			mismatches++
-			if mismatches <= 3 {
-				fmt.Printf("chaos: MISMATCH %s:\n acknowledged %v\n stored       %v\n", id, want, got.GetDecision())
+			// A random moment between two acknowledgements.
+			time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
+			victim.kill9()
+			phaseKills++
+			time.Sleep(time.Duration(50+r.IntN(250)) * time.Millisecond) // down time
+			if err := restart(pctx); err != nil {
+				killerDone <- fmt.Errorf("restart %s: %w", victim.name, err)
+				return
 			}
+		}
+		killerDone <- nil
+	}()
+
+	// The watchdogs: no progress for 30 s is a hang; an adjudicator that
+	// exits by itself is a failure (in phase 2 it must ride out the Redis
+	// restarts without one).
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case msg := <-t.adj.died:
+				pcancel(errors.New(msg))
+				return
+			case <-tick.C:
+				if idle := time.Since(time.Unix(0, lastAck.Load())); idle > 30*time.Second {
+					pcancel(fmt.Errorf("no claim acknowledged for %v (%d of %d done): the service hangs", idle.Round(time.Second), done.Load(), to-from))
+					return
+				}
+			}
+		}
+	}()
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range t.cfg.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				t.send(pctx, i)
+				done.Add(1)
+				lastAck.Store(time.Now().UnixNano())
+			}
+		}()
+	}
+feed:
+	for i := from; i < to; i++ {
+		select {
+		case jobs <- i:
+		case <-pctx.Done():
+			break feed
 		}
 	}
-	fmt.Printf("chaos: %d acknowledged claims read back, %d mismatches\n", len(acked), mismatches)
-	if mismatches > 0 {
-		return errors.New("acknowledged decisions differ from the stored ones")
+	close(jobs)
+	wg.Wait()
+	if pctx.Err() == nil {
+		pcancel(nil) // stops the killer if it still waits for its threshold
+	}
+	kerr := <-killerDone
+	if cause := context.Cause(pctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("%s: %w", name, cause)
+	}
+	if kerr != nil {
+		return fmt.Errorf("%s: %w", name, kerr)
+	}
+	t.kills[victim.name] += phaseKills
+	// Everything up again before checking.
+	if err := errors.Join(t.startRedis(ctx), t.startAdjudicator(ctx)); err != nil {
+		return err
+	}
+	fmt.Printf("chaos: %s: %d claims in %v, %d kills, %d retried calls\n", name, to-from,
+		time.Since(began).Round(time.Millisecond), phaseKills, t.retries.Load()-retriesBefore)
+	if phaseKills < min(5, kills) {
+		return fmt.Errorf("%s: only %d kills", name, phaseKills)
 	}
 	return nil
+}
+
+// send adjudicates claim i until the service acknowledges it, retrying every
+// failure with the same claim (same id, same content) after a backoff.
+func (t *test) send(ctx context.Context, i int) {
+	c, b := claimFor(t.runID, i, t.cfg.bens, t.now)
+	req := &tpv1.AdjudicateRequest{Claim: c}
+	t.sent.Add(1)
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		r, err := t.cc.Adjudicate(cctx, req)
+		cancel()
+		if err == nil {
+			if r.GetDecision().GetReplayed() {
+				t.replays.Add(1)
+			}
+			t.mu.Lock()
+			t.acked[c.GetClaimId()] = ack{decision: clearReplayed(r.GetDecision()), ben: b}
+			t.mu.Unlock()
+			return
+		}
+		code := status.Code(err)
+		if ctx.Err() != nil && (code == codes.Canceled || code == codes.DeadlineExceeded) {
+			return // the run is over, not the call
+		}
+		if int(code) < len(t.codes) {
+			t.codes[code].Add(1)
+		}
+		if code != codes.Unavailable {
+			t.mu.Lock()
+			if _, seen := t.example[code]; !seen {
+				t.example[code] = fmt.Sprintf("claim %s: %v", c.GetClaimId(), err)
+			}
+			t.mu.Unlock()
+		}
+		if !retryable(code) {
+			t.mu.Lock()
+			t.permanent = append(t.permanent, fmt.Sprintf("claim %s (attempt %d): %v", c.GetClaimId(), attempt+1, err))
+			t.mu.Unlock()
+			return
+		}
+		t.retries.Add(1)
+		backoff := time.Duration(20<<min(attempt, 4)) * time.Millisecond // 20 ms … 320 ms
+		time.Sleep(backoff/2 + rand.N(backoff))
+	}
+}
+
+// verify checks the state after a phase (see check).
+func (t *test) verify(ctx context.Context, label string) error {
+	t.mu.Lock()
+	acked := make(map[string]ack, len(t.acked))
+	for k, v := range t.acked {
+		acked[k] = v
+	}
+	permanent := append([]string(nil), t.permanent...)
+	t.mu.Unlock()
+	if len(permanent) > 0 {
+		for i, p := range permanent {
+			if i == 10 {
+				break
+			}
+			fmt.Println("chaos: REFUSED", p)
+		}
+		return fmt.Errorf("[%s] %d claims refused for good on a retry of the same content", label, len(permanent))
+	}
+	n, err := check(ctx, label, t.cfg.bin, t.redisAddr, t.cc, t.bc, acked)
+	t.mismatches += n
+	return err
+}
+
+// capsHit prints which cap reasons the acknowledged decisions carry and fails
+// when none was reached: the test must push the counters to their limits.
+func (t *test) capsHit() error {
+	count := map[string]int{}
+	for _, a := range t.acked {
+		for _, r := range a.decision.GetReasons() {
+			count[r.GetCode()]++
+		}
+	}
+	names := make([]string, 0, len(count))
+	for k := range count {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	caps := 0
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", k, count[k]))
+		if strings.HasSuffix(k, "_CAP") {
+			caps++
+		}
+	}
+	fmt.Printf("chaos: reasons in the acknowledged decisions: %s\n", strings.Join(parts, ", "))
+	if caps == 0 {
+		return errors.New("no decision reached a cap")
+	}
+	return nil
+}
+
+func (t *test) summary(elapsed time.Duration) {
+	var byCode []string
+	for c := range t.codes {
+		if n := t.codes[c].Load(); n > 0 {
+			byCode = append(byCode, fmt.Sprintf("%s %d", codes.Code(c), n))
+		}
+	}
+	t.mu.Lock()
+	acked := len(t.acked)
+	for c, e := range t.example {
+		fmt.Printf("chaos: first %s: %s\n", c, e)
+	}
+	t.mu.Unlock()
+	fmt.Printf("chaos: summary: %d claims sent, %d acknowledged (%d of them replays of a commit whose answer was lost), %d retried calls (%s), kills: adjudicator %d, redis-server %d, torn AOF repaired %d, mismatches %d, %v\n",
+		t.sent.Load(), acked, t.replays.Load(), t.retries.Load(), strings.Join(byCode, ", "),
+		t.kills["adjudicator"], t.kills["redis-server"], t.repairs.Load(), t.mismatches, elapsed.Round(time.Second))
+	if t.adj != nil {
+		for _, e := range append(t.adj.unexpectedExits(), t.redis.unexpectedExits()...) {
+			fmt.Println("chaos: UNEXPECTED EXIT", e)
+		}
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -126,10 +126,14 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	if err != nil {
 		return Result{}, err
 	}
+	// This call reserved the claim id: give it back if the claim fails before
+	// its commit is sent. Once the commit script is on its way, never: it may
+	// have committed even if the answer is an error (a deadline, a broken
+	// connection), and the reservation is what finds the claim by its id.
+	committing := false
 	if commit && snap.PriorDigest == "" {
-		// This call reserved the claim id: give it back if the claim does not commit.
 		defer func() {
-			if err != nil && !errors.Is(err, ErrUnavailable) {
+			if err != nil && !committing {
 				s.ledger.Release(context.WithoutCancel(ctx), c.ID, digest)
 			}
 		}()
@@ -192,6 +196,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	if err != nil {
 		return Result{}, fmt.Errorf("encode claim meta: %w", err)
 	}
+	committing = true
 	com, err := s.ledger.Commit(ctx, CommitRequest{
 		ClaimID: c.ID, BeneficiaryRef: snap.BeneficiaryRef, Digest: digest, Blob: blob,
 		ReceivedAt: now, Year: day.Year(), Requests: reqs, Meta: rawMeta,

@@ -535,3 +535,52 @@ func TestStoreReconcile(t *testing.T) {
 		t.Fatalf("want the tampered counter and the doubled commit, got %v", diffs)
 	}
 }
+
+// lostAnswer lets the commit pipeline run, then reports a deadline, as when
+// the client's deadline expires while the script is in flight.
+type lostAnswer struct{ armed *atomic.Bool }
+
+func (l lostAnswer) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (l lostAnswer) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (l lostAnswer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if len(cmds) > 0 && cmds[0].Name() == "evalsha" && l.armed.CompareAndSwap(true, false) {
+			return context.DeadlineExceeded
+		}
+		return err
+	}
+}
+
+// TestStoreCommitAnswerLost: the commit ran but its answer was lost (a
+// deadline): the claim id must stay reserved, so the claim is readable by its
+// id and a retry is answered with the stored decision (found by make chaos).
+func TestStoreCommitAnswerLost(t *testing.T) {
+	srv := redistest.Shared(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	t.Cleanup(func() { rdb.Close() })
+	svc, _ := newService(t, rdb)
+	nir := nirFor(int(time.Now().UnixNano()%900000) + 23)
+	register(t, svc, nir)
+	var armed atomic.Bool
+	armed.Store(true)
+	rdb.AddHook(lostAnswer{armed: &armed})
+	id := "LOST-" + runID
+	if _, err := svc.Adjudicate(adminCtx(), gp(id, nir, "P1")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("lost answer: %v", err)
+	}
+	got, err := svc.GetClaim(adminCtx(), id)
+	if err != nil || !got.Decision.Totals.ParticipationForfaitaire.Equal(eur("2.00")) {
+		t.Fatalf("the committed claim must stay readable by its id: %+v %v", got.Decision.Totals, err)
+	}
+	again, err := svc.Adjudicate(adminCtx(), gp(id, nir, "P1"))
+	if err != nil || !again.Replayed {
+		t.Fatalf("retry: replayed=%v %v", again.Replayed, err)
+	}
+	nir2 := nirFor(int(time.Now().UnixNano()%900000) + 29)
+	register(t, svc, nir2)
+	if _, err := svc.Adjudicate(adminCtx(), gp(id, nir2, "P1")); !errors.Is(err, service.ErrClaimIDReused) {
+		t.Fatalf("the id must not be reusable by another beneficiary: %v", err)
+	}
+}
