@@ -61,10 +61,11 @@ params-check: ## validate the legal parameter tables
 	go test -count=1 ./internal/legal/...
 
 FUZZTIME ?= 15s
-fuzz: ## run each fuzz target for FUZZTIME (request decoding, engine invariants, cap arithmetic)
+fuzz: ## run each fuzz target for FUZZTIME (request decoding, engine invariants, cap arithmetic, stored records)
 	go test -run='^$$' -fuzz=FuzzDecodeClaim -fuzztime=$(FUZZTIME) ./internal/grpcapi/
 	go test -run='^$$' -fuzz=FuzzEngineInvariants -fuzztime=$(FUZZTIME) ./internal/claims/
 	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(FUZZTIME) ./internal/franchise/
+	go test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./internal/store/redisstore/
 
 test: redis ## run every test (starts a private redis-server per test binary)
 	go test $(GO_TEST_FLAGS) ./...

@@ -5,7 +5,9 @@
 // both servers with ghz and the same flags: closed loop at concurrency 50 (the
 // knee) and a fixed rate (latency). It prints RPS, p50/p95/p99, server CPU µs
 // per request (from /proc), Redis commands per claim (INFO commandstats) and
-// the adjudicator/floor ratios, and keeps ghz's JSON and HTML reports.
+// the adjudicator/floor ratios, and keeps ghz's JSON and HTML reports and a
+// CPU profile of the adjudicator. ghz reads pre-serialised claims (-B), one
+// file per run with unique claim ids, so that it spends its CPU on sending.
 // Loopback only; bounded in time; every process it starts is killed on exit.
 package main
 
@@ -15,8 +17,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +34,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
@@ -44,6 +49,9 @@ var (
 	nOpp     = flag.Int("oppositions", 1000000, "opposition entries")
 	dur      = flag.Duration("duration", 10*time.Second, "length of each ghz run")
 	rate     = flag.Int("rate", 2000, "fixed rate of the latency runs, claims/s")
+	maxRPS   = flag.Int("max-rps", 6000, "highest closed-loop rate the claim files must cover without reusing a claim id")
+	logLevel = flag.String("log-level", "info", "the adjudicator's ADJ_LOG_LEVEL (info, its default, logs one line per call)")
+	profile  = flag.Bool("profile", true, "keep a CPU profile of the adjudicator's closed-loop run (adjudicator-cpu.pprof)")
 )
 
 func main() {
@@ -172,9 +180,10 @@ func run(ctx context.Context) error {
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
-	adj, err := start("0", []string{"ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=loadtest-secret-of-at-least-32-characters!!",
-		"ADJ_AUTH=open", "ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=error", "ADJ_GRPC_ADDR=" + adjAddr,
-		fmt.Sprintf("ADJ_ADMIN_ADDR=127.0.0.1:%d", freePort())}, logf, *adjBin)
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
+	adj, err := start("0", []string{"ADJ_PPROF=" + strconv.FormatBool(*profile), "ADJ_ADMIN_ADDR=" + adminAddr, "ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=loadtest-secret-of-at-least-32-characters!!",
+		"ADJ_AUTH=open", "ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=" + *logLevel, "ADJ_GRPC_ADDR=" + adjAddr,
+	}, logf, *adjBin)
 	if err != nil {
 		return err
 	}
@@ -194,10 +203,22 @@ func run(ctx context.Context) error {
 	}
 	mem, _ := rdb.Info(ctx, "memory").Result()
 	fmt.Printf("loadtest: %d beneficiaries and %d oppositions loaded in %v (Redis %s)\n", *nBen, *nOpp, time.Since(began).Round(time.Second), usedMemory(mem))
-	data := filepath.Join(*outDir, "claims.json")
-	if err := writeClaims(data); err != nil {
-		return err
+	// One data file per adjudicator run, each with its own claim-id prefix,
+	// so that no run replays another's claims; the floor run before it uses
+	// the same file (the floor ignores ids).
+	closedN := int(dur.Seconds())*(*maxRPS) + 500
+	fixedN := int(dur.Seconds())*(*rate)*11/10 + 500
+	htmlN := 3*(*maxRPS) + 500
+	files := map[string]int{"closed": closedN, "fixed": fixedN, "html-closed": htmlN, "html-fixed": 3*(*rate)*11/10 + 500}
+	runID := strconv.FormatInt(time.Now().Unix(), 36)
+	began = time.Now()
+	for name, n := range files {
+		if err := writeClaims(filepath.Join(*outDir, name+".bin"), "LT"+runID+"-"+name, n); err != nil {
+			return err
+		}
 	}
+	fmt.Printf("loadtest: claim files written in %v (%d claims for a closed-loop run, %d for a fixed-rate run)\n",
+		time.Since(began).Round(100*time.Millisecond), closedN, fixedN)
 	type result struct {
 		name                   string
 		count                  int64
@@ -205,31 +226,47 @@ func run(ctx context.Context) error {
 		p50, p95, p99          time.Duration
 		errors                 int64
 		cpuPerReq, redisPerReq float64
+		reused                 bool
 	}
 	var results []result
 	for _, r := range []struct {
-		name, addr string
-		pid        int
-		fixed      bool
+		name, addr, data string
+		pid              int
+		fixed, adj       bool
 	}{
-		{"floor closed-loop c=50", floorAddr, fl.Process.Pid, false},
-		{"adjudicator closed-loop c=50", adjAddr, adj.Process.Pid, false},
-		{fmt.Sprintf("floor fixed %d/s", *rate), floorAddr, fl.Process.Pid, true},
-		{fmt.Sprintf("adjudicator fixed %d/s", *rate), adjAddr, adj.Process.Pid, true},
+		{"floor closed-loop c=50", floorAddr, "closed", fl.Process.Pid, false, false},
+		{"adjudicator closed-loop c=50", adjAddr, "closed", adj.Process.Pid, false, true},
+		{fmt.Sprintf("floor fixed %d/s", *rate), floorAddr, "fixed", fl.Process.Pid, true, false},
+		{fmt.Sprintf("adjudicator fixed %d/s", *rate), adjAddr, "fixed", adj.Process.Pid, true, true},
 	} {
 		file := filepath.Join(*outDir, strings.NewReplacer(" ", "-", "/", "", "=", "").Replace(r.name))
-		args := []string{"--insecure", "--call", "tierspayant.v1.ClaimService/Adjudicate", "-D", data, "-c", "50", "--connections", "4",
-			"-z", dur.String(), "--skipFirst", "500", "--duration-stop", "wait", "--cpus", "1", "-O", "json", "-o", file + ".json"}
-		if r.fixed {
-			args = append(args, "--rps", strconv.Itoa(*rate))
+		ghzArgs := func(data, d, format, out string) []string {
+			a := []string{"-c", "1", *ghzBin, "--insecure", "--call", "tierspayant.v1.ClaimService/Adjudicate",
+				"-B", filepath.Join(*outDir, data+".bin"), "-c", "50", "--connections", "4",
+				"-z", d, "--skipFirst", "500", "--duration-stop", "wait", "--cpus", "1", "-O", format, "-o", out}
+			if r.fixed {
+				a = append(a, "--rps", strconv.Itoa(*rate))
+			}
+			return append(a, r.addr)
 		}
-		args = append(args, r.addr)
 		cpu0, calls0 := cpuTime(r.pid), redisCalls(ctx, rdb)
-		cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", "1", *ghzBin}, args...)...)
+		var prof sync.WaitGroup
+		if r.adj && !r.fixed && *profile {
+			// A CPU profile of the adjudicator over most of the closed-loop run.
+			prof.Add(1)
+			go func() {
+				defer prof.Done()
+				if err := fetchProfile(ctx, adminAddr, dur.Seconds()-3, filepath.Join(*outDir, "adjudicator-cpu.pprof")); err != nil {
+					fmt.Fprintln(os.Stderr, "loadtest: profile:", err)
+				}
+			}()
+		}
+		cmd := exec.CommandContext(ctx, "taskset", ghzArgs(r.data, dur.String(), "json", file+".json")...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("ghz %s: %w: %s", r.name, err, out)
 		}
 		cpu1, calls1 := cpuTime(r.pid), redisCalls(ctx, rdb)
+		prof.Wait()
 		var rep struct {
 			Count   int64   `json:"count"`
 			RPS     float64 `json:"rps"`
@@ -246,7 +283,7 @@ func run(ctx context.Context) error {
 		if err := json.Unmarshal(raw, &rep); err != nil {
 			return err
 		}
-		res := result{name: r.name, count: rep.Count, rps: rep.RPS}
+		res := result{name: r.name, count: rep.Count, rps: rep.RPS, reused: r.adj && int(rep.Count)+500 > files[r.data]}
 		for _, l := range rep.Latency {
 			switch l.Percentage {
 			case 50:
@@ -263,34 +300,57 @@ func run(ctx context.Context) error {
 			}
 		}
 		if rep.Count > 0 {
-			res.cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(rep.Count)
-			res.redisPerReq = float64(calls1-calls0) / float64(rep.Count)
+			// ghz's count leaves out the skipped warm-up requests, which the
+			// server served too.
+			res.cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(rep.Count+500)
+			res.redisPerReq = float64(calls1-calls0) / float64(rep.Count+500)
 		}
 		results = append(results, res)
-		// A short HTML report of the same run for people.
-		html := append([]string{"-c", "1", *ghzBin}, args...)
-		for i := range html {
-			if html[i] == "json" {
-				html[i] = "html"
-			}
-			if strings.HasSuffix(html[i], ".json") {
-				html[i] = file + ".html"
-			}
-			if html[i] == dur.String() {
-				html[i] = "3s"
-			}
-		}
-		_ = exec.CommandContext(ctx, "taskset", html...).Run()
+		// A short HTML report of the same kind of run for people, on its
+		// own claims.
+		_ = exec.CommandContext(ctx, "taskset", ghzArgs("html-"+r.data, "3s", "html", file+".html")...).Run()
 	}
 	fmt.Printf("\n%-32s %8s %9s %9s %9s %9s %7s %11s %12s\n", "run", "requests", "rps", "p50", "p95", "p99", "errors", "cpu µs/req", "redis cmd/req")
 	for _, r := range results {
-		fmt.Printf("%-32s %8d %9.0f %9v %9v %9v %7d %11.1f %12.2f\n", r.name, r.count, r.rps, r.p50.Round(10*time.Microsecond),
-			r.p95.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.cpuPerReq, r.redisPerReq)
+		note := ""
+		if r.reused {
+			note = "  (more requests than claims in its file: some were replays; raise -max-rps)"
+		}
+		fmt.Printf("%-32s %8d %9.0f %9v %9v %9v %7d %11.1f %12.2f%s\n", r.name, r.count, r.rps, r.p50.Round(10*time.Microsecond),
+			r.p95.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.cpuPerReq, r.redisPerReq, note)
 	}
 	fmt.Printf("\nadjudicator/floor throughput (closed loop): %.2f   p99 ratio at %d/s: %.2f   adjudicator CPU per claim: %.1f µs   Redis commands per claim: %.2f\n",
 		results[1].rps/results[0].rps, *rate, float64(results[3].p99)/float64(results[2].p99), results[1].cpuPerReq, results[1].redisPerReq)
 	fmt.Printf("reports: %s\n", *outDir)
 	return nil
+}
+
+// fetchProfile saves a CPU profile of the adjudicator from its admin port.
+func fetchProfile(ctx context.Context, admin string, seconds float64, path string) error {
+	if seconds < 1 {
+		seconds = 1
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, int(seconds)), nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", res.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func usedMemory(info string) string {
@@ -371,54 +431,62 @@ func loadData(ctx context.Context, addr string) error {
 	return nil
 }
 
-// writeClaims writes ghz's data file: 4 000 claims cycled round-robin, each
-// sent with a unique claim id (ghz's request number): 60 % pharmacy with 1-5
-// lines, 25 % physician, 10 % paramedical, 5 % transport, 2 % on opposed cards.
-func writeClaims(path string) error {
+// writeClaims writes a ghz binary data file (-B): n AdjudicateRequest
+// messages, each with a varint length prefix, cycled round-robin by ghz. Every
+// claim id is unique (prefix and index), so nothing ghz sends within n requests
+// is a replay; ghz parses the file once before the run and renders no template
+// per request, which keeps the client's CPU for sending. The mix: 60 %
+// pharmacy with 1-5 lines, 25 % physician, 10 % paramedical, 5 % transport,
+// 2 % on opposed cards, over the loaded beneficiaries.
+func writeClaims(path, prefix string, n int) error {
 	today := time.Now().UTC().Format(time.DateOnly)
-	var out []map[string]any
-	for i := 0; i < 4000; i++ {
-		r := rand.New(rand.NewPCG(uint64(i), 2))
+	created := timestamppb.New(time.Now().Add(-time.Minute).Truncate(time.Second))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(uint64(len(prefix)), 2))
+	for i := 0; i < n; i++ {
 		b := r.IntN(*nBen)
 		card := strconv.Itoa(1000000000 + b)
 		if r.IntN(100) < 2 {
 			card = strconv.Itoa(2000000000 + r.IntN(*nOpp))
 		}
-		line := func(id int, cat string, price string, qty int, extra map[string]any) map[string]any {
-			l := map[string]any{"line_id": strconv.Itoa(id), "code": "X", "category": cat, "care_date": today, "unit_price": price, "quantity": qty}
-			for k, v := range extra {
-				l[k] = v
-			}
-			return l
+		line := func(id int, cat tpv1.Category, price string, qty int) *tpv1.ClaimLine {
+			return &tpv1.ClaimLine{LineId: strconv.Itoa(id), Code: "X", Category: cat, CareDate: today, UnitPrice: price, Quantity: int32(qty)}
 		}
-		var pro map[string]any
-		var lines []map[string]any
+		c := &tpv1.Claim{ClaimId: fmt.Sprintf("%s-%d", prefix, i), CreatedAt: created, Nir: nir(b),
+			Identification: &tpv1.Identification{Kind: tpv1.IdentificationKind_IDENTIFICATION_KIND_VITALE_CARD, Value: card},
+			Nature:         tpv1.InsuranceNature_INSURANCE_NATURE_MALADIE, Mode: tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY}
 		switch k := r.IntN(100); {
 		case k < 60:
-			pro = map[string]any{"id": fmt.Sprintf("PH%d", r.IntN(2000)), "profession": "PROFESSION_PHARMACIST", "departement": "75"}
+			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("PH%d", r.IntN(2000)), Profession: tpv1.Profession_PROFESSION_PHARMACIST, Departement: "75"}
 			for l := 0; l < 1+r.IntN(5); l++ {
-				rate := []string{"0.65", "0.65", "0.30", "1", "0.15"}[r.IntN(5)]
-				lines = append(lines, line(l+1, "CATEGORY_MEDICINE", fmt.Sprintf("%d.%02d", 2+r.IntN(40), r.IntN(100)), 1+r.IntN(3), map[string]any{"product_rate": rate}))
+				ln := line(l+1, tpv1.Category_CATEGORY_MEDICINE, fmt.Sprintf("%d.%02d", 2+r.IntN(40), r.IntN(100)), 1+r.IntN(3))
+				ln.ProductRate = []string{"0.65", "0.65", "0.30", "1", "0.15"}[r.IntN(5)]
+				c.Lines = append(c.Lines, ln)
 			}
 		case k < 85:
-			pro = map[string]any{"id": fmt.Sprintf("GP%d", r.IntN(2000)), "profession": "PROFESSION_PHYSICIAN", "departement": "75"}
-			lines = []map[string]any{line(1, "CATEGORY_PHYSICIAN", "30.00", 1, map[string]any{"parcours": "PARCOURS_RESPECTED"})}
+			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("GP%d", r.IntN(2000)), Profession: tpv1.Profession_PROFESSION_PHYSICIAN, Departement: "75"}
+			ln := line(1, tpv1.Category_CATEGORY_PHYSICIAN, "30.00", 1)
+			ln.Parcours = tpv1.Parcours_PARCOURS_RESPECTED
+			c.Lines = append(c.Lines, ln)
 		case k < 95:
-			pro = map[string]any{"id": fmt.Sprintf("N%d", r.IntN(2000)), "profession": "PROFESSION_NURSE", "departement": "75"}
-			lines = []map[string]any{line(1, "CATEGORY_AUXILIARY", "9.00", 1+r.IntN(3), nil)}
+			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("N%d", r.IntN(2000)), Profession: tpv1.Profession_PROFESSION_NURSE, Departement: "75"}
+			c.Lines = append(c.Lines, line(1, tpv1.Category_CATEGORY_AUXILIARY, "9.00", 1+r.IntN(3)))
 		default:
-			pro = map[string]any{"id": fmt.Sprintf("T%d", r.IntN(500)), "profession": "PROFESSION_TRANSPORTER", "departement": "75"}
-			lines = []map[string]any{line(1, "CATEGORY_TRANSPORT", "98.60", 1+r.IntN(2), nil)}
+			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("T%d", r.IntN(500)), Profession: tpv1.Profession_PROFESSION_TRANSPORTER, Departement: "75"}
+			c.Lines = append(c.Lines, line(1, tpv1.Category_CATEGORY_TRANSPORT, "98.60", 1+r.IntN(2)))
 		}
-		out = append(out, map[string]any{"claim": map[string]any{
-			"claim_id": fmt.Sprintf("LT-%d-{{.RequestNumber}}", i), "created_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
-			"professional": pro, "identification": map[string]any{"kind": "IDENTIFICATION_KIND_VITALE_CARD", "value": card},
-			"nir": nir(b), "nature": "INSURANCE_NATURE_MALADIE", "mode": "TIERS_PAYANT_MODE_AMO_ONLY", "lines": lines,
-		}})
+		if _, err := protodelim.MarshalTo(w, &tpv1.AdjudicateRequest{Claim: c}); err != nil {
+			f.Close()
+			return err
+		}
 	}
-	raw, err := json.Marshal(out)
-	if err != nil {
+	if err := w.Flush(); err != nil {
+		f.Close()
 		return err
 	}
-	return os.WriteFile(path, raw, 0o644)
+	return f.Close()
 }

@@ -183,6 +183,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		// Requests up to 4× the limit are decoded so that MaxRequestBytes can
 		// name the problem; beyond that gRPC refuses them itself.
 		grpc.MaxRecvMsgSize(4*cfg.MaxRecvMsgBytes),
+		grpc.NumStreamWorkers(uint32(cfg.GRPCWorkers)),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)

@@ -165,7 +165,28 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 	return c, d.err()
 }
 
-func money(v decimal.Decimal) string { return v.StringFixed(2) }
+// money writes an amount with two decimals, as StringFixed(2) does. Amounts
+// of the decision are already whole cents: they are written from an int64 of
+// cents, without StringFixed's detour through big.Int text; anything else
+// (more decimals, very large) takes StringFixed.
+func money(v decimal.Decimal) string {
+	exp := v.Exponent()
+	if exp < -2 || exp > 0 || v.NumDigits() > 15 {
+		return v.StringFixed(2)
+	}
+	cents := v.CoefficientInt64()
+	for ; exp > -2; exp-- {
+		cents *= 10
+	}
+	var buf [24]byte
+	out := buf[:0]
+	if cents < 0 {
+		out = append(out, '-')
+		cents = -cents
+	}
+	out = strconv.AppendInt(out, cents/100, 10)
+	return string(append(out, '.', byte('0'+cents%100/10), byte('0'+cents%10)))
+}
 
 func date(t time.Time) string {
 	if t.IsZero() {

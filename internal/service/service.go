@@ -109,11 +109,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	if c.Nature == claims.NatureATMP {
 		return Result{}, claims.ErrNatureNotSupported
 	}
-	canon, err := json.Marshal(c)
-	if err != nil {
-		return Result{}, fmt.Errorf("encode claim: %w", err)
-	}
-	digest := s.digest(canon)
+	digest := s.digest(c.AppendCanonical(make([]byte, 0, 256)))
 	if err := s.organisms.ensure(ctx); err != nil {
 		return Result{}, err
 	}
@@ -137,6 +133,11 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 				s.ledger.Release(context.WithoutCancel(ctx), c.ID, digest)
 			}
 		}()
+	}
+	if commit && snap.PriorDigest != "" && snap.PriorDigest != digest && snap.PriorDigest == s.legacyDigest(c) {
+		// Reserved by a version that hashed the claim's JSON form: the same
+		// claim, known under that digest.
+		digest = snap.PriorDigest
 	}
 	if commit && snap.PriorDigest != "" {
 		if snap.PriorDigest != digest {
@@ -317,6 +318,17 @@ func (s *Service) GetBeneficiary(ctx context.Context, nir string) (string, Benef
 		return ref, b, nil
 	}
 	return "", Beneficiary{}, access.ErrDenied
+}
+
+// legacyDigest is the digest versions before the canonical encoding gave a
+// claim: the keyed hash of its JSON form. Claim ids reserved by them live for
+// the claim TTL; a retry of one of those claims must still be recognised.
+func (s *Service) legacyDigest(c claims.Claim) string {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return ""
+	}
+	return s.digest(raw)
 }
 
 func (s *Service) stored(ctx context.Context, claimID string) (Result, error) {

@@ -66,6 +66,11 @@ type Config struct {
 	// MaxStreamClaims bounds the claims of one AdjudicateStream call
 	// (ADJ_MAX_STREAM_CLAIMS).
 	MaxStreamClaims int
+	// GRPCWorkers is the number of long-lived goroutines that serve gRPC
+	// calls (ADJ_GRPC_WORKERS). A worker keeps the stack it grew on earlier
+	// calls, where a goroutine per call grows a fresh one every time; calls
+	// beyond the workers still get a goroutine of their own.
+	GRPCWorkers int
 	// Pprof mounts net/http/pprof on the admin port (ADJ_PPROF=true; off by
 	// default).
 	Pprof bool
@@ -81,6 +86,7 @@ func Defaults() Config {
 		RateLimit:       1000,
 		RateBurst:       2000,
 		MaxStreamClaims: 10000,
+		GRPCWorkers:     256,
 		LogLevel:        "info",
 		ShutdownGrace:   10 * time.Second,
 	}
@@ -179,6 +185,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	positive("ADJ_RATE_BURST", &c.RateBurst)
 	positive("ADJ_MAX_STREAM_CLAIMS", &c.MaxStreamClaims)
+	positive("ADJ_GRPC_WORKERS", &c.GRPCWorkers)
 	if v, ok := lookup("ADJ_CLOCK"); ok && v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {

@@ -87,7 +87,8 @@ func countField(k franchise.ProDayKey) string {
 	return "pc:" + k.Professional + ":" + k.CareDate.Format(time.DateOnly)
 }
 
-// beneficiaryRecord is how a beneficiary is stored (JSON in field "r").
+// beneficiaryRecord is how a beneficiary is stored (field "r", in the
+// binary form of record.go).
 type beneficiaryRecord struct {
 	Rights             claims.Rights        `json:"rights"`
 	Attachments        []service.Attachment `json:"attachments,omitempty"`
@@ -147,9 +148,9 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 	}
 	bv := ben.Val()
 	if raw, ok := bv[0].(string); ok {
-		var rec beneficiaryRecord
-		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-			return snap, fmt.Errorf("decode beneficiary: %w", err)
+		rec, err := decodeRecord(raw)
+		if err != nil {
+			return snap, err
 		}
 		snap.Known = true
 		snap.Beneficiary = rec.beneficiary()
@@ -436,10 +437,7 @@ func (g Registry) Upsert(ctx context.Context, nir string, b service.Beneficiary)
 	ref := g.s.keyer.Ref(nir)
 	b.Rights.Debt = decimal.Decimal{}
 	b.Rights.Organism = ""
-	raw, err := json.Marshal(beneficiaryRecord{Rights: b.Rights, Attachments: b.Attachments, HasMedecinTraitant: b.HasMedecinTraitant, AMCContract: b.AMCContract})
-	if err != nil {
-		return "", err
-	}
+	raw := encodeRecord(beneficiaryRecord{Rights: b.Rights, Attachments: b.Attachments, HasMedecinTraitant: b.HasMedecinTraitant, AMCContract: b.AMCContract})
 	if err := g.s.rdb.HSet(ctx, beneficiaryKey(ref), "r", raw).Err(); err != nil {
 		return "", wrap(err)
 	}
@@ -466,9 +464,9 @@ func (g Registry) Get(ctx context.Context, nir string) (string, service.Benefici
 	if !ok {
 		return ref, service.Beneficiary{}, service.ErrNotFound
 	}
-	var rec beneficiaryRecord
-	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-		return ref, service.Beneficiary{}, fmt.Errorf("decode beneficiary: %w", err)
+	rec, err := decodeRecord(raw)
+	if err != nil {
+		return ref, service.Beneficiary{}, err
 	}
 	b := rec.beneficiary()
 	if d, ok := v[1].(string); ok {
@@ -537,9 +535,9 @@ func (g Registry) ManagedBy(ctx context.Context, org string) ([]service.Benefici
 			if err != nil {
 				continue
 			}
-			var rec beneficiaryRecord
-			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-				return nil, fmt.Errorf("decode beneficiary: %w", err)
+			rec, err := decodeRecord(raw)
+			if err != nil {
+				return nil, err
 			}
 			out = append(out, rec.beneficiary())
 		}
