@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -26,6 +27,10 @@ import (
 	"github.com/tierspayant/tierspayant/internal/platform/config"
 	"github.com/tierspayant/tierspayant/internal/platform/logging"
 )
+
+// defaultGCPercent is the garbage collector's target when GOGC is not set
+// (Go's own default is 100).
+const defaultGCPercent = 400
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -71,6 +76,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	if cfg.Embedded() {
 		fmt.Fprint(stderr, embeddedBanner)
+	}
+	if _, set := lookup("GOGC"); !set {
+		// The service's live heap is small (tens of MB: the state is in
+		// Redis) and it allocates per claim: at Go's default (100) the
+		// collector runs every few milliseconds under load, and each cycle
+		// also shrinks the stacks the serving goroutines then grow again.
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	log := logging.New(stderr, cfg.LogLevel)
 	a, err := app.Start(ctx, cfg, log)
