@@ -226,6 +226,8 @@ func run(ctx context.Context) error {
 		p50, p95, p99          time.Duration
 		errors                 int64
 		cpuPerReq, redisPerReq float64
+		clientCPU              float64
+		redisCPUPerReq         float64
 		reused                 bool
 	}
 	var results []result
@@ -249,7 +251,7 @@ func run(ctx context.Context) error {
 			}
 			return append(a, r.addr)
 		}
-		cpu0, calls0 := cpuTime(r.pid), redisCalls(ctx, rdb)
+		cpu0, calls0, rcpu0 := cpuTime(r.pid), redisCalls(ctx, rdb), redisCPU(ctx, rdb)
 		var prof sync.WaitGroup
 		if r.adj && !r.fixed && *profile {
 			// A CPU profile of the adjudicator over most of the closed-loop run.
@@ -262,10 +264,14 @@ func run(ctx context.Context) error {
 			}()
 		}
 		cmd := exec.CommandContext(ctx, "taskset", ghzArgs(r.data, dur.String(), "json", file+".json")...)
+		t0 := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("ghz %s: %w: %s", r.name, err, out)
 		}
-		cpu1, calls1 := cpuTime(r.pid), redisCalls(ctx, rdb)
+		// The client's share of its one CPU: near 100 % means the figure is
+		// the client's limit, not the server's.
+		clientCPU := 100 * (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / time.Since(t0).Seconds()
+		cpu1, calls1, rcpu1 := cpuTime(r.pid), redisCalls(ctx, rdb), redisCPU(ctx, rdb)
 		prof.Wait()
 		var rep struct {
 			Count   int64   `json:"count"`
@@ -283,7 +289,7 @@ func run(ctx context.Context) error {
 		if err := json.Unmarshal(raw, &rep); err != nil {
 			return err
 		}
-		res := result{name: r.name, count: rep.Count, rps: rep.RPS, reused: r.adj && int(rep.Count)+500 > files[r.data]}
+		res := result{name: r.name, count: rep.Count, rps: rep.RPS, clientCPU: clientCPU, reused: r.adj && int(rep.Count)+500 > files[r.data]}
 		for _, l := range rep.Latency {
 			switch l.Percentage {
 			case 50:
@@ -304,20 +310,21 @@ func run(ctx context.Context) error {
 			// server served too.
 			res.cpuPerReq = float64((cpu1 - cpu0).Microseconds()) / float64(rep.Count+500)
 			res.redisPerReq = float64(calls1-calls0) / float64(rep.Count+500)
+			res.redisCPUPerReq = (rcpu1 - rcpu0) * 1e6 / float64(rep.Count+500)
 		}
 		results = append(results, res)
 		// A short HTML report of the same kind of run for people, on its
 		// own claims.
 		_ = exec.CommandContext(ctx, "taskset", ghzArgs("html-"+r.data, "3s", "html", file+".html")...).Run()
 	}
-	fmt.Printf("\n%-32s %8s %9s %9s %9s %9s %7s %11s %12s\n", "run", "requests", "rps", "p50", "p95", "p99", "errors", "cpu µs/req", "redis cmd/req")
+	fmt.Printf("\n%-32s %8s %9s %9s %9s %9s %7s %11s %12s %12s %9s\n", "run", "requests", "rps", "p50", "p95", "p99", "errors", "cpu µs/req", "redis cmd/req", "redis µs/req", "ghz cpu")
 	for _, r := range results {
 		note := ""
 		if r.reused {
 			note = "  (more requests than claims in its file: some were replays; raise -max-rps)"
 		}
-		fmt.Printf("%-32s %8d %9.0f %9v %9v %9v %7d %11.1f %12.2f%s\n", r.name, r.count, r.rps, r.p50.Round(10*time.Microsecond),
-			r.p95.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.cpuPerReq, r.redisPerReq, note)
+		fmt.Printf("%-32s %8d %9.0f %9v %9v %9v %7d %11.1f %12.2f %12.1f %8.0f%%%s\n", r.name, r.count, r.rps, r.p50.Round(10*time.Microsecond),
+			r.p95.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.cpuPerReq, r.redisPerReq, r.redisCPUPerReq, r.clientCPU, note)
 	}
 	fmt.Printf("\nadjudicator/floor throughput (closed loop): %.2f   p99 ratio at %d/s: %.2f   adjudicator CPU per claim: %.1f µs   Redis commands per claim: %.2f\n",
 		results[1].rps/results[0].rps, *rate, float64(results[3].p99)/float64(results[2].p99), results[1].cpuPerReq, results[1].redisPerReq)
@@ -351,6 +358,24 @@ func fetchProfile(ctx context.Context, admin string, seconds float64, path strin
 		return err
 	}
 	return f.Close()
+}
+
+// redisCPU is the CPU time Redis has used, in seconds (INFO cpu).
+func redisCPU(ctx context.Context, rdb *redis.Client) float64 {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, l := range strings.Split(info, "\r\n") {
+		for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+			if v, ok := strings.CutPrefix(l, k); ok {
+				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				total += f
+			}
+		}
+	}
+	return total
 }
 
 func usedMemory(info string) string {
