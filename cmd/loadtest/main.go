@@ -251,6 +251,10 @@ func run(ctx context.Context) error {
 			}
 			return append(a, r.addr)
 		}
+		if r.adj {
+			// Per-command statistics of this run alone (kept for the closed loop).
+			_ = rdb.ConfigResetStat(ctx).Err()
+		}
 		cpu0, calls0, rcpu0 := cpuTime(r.pid), redisCalls(ctx, rdb), redisCPU(ctx, rdb)
 		var prof sync.WaitGroup
 		if r.adj && !r.fixed && *profile {
@@ -273,6 +277,11 @@ func run(ctx context.Context) error {
 		clientCPU := 100 * (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / time.Since(t0).Seconds()
 		cpu1, calls1, rcpu1 := cpuTime(r.pid), redisCalls(ctx, rdb), redisCPU(ctx, rdb)
 		prof.Wait()
+		if r.adj && !r.fixed {
+			if stats, err := rdb.Info(ctx, "commandstats").Result(); err == nil {
+				_ = os.WriteFile(filepath.Join(*outDir, "redis-commandstats.txt"), []byte(stats), 0o644)
+			}
+		}
 		var rep struct {
 			Count   int64   `json:"count"`
 			RPS     float64 `json:"rps"`
