@@ -32,10 +32,18 @@ import (
 //   - k = 0 holds the full history (lifted oppositions, re-oppositions) in
 //     opposition.Entry.Encode form; an identifier has either one k=0 field or
 //     one k=1..5 field.
-//   - The change log is a stream "opp:{opp}:log" whose entry ids are the
-//     versions, trimmed to about oppositionLogRetention changes (20 000: at 1M entries the
-//     list then costs about 15 bytes an entry, 14 of them in the buckets); a watcher
-//     older than that gets a snapshot first.
+//   - The change log is a stream "opp:{opp}:log". A single change (add or
+//     lift through the API) is one stream entry whose id is its version:
+//     fields k (A or L), id, v (the entry's text), t (recorded-at, ms). An
+//     import batch is one stream entry whose id is the batch's last version:
+//     fields k = B, from (its first version), t, and d, the batch's changes
+//     in version order, one "identifier TAB entry text" per line (identifiers
+//     have no tab or newline: the API allows letters, digits, '-' and '_',
+//     and Import refuses the rest). One entry per batch
+//     instead of one per change halves Redis's work on an import.
+//   - The log is trimmed by version (XADD MINID) to the last
+//     oppositionLogRetention changes (20 000; a batch that straddles the
+//     limit stays whole); a watcher older than that gets a snapshot first.
 //
 // All keys share the {opp} hash tag: a change and its log entry commit in one
 // script even on Cluster (the list is reference data pinned to one shard; a
@@ -177,7 +185,7 @@ if table.concat(parts, '\31') ~= ARGV[7] then return -1 end
 redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[1], ARGV[tonumber(ARGV[8]) + 1], ARGV[9])
 local v = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[14], v .. '-1', 'k', ARGV[10], 'id', ARGV[11], 'v', ARGV[13], 't', ARGV[12])
+redis.call('XADD', KEYS[3], 'MINID', math.max(0, v - tonumber(ARGV[14])), v .. '-1', 'k', ARGV[10], 'id', ARGV[11], 'v', ARGV[13], 't', ARGV[12])
 return v
 `)
 
@@ -188,6 +196,7 @@ return v
 // compact value (seconds since the epoch), and the period text "eff.reason".
 var importScript = redis.NewScript(`
 local n, v = 0, tonumber(redis.call('GET', KEYS[1]) or '0')
+local first, log = v + 1, {}
 for i = 3, #KEYS do
   local o = 3 + (i - 3) * 10
   local id, r, sec, ptext = ARGV[o], tonumber(ARGV[o + 7]), ARGV[o + 8], ARGV[o + 9]
@@ -208,11 +217,14 @@ for i = 3, #KEYS do
   end
   if full then
     v = v + 1
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], v .. '-1', 'k', 'A', 'id', id, 'v', full, 't', ARGV[1])
     n = n + 1
+    log[n] = id .. '\t' .. full
   end
 end
-if n > 0 then redis.call('SET', KEYS[1], v) end
+if n > 0 then
+  redis.call('SET', KEYS[1], v)
+  redis.call('XADD', KEYS[2], 'MINID', math.max(0, v - tonumber(ARGV[2])), v .. '-1', 'k', 'B', 'from', first, 'd', table.concat(log, '\n'), 't', ARGV[1])
+end
 return {n, v}
 `)
 
@@ -311,6 +323,11 @@ func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.T
 	if len(items) == 0 {
 		v, err := o.Version(ctx)
 		return 0, v, err
+	}
+	for _, it := range items {
+		if it.Identifier == "" || strings.ContainsAny(it.Identifier, "\t\n|") {
+			return 0, 0, fmt.Errorf("opposition identifier %q: empty or with a tab, newline or '|'", it.Identifier)
+		}
 	}
 	// Rounds run on importWorkers connections at once: Redis executes the
 	// scripts one after the other, the round trips overlap.
@@ -418,52 +435,97 @@ func (o *Oppositions) Version(ctx context.Context) (uint64, error) {
 
 // Changes returns up to count changes after version, waiting up to block for
 // the first one when there is none yet (0: no wait). It returns ErrLogTrimmed
-// when changes after that version are no longer all in the log.
+// when changes after that version are no longer all in the log. It may
+// return fewer than count changes while more are in the log: the caller asks
+// again from the last version it got.
 func (o *Oppositions) Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]Change, error) {
-	var msgs []redis.XMessage
-	var err error
-	if block <= 0 {
-		msgs, err = o.rdb.XRangeN(ctx, oppLogKey, "("+strconv.FormatUint(after, 10)+"-1", "+", count).Result()
-	} else {
-		var res []redis.XStream
-		res, err = o.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{oppLogKey, strconv.FormatUint(after, 10) + "-1"}, Count: count, Block: block}).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, nil
-		}
-		for _, s := range res {
-			msgs = append(msgs, s.Messages...)
-		}
+	if count <= 0 {
+		return nil, nil
 	}
-	if err != nil {
-		return nil, wrap(err)
-	}
-	out := make([]Change, 0, len(msgs))
-	for _, m := range msgs {
-		c, err := change(m)
+	// An import batch holds up to importBatch changes: read the log a few
+	// entries at a time so as not to fetch far more than count.
+	page := max(1, count/importBatch)
+	out := make([]Change, 0, min(count, 1024))
+	cursor := strconv.FormatUint(after, 10) + "-1"
+	for int64(len(out)) < count {
+		msgs, err := o.rdb.XRangeN(ctx, oppLogKey, "("+cursor, "+", page).Result()
 		if err != nil {
-			return nil, err
+			return nil, wrap(err)
 		}
-		out = append(out, c)
+		if len(msgs) == 0 && len(out) == 0 && block > 0 {
+			res, err := o.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{oppLogKey, cursor}, Count: page, Block: block}).Result()
+			if errors.Is(err, redis.Nil) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, wrap(err)
+			}
+			for _, s := range res {
+				msgs = append(msgs, s.Messages...)
+			}
+		}
+		for _, m := range msgs {
+			if out, err = appendChanges(out, m, after); err != nil {
+				return nil, err
+			}
+		}
+		if int64(len(msgs)) < page {
+			break
+		}
+		cursor = msgs[len(msgs)-1].ID
 	}
 	if len(out) > 0 && out[0].Version > after+1 {
 		return nil, ErrLogTrimmed
 	}
+	if int64(len(out)) > count {
+		out = out[:count]
+	}
 	return out, nil
 }
 
-func change(m redis.XMessage) (Change, error) {
+// appendChanges appends the changes of one log entry whose version is above
+// after: the entry's own change, or those of an import batch.
+func appendChanges(out []Change, m redis.XMessage, after uint64) ([]Change, error) {
 	vs, _, _ := strings.Cut(m.ID, "-")
 	v, err := strconv.ParseUint(vs, 10, 64)
 	if err != nil {
-		return Change{}, fmt.Errorf("bad change id %q", m.ID)
+		return out, fmt.Errorf("bad change id %q", m.ID)
 	}
 	str := func(k string) string { s, _ := m.Values[k].(string); return s }
-	e, err := opposition.Decode(str("v"))
-	if err != nil {
-		return Change{}, err
-	}
 	ms, _ := strconv.ParseInt(str("t"), 10, 64)
-	return Change{Version: v, Lifted: str("k") == "L", Identifier: str("id"), Entry: e, RecordedAt: time.UnixMilli(ms).UTC()}, nil
+	at := time.UnixMilli(ms).UTC()
+	if str("k") != "B" {
+		e, err := opposition.Decode(str("v"))
+		if err != nil {
+			return out, err
+		}
+		return append(out, Change{Version: v, Lifted: str("k") == "L", Identifier: str("id"), Entry: e, RecordedAt: at}), nil
+	}
+	from, err := strconv.ParseUint(str("from"), 10, 64)
+	if err != nil || from > v {
+		return out, fmt.Errorf("bad import batch %q in the change log", m.ID)
+	}
+	d := str("d")
+	for version := from; version <= v; version++ {
+		line, rest, _ := strings.Cut(d, "\n")
+		d = rest
+		id, text, ok := strings.Cut(line, "\t")
+		if !ok {
+			return out, fmt.Errorf("bad import batch %q in the change log", m.ID)
+		}
+		if version <= after {
+			continue
+		}
+		e, err := opposition.Decode(text)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Change{Version: version, Identifier: id, Entry: e, RecordedAt: at})
+	}
+	if d != "" {
+		return out, fmt.Errorf("bad import batch %q in the change log", m.ID)
+	}
+	return out, nil
 }
 
 // Snapshot walks the whole list, calling f for each identifier with its
