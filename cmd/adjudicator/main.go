@@ -1,21 +1,18 @@
-// Command adjudicator serves the tiers-payant adjudication API over gRPC.
-//
-//	adjudicator                       serve (configuration from ADJ_* variables and flags)
-//	adjudicator params --at 2024-04-01   list the legal parameters in force on a date
-//	adjudicator report delays --organism CPAM75 --quarter 2026Q3 [--server 127.0.0.1:50051] [--out delays.csv]
-//	                                     write the quarterly delay report (L161-36-3) as CSV
-//	adjudicator reconcile [--redis ADDR] recompute counters and debts from the audit streams;
-//	                                     exit status 1 on any difference
+// Command adjudicator serves the tiers-payant adjudication API over gRPC, and
+// carries the operator's client commands. Run `adjudicator help` for the
+// sub-commands and every ADJ_* variable.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -32,52 +29,242 @@ import (
 // (Go's own default is 100).
 const defaultGCPercent = 400
 
+// env is what the commands read of their environment.
+type env struct {
+	lookup  func(string) (string, bool)
+	environ []string // NAME=value pairs, for the unknown-variable check
+}
+
+func osEnv() env { return env{lookup: os.LookupEnv, environ: os.Environ()} }
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], osEnv(), os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "adjudicator:", err)
-		os.Exit(1)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode prints err and maps it to the exit status: 0 for none (and for a
+// help request), 2 for a usage mistake, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "adjudicator:", err)
+		fmt.Fprintln(stderr, "run 'adjudicator help' for the commands and their options")
+		return 2
+	case errors.Is(err, errDifferences):
+		fmt.Fprintln(stderr, "adjudicator:", err)
+		return 1
+	default:
+		fmt.Fprintln(stderr, "adjudicator:", err)
+		return 1
 	}
 }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "params" {
-		return params(args[1:], stdout)
+// command is a sub-command.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "[flags]", "serve the API (the default command); configured by the ADJ_* variables below", serve},
+		{"params", "[--at YYYY-MM-DD]", "list the legal parameters in force on a date, with their references", func(_ context.Context, a []string, _ env, out, errw io.Writer) error {
+			return params(a, out, errw)
+		}},
+		{"report delays", "--organism CODE --quarter YYYYQn [client options] [--out FILE]", "write an organism's quarterly delay report (L161-36-3) as CSV", reportDelays},
+		{"reconcile", "[--redis ADDRS] [--since-year YYYY]", "recompute counters and debts from the audit streams; exit 1 on any difference", reconcile},
+		{"version", "", "print the module version, the commit and the Go version", func(_ context.Context, a []string, _ env, out, _ io.Writer) error {
+			if len(a) > 0 {
+				return usagef("version takes no argument, got %q", a[0])
+			}
+			return printVersion(out)
+		}},
+		{"help", "", "this help", func(_ context.Context, _ []string, _ env, out, _ io.Writer) error { return printHelp(out) }},
 	}
-	if len(args) > 0 && args[0] == "reconcile" {
-		return reconcile(ctx, args[1:], lookup, stdout)
+}
+
+func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			return printHelp(stdout)
+		case "-version", "--version":
+			return printVersion(stdout)
+		}
 	}
-	if len(args) > 1 && args[0] == "report" && args[1] == "delays" {
-		return reportDelays(ctx, args[2:], stdout)
-	}
-	if len(args) > 0 && args[0] == "serve" {
-		args = args[1:]
-	}
-	fs := flag.NewFlagSet("adjudicator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	grpcAddr := fs.String("grpc-addr", "", "gRPC listen address (ADJ_GRPC_ADDR, default 127.0.0.1:50051)")
-	adminAddr := fs.String("admin-addr", "", "admin HTTP address for /metrics, /healthz, /readyz (ADJ_ADMIN_ADDR, default 127.0.0.1:9090)")
-	redisAddrs := fs.String("redis", "", "Redis addresses, comma separated (ADJ_REDIS_ADDRS); empty: embedded in-process store")
-	clock := fs.String("clock", "", "fix the service clock to an RFC 3339 instant (ADJ_CLOCK)")
-	if err := fs.Parse(args); err != nil {
+	cmd, rest, err := pick(args)
+	if err != nil {
 		return err
 	}
-	overrides := map[string]string{"ADJ_GRPC_ADDR": *grpcAddr, "ADJ_ADMIN_ADDR": *adminAddr, "ADJ_REDIS_ADDRS": *redisAddrs, "ADJ_CLOCK": *clock}
+	if cmd.name != "help" && cmd.name != "version" {
+		if err := config.CheckEnviron(e.environ); err != nil {
+			return fmt.Errorf("environment:\n%w", err)
+		}
+	}
+	return cmd.run(ctx, rest, e, stdout, stderr)
+}
+
+// pick finds the sub-command that args name; flags alone mean serve.
+func pick(args []string) (command, []string, error) {
+	cmds := commands()
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return cmds[0], args, nil
+	}
+	for _, c := range cmds {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			return c, args[len(words):], nil
+		}
+	}
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.name)
+	}
+	if args[0] == "report" {
+		return command{}, nil, usagef("unknown report %q (reports: delays)", strings.Join(args[1:], " "))
+	}
+	return command{}, nil, usagef("unknown command %q (commands: %s)", args[0], strings.Join(names, ", "))
+}
+
+// parseFlags parses a sub-command's flags; extra arguments are a usage error.
+// A help request prints the sub-command's options to w.
+func parseFlags(fs *flag.FlagSet, args []string, w io.Writer) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "Usage: adjudicator %s [options]\n\nOptions:\n", fs.Name())
+			flagHelp(tw, fs)
+			_ = tw.Flush()
+			return err
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// flagHelp prints a flag set's options for --help.
+func flagHelp(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" {
+			def = " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(w, "      --%s\t%s%s\n", f.Name, f.Usage, def)
+	})
+}
+
+func printHelp(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "adjudicator: real-time adjudication of French health-insurance claims under tiers payant.")
+	fmt.Fprintln(tw, "\nUsage: adjudicator [command] [options]")
+	fmt.Fprintln(tw, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  %s %s\t%s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(tw, "\nServe flags (each overrides its variable):")
+	flagHelp(tw, serveFlags(new(serveOpts)))
+	fmt.Fprintln(tw, "\nClient options of the client commands (report delays…):")
+	flagHelp(tw, clientFlagSet(new(clientOpts), osEnv()))
+	fmt.Fprintln(tw, "\nServer variables (ADJ_*; an unknown ADJ_* variable refuses to start):")
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	for _, v := range config.Variables {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, orDash(v.Default), v.Help)
+	}
+	fmt.Fprintln(tw, "\nClient variables:")
+	for _, v := range config.ClientVariables {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, orDash(v.Default), v.Help)
+	}
+	fmt.Fprintln(tw, "\nWith no ADJ_REDIS_ADDRS the service runs on an embedded in-process store, open to every caller:")
+	fmt.Fprintln(tw, "a try-out only. Documentation: README.md, docs/rules.md, docs/API.md.")
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printVersion prints what the build recorded: module version, VCS commit
+// and time, Go version.
+func printVersion(w io.Writer) error {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		_, err := fmt.Fprintln(w, "adjudicator (no build information)")
+		return err
+	}
+	fmt.Fprintf(w, "adjudicator %s\n", versionLine(bi))
+	return nil
+}
+
+func versionLine(bi *debug.BuildInfo) string {
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	commit := settings["vcs.revision"]
+	if commit == "" {
+		commit = "unknown"
+	}
+	if settings["vcs.modified"] == "true" {
+		commit += "+modified"
+	}
+	parts := []string{bi.Main.Version, "commit " + commit}
+	if t := settings["vcs.time"]; t != "" {
+		parts = append(parts, t)
+	}
+	parts = append(parts, bi.GoVersion)
+	return strings.Join(parts, " ")
+}
+
+// serveOpts are the serve flags.
+type serveOpts struct{ grpcAddr, adminAddr, redisAddrs, clock string }
+
+func serveFlags(o *serveOpts) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&o.grpcAddr, "grpc-addr", "", "gRPC listen address (ADJ_GRPC_ADDR)")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "admin HTTP address for /metrics, /healthz, /readyz (ADJ_ADMIN_ADDR)")
+	fs.StringVar(&o.redisAddrs, "redis", "", "Redis addresses, comma separated (ADJ_REDIS_ADDRS); empty: embedded in-process store")
+	fs.StringVar(&o.clock, "clock", "", "fix the service clock to an RFC 3339 instant (ADJ_CLOCK)")
+	return fs
+}
+
+func serve(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	var o serveOpts
+	if err := parseFlags(serveFlags(&o), args, stdout); err != nil {
+		return err
+	}
+	overrides := map[string]string{"ADJ_GRPC_ADDR": o.grpcAddr, "ADJ_ADMIN_ADDR": o.adminAddr, "ADJ_REDIS_ADDRS": o.redisAddrs, "ADJ_CLOCK": o.clock}
 	cfg, err := config.Load(func(k string) (string, bool) {
 		if v := overrides[k]; v != "" {
 			return v, true
 		}
-		return lookup(k)
+		return e.lookup(k)
 	})
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	if cfg.Embedded() {
-		fmt.Fprint(stderr, embeddedBanner)
+		fmt.Fprint(stderr, banner(cfg.AuthOpen()))
 	}
-	if _, set := lookup("GOGC"); !set {
+	if _, set := e.lookup("GOGC"); !set {
 		// The service's live heap is small (tens of MB: the state is in
 		// Redis) and it allocates per claim: at Go's default (100) the
 		// collector runs every few milliseconds under load, and each cycle
@@ -85,6 +272,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		debug.SetGCPercent(defaultGCPercent)
 	}
 	log := logging.New(stderr, cfg.LogLevel)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		log.Info("adjudicator starting", "version", versionLine(bi))
+	}
 	a, err := app.Start(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -93,15 +283,15 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 }
 
 // params prints the legal parameters in force on a date.
-func params(args []string, stdout io.Writer) error {
+func params(args []string, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("params", flag.ContinueOnError)
 	at := fs.String("at", time.Now().Format(time.DateOnly), "date YYYY-MM-DD")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	day, err := time.Parse(time.DateOnly, *at)
 	if err != nil {
-		return fmt.Errorf("--at: %q is not a date YYYY-MM-DD", *at)
+		return usagef("--at: %q is not a date YYYY-MM-DD", *at)
 	}
 	t, err := legal.Load()
 	if err != nil {
@@ -110,7 +300,9 @@ func params(args []string, stdout io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "parameters in force on %s\n", day.Format(time.DateOnly))
 	fmt.Fprintln(w, "ID\tVALUE\tUNIT\tFROM\tTO\tDESCRIPTION\tREFERENCE")
-	for _, v := range t.InForce(day) {
+	rows := t.InForce(day)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	for _, v := range rows {
 		fmt.Fprintln(w, strings.Join(paramRow(t, v), "\t"))
 	}
 	return w.Flush()
@@ -128,11 +320,26 @@ func paramRow(t *legal.Table, v legal.Value) []string {
 	return []string{v.ID, v.Text, v.Unit, v.From.Format(time.DateOnly), to, desc, v.RefID + ": " + v.RefTitle}
 }
 
-const embeddedBanner = `
-************************************************************************
-*  EMBEDDED STORE: no Redis address given (ADJ_REDIS_ADDRS / -redis).  *
-*  Running on an in-process Redis: ALL DATA IS LOST ON EXIT.           *
-*  For anything but a try-out, point the service at a real Redis.      *
-************************************************************************
-
-`
+// banner is the loud warning of the embedded store.
+func banner(open bool) string {
+	lines := []string{
+		"EMBEDDED STORE: no Redis address given (ADJ_REDIS_ADDRS / -redis).",
+		"Running on an in-process Redis: ALL DATA IS LOST ON EXIT.",
+	}
+	if open {
+		lines = append(lines, "Authentication is OFF: every caller is an administrator.")
+	}
+	lines = append(lines, "For anything but a try-out, point the service at a real Redis.")
+	width := 0
+	for _, l := range lines {
+		width = max(width, len([]rune(l)))
+	}
+	var b strings.Builder
+	rule := strings.Repeat("*", width+6)
+	b.WriteString("\n" + rule + "\n")
+	for _, l := range lines {
+		fmt.Fprintf(&b, "*  %s%s  *\n", l, strings.Repeat(" ", width-len([]rune(l))))
+	}
+	b.WriteString(rule + "\n\n")
+	return b.String()
+}

@@ -15,7 +15,7 @@ import (
 func TestParamsCommand(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"params", "--at", "2024-04-01"}, func(string) (string, bool) { return "", false }, &out, &out); err != nil {
+	if err := run(context.Background(), []string{"params", "--at", "2024-04-01"}, noEnv, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
@@ -36,7 +36,7 @@ func TestParamsCommand(t *testing.T) {
 func TestParamsCommandBadDate(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"params", "--at", "01/04/2024"}, func(string) (string, bool) { return "", false }, &out, &out)
+	err := run(context.Background(), []string{"params", "--at", "01/04/2024"}, noEnv, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "--at") {
 		t.Fatalf("want an error naming --at, got %v", err)
 	}
@@ -46,7 +46,7 @@ func TestConfigErrorsListed(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"ADJ_REDIS_ADDRS": "127.0.0.1:1", "ADJ_LOG_LEVEL": "loud", "ADJ_REDIS_TIMEOUT": "soon"}
 	var out bytes.Buffer
-	err := run(context.Background(), nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &out)
+	err := run(context.Background(), nil, mapEnv(env), &out, &out)
 	if err == nil {
 		t.Fatal("want a configuration error")
 	}
@@ -70,7 +70,7 @@ func TestReportDelaysCommand(t *testing.T) {
 	defer a.Shutdown()
 	var out bytes.Buffer
 	err = run(ctx, []string{"report", "delays", "--organism", "CPAM75", "--quarter", "2026Q3", "--server", a.GRPCAddr},
-		func(string) (string, bool) { return "", false }, &out, &out)
+		noEnv, &out, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestReportDelaysCommand(t *testing.T) {
 		t.Fatalf("CSV header: %q", out.String())
 	}
 	err = run(ctx, []string{"report", "delays", "--organism", "CPAM75", "--quarter", "2026-3", "--server", a.GRPCAddr},
-		func(string) (string, bool) { return "", false }, &out, &out)
+		noEnv, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "quarter") {
 		t.Fatalf("bad quarter: %v", err)
 	}

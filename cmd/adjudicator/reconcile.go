@@ -20,24 +20,19 @@ var errDifferences = errors.New("reconcile: the counters differ from the audit s
 
 // reconcile recomputes every beneficiary's PF and franchise counters and
 // patient debt from the audit streams and compares them with the state.
-func reconcile(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) error {
+func reconcile(ctx context.Context, args []string, e env, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	redisAddrs := fs.String("redis", "", "Redis addresses, comma separated (default ADJ_REDIS_ADDRS)")
 	since := fs.Int("since-year", time.Now().Year()-1, "oldest adjudication year to compare (older counters have expired)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	cfg, err := config.Load(func(k string) (string, bool) {
+	// It reads the audit streams alone: no NIR, no HMAC key, nothing served.
+	cfg, err := config.LoadRedis(func(k string) (string, bool) {
 		if k == "ADJ_REDIS_ADDRS" && *redisAddrs != "" {
 			return *redisAddrs, true
 		}
-		switch k { // settings of the server that this command does not use
-		case "ADJ_HMAC_SECRET":
-			return "reconcile-needs-no-hmac-secret-0123456789", true // no NIR is read
-		case "ADJ_AUTH":
-			return "open", true // it serves nothing
-		}
-		return lookup(k)
+		return e.lookup(k)
 	})
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)

@@ -11,28 +11,26 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 )
 
 // reportDelays asks a running adjudicator for the quarterly delay report of
 // an organism (L161-36-3, third paragraph: published each quarter, per
 // profession) and writes it as CSV.
-func reportDelays(ctx context.Context, args []string, stdout io.Writer) error {
+func reportDelays(ctx context.Context, args []string, e env, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("report delays", flag.ContinueOnError)
 	org := fs.String("organism", "", "organism code (required)")
 	quarter := fs.String("quarter", "", "quarter YYYYQn, e.g. 2026Q3 (required)")
-	server := fs.String("server", "127.0.0.1:50051", "adjudicator gRPC address")
 	out := fs.String("out", "-", "CSV file to write, - for standard output")
-	if err := fs.Parse(args); err != nil {
+	var co clientOpts
+	clientFlags(fs, &co, e)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if *org == "" || *quarter == "" {
-		return fmt.Errorf("report delays: --organism and --quarter are required")
+		return usagef("report delays: --organism and --quarter are required")
 	}
-	conn, err := grpc.NewClient(*server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := co.dial()
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,11 @@
 // (ADJ_* variables) into a typed struct with defaults. It is the only package
 // that reads the environment; Load takes a lookup function so tests can pass
 // a map.
+//
+// Every variable is declared once, in Variables, with its default and its
+// help text: `adjudicator --help` prints that table, and an ADJ_* variable
+// that is not in it is a startup error naming the closest known one (a
+// misspelt ADJ_REDIS_ADDRS must not silently start the in-memory store).
 package config
 
 import (
@@ -9,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +53,8 @@ type Config struct {
 	// ShutdownGrace bounds the graceful stop (ADJ_SHUTDOWN_GRACE).
 	ShutdownGrace time.Duration
 	// Auth is "on" (every call authenticated) or "open" (no
-	// authentication: the embedded try-out default) (ADJ_AUTH).
+	// authentication) (ADJ_AUTH). Empty means the default: open for the
+	// embedded store with no credentials configured, on otherwise.
 	Auth string
 	// TLSCert and TLSKey are the server's certificate and key files
 	// (ADJ_TLS_CERT, ADJ_TLS_KEY).
@@ -76,20 +83,67 @@ type Config struct {
 	Pprof bool
 }
 
+// Variable is one ADJ_* environment variable.
+type Variable struct {
+	Name string
+	// Default is the value used when the variable is unset or empty, as
+	// text ("" when there is none).
+	Default string
+	Help    string
+	// set parses a non-empty value into the configuration.
+	set func(c *Config, v string) error
+}
+
+// Variables lists every variable the server reads, in the order of --help.
+var Variables = []Variable{
+	{"ADJ_GRPC_ADDR", "127.0.0.1:50051", "gRPC listen address", func(c *Config, v string) error { c.GRPCAddr = v; return nil }},
+	{"ADJ_ADMIN_ADDR", "127.0.0.1:9090", "admin HTTP address: /metrics, /healthz, /readyz", func(c *Config, v string) error { c.AdminAddr = v; return nil }},
+	{"ADJ_REDIS_ADDRS", "", "Redis addresses, comma separated; empty: the embedded in-process store (data lost on exit)", setAddrs},
+	{"ADJ_REDIS_MASTER_NAME", "", "Sentinel master name: the addresses are then Sentinels", func(c *Config, v string) error { c.RedisMasterName = v; return nil }},
+	{"ADJ_REDIS_CLUSTER", "false", "use the Cluster client even with one seed address (a Cluster node is also detected at startup)", func(c *Config, v string) error { return parseBool(v, &c.RedisCluster) }},
+	{"ADJ_REDIS_PASSWORD", "", "Redis password", func(c *Config, v string) error { c.RedisPassword = v; return nil }},
+	{"ADJ_REDIS_TIMEOUT", "500ms", "bound on every Redis command", func(c *Config, v string) error { return parseDuration(v, &c.RedisTimeout) }},
+	{"ADJ_HMAC_SECRET", "", "key of the hash that replaces the NIR in Redis keys; required with a real Redis (≥ 32 characters; never logged)", func(c *Config, v string) error { c.HMACSecret = v; return nil }},
+	{"ADJ_HMAC_SECRET_FILE", "", "file holding ADJ_HMAC_SECRET instead (give one of the two)", setSecretFile},
+	{"ADJ_AUTH", "", "on (every call authenticated) or open (no authentication); default open for the embedded store without credentials, on otherwise", func(c *Config, v string) error { c.Auth = v; return nil }},
+	{"ADJ_TLS_CERT", "", "server certificate file (PEM)", func(c *Config, v string) error { c.TLSCert = v; return nil }},
+	{"ADJ_TLS_KEY", "", "server private key file (PEM)", func(c *Config, v string) error { c.TLSKey = v; return nil }},
+	{"ADJ_TLS_CLIENT_CA", "", "CA file that signs client certificates (mutual TLS)", func(c *Config, v string) error { c.TLSClientCA = v; return nil }},
+	{"ADJ_AUTH_TOKENS_FILE", "", "JSON file of accepted bearer tokens by SHA-256", func(c *Config, v string) error { c.TokensFile = v; return nil }},
+	{"ADJ_RATE_LIMIT", "1000", "calls per second per client (0: no limit)", setRateLimit},
+	{"ADJ_RATE_BURST", "2000", "calls a client may make at once", func(c *Config, v string) error { return parsePositive(v, &c.RateBurst) }},
+	{"ADJ_MAX_RECV_MSG_BYTES", "1048576", "largest request accepted, in bytes (≥ 1024)", setMaxRecv},
+	{"ADJ_MAX_STREAM_CLAIMS", "10000", "claims in one AdjudicateStream call", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreamClaims) }},
+	{"ADJ_GRPC_WORKERS", "256", "long-lived goroutines serving gRPC calls", func(c *Config, v string) error { return parsePositive(v, &c.GRPCWorkers) }},
+	{"ADJ_SHUTDOWN_GRACE", "10s", "bound on the graceful stop", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownGrace) }},
+	{"ADJ_CLOCK", "", "fix the service clock to an RFC 3339 instant (replays, examples, tests)", setClock},
+	{"ADJ_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"ADJ_PPROF", "false", "serve net/http/pprof on the admin port", func(c *Config, v string) error { return parseBool(v, &c.Pprof) }},
+}
+
+// ClientVariables are read by the client sub-commands (report, reconcile…),
+// not by the server; they are listed here so that the unknown-variable check
+// knows them.
+var ClientVariables = []Variable{
+	{Name: "ADJ_CLIENT_SERVER", Default: "127.0.0.1:50051", Help: "client commands: the adjudicator's gRPC address (--server)"},
+	{Name: "ADJ_CLIENT_TLS_CA", Help: "client commands: CA file that signs the server certificate; TLS when set (--tls-ca)"},
+	{Name: "ADJ_CLIENT_CERT", Help: "client commands: client certificate file for mutual TLS (--cert)"},
+	{Name: "ADJ_CLIENT_KEY", Help: "client commands: client private key file (--key)"},
+	{Name: "ADJ_CLIENT_TOKEN", Help: "client commands: bearer token (--token); prefer ADJ_CLIENT_TOKEN_FILE"},
+	{Name: "ADJ_CLIENT_TOKEN_FILE", Help: "client commands: file holding the bearer token (--token-file)"},
+}
+
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{
-		GRPCAddr:        "127.0.0.1:50051",
-		AdminAddr:       "127.0.0.1:9090",
-		RedisTimeout:    500 * time.Millisecond,
-		MaxRecvMsgBytes: 1 << 20,
-		RateLimit:       1000,
-		RateBurst:       2000,
-		MaxStreamClaims: 10000,
-		GRPCWorkers:     256,
-		LogLevel:        "info",
-		ShutdownGrace:   10 * time.Second,
+	var c Config
+	for _, v := range Variables {
+		if v.Default != "" {
+			if err := v.set(&c, v.Default); err != nil {
+				panic(fmt.Sprintf("config: default of %s: %v", v.Name, err))
+			}
+		}
 	}
+	return c
 }
 
 // Embedded reports whether the configuration asks for the in-process store.
@@ -99,103 +153,16 @@ func (c Config) Embedded() bool { return len(c.RedisAddrs) == 0 }
 func Load(lookup func(string) (string, bool)) (Config, error) {
 	c := Defaults()
 	var errs []error
-	str := func(name string, dst *string) {
-		if v, ok := lookup(name); ok && v != "" {
-			*dst = v
-		}
-	}
-	str("ADJ_GRPC_ADDR", &c.GRPCAddr)
-	str("ADJ_ADMIN_ADDR", &c.AdminAddr)
-	str("ADJ_REDIS_MASTER_NAME", &c.RedisMasterName)
-	str("ADJ_REDIS_PASSWORD", &c.RedisPassword)
-	str("ADJ_HMAC_SECRET", &c.HMACSecret)
-	str("ADJ_LOG_LEVEL", &c.LogLevel)
-	str("ADJ_AUTH", &c.Auth)
-	str("ADJ_TLS_CERT", &c.TLSCert)
-	str("ADJ_TLS_KEY", &c.TLSKey)
-	str("ADJ_TLS_CLIENT_CA", &c.TLSClientCA)
-	str("ADJ_AUTH_TOKENS_FILE", &c.TokensFile)
-	if v, ok := lookup("ADJ_REDIS_ADDRS"); ok && v != "" {
-		for _, a := range strings.Split(v, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				c.RedisAddrs = append(c.RedisAddrs, a)
+	for _, v := range Variables {
+		if s, ok := lookup(v.Name); ok && s != "" {
+			if err := v.set(&c, s); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", v.Name, err))
 			}
 		}
-	}
-	if v, ok := lookup("ADJ_PPROF"); ok && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ADJ_PPROF: %q is not a boolean", v))
-		}
-		c.Pprof = b
-	}
-	if v, ok := lookup("ADJ_REDIS_CLUSTER"); ok && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ADJ_REDIS_CLUSTER: %q is not a boolean", v))
-		}
-		c.RedisCluster = b
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v, ok := lookup(name); ok && v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	dur("ADJ_REDIS_TIMEOUT", &c.RedisTimeout)
-	dur("ADJ_SHUTDOWN_GRACE", &c.ShutdownGrace)
-	if v, ok := lookup("ADJ_MAX_RECV_MSG_BYTES"); ok && v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1024 {
-			errs = append(errs, fmt.Errorf("ADJ_MAX_RECV_MSG_BYTES: %q is not an integer ≥ 1024", v))
-		} else {
-			c.MaxRecvMsgBytes = n
-		}
-	}
-	if v, ok := lookup("ADJ_HMAC_SECRET_FILE"); ok && v != "" {
-		if c.HMACSecret != "" {
-			errs = append(errs, errors.New("ADJ_HMAC_SECRET and ADJ_HMAC_SECRET_FILE: give one"))
-		} else if b, err := readFile(v); err != nil {
-			errs = append(errs, fmt.Errorf("ADJ_HMAC_SECRET_FILE: cannot read %q", v))
-		} else {
-			c.HMACSecret = strings.TrimSpace(string(b))
-		}
-	}
-	if v, ok := lookup("ADJ_RATE_LIMIT"); ok && v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
-			errs = append(errs, fmt.Errorf("ADJ_RATE_LIMIT: %q is not a non-negative number of calls per second", v))
-		} else {
-			c.RateLimit = f
-		}
-	}
-	positive := func(name string, dst *int) {
-		if v, ok := lookup(name); ok && v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive integer", name, v))
-				return
-			}
-			*dst = n
-		}
-	}
-	positive("ADJ_RATE_BURST", &c.RateBurst)
-	positive("ADJ_MAX_STREAM_CLAIMS", &c.MaxStreamClaims)
-	positive("ADJ_GRPC_WORKERS", &c.GRPCWorkers)
-	if v, ok := lookup("ADJ_CLOCK"); ok && v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ADJ_CLOCK: %q is not an RFC 3339 instant", v))
-		}
-		c.Clock = t
 	}
 	if c.Auth == "" {
 		c.Auth = "on"
-		if c.AuthOpen() {
+		if c.Embedded() && c.TLSClientCA == "" && c.TokensFile == "" {
 			c.Auth = "open"
 		}
 	}
@@ -203,8 +170,64 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// AuthOpen reports whether calls go unauthenticated: ADJ_AUTH=open, or by
-// default the embedded try-out with no client CA and no tokens configured.
+// CheckEnviron refuses any ADJ_* variable of environ ("NAME=value" pairs, as
+// os.Environ gives them) that neither the server nor the client commands
+// know, naming the closest known name.
+func CheckEnviron(environ []string) error {
+	known := map[string]bool{}
+	var names []string
+	for _, v := range append(append([]Variable(nil), Variables...), ClientVariables...) {
+		known[v.Name] = true
+		names = append(names, v.Name)
+	}
+	var errs []error
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "ADJ_") || known[name] {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown variable (did you mean %s?)", name, closest(name, names)))
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
+}
+
+// closest returns the name of names at the smallest edit distance from s.
+func closest(s string, names []string) string {
+	best, bestD := "", -1
+	for _, n := range names {
+		if d := editDistance(s, n); bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes: the
+// variable names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// AuthOpen reports whether calls go unauthenticated: ADJ_AUTH=open, or, for
+// a Config built in code with Auth empty, the embedded try-out with no
+// client CA and no tokens configured.
 func (c Config) AuthOpen() bool {
 	if c.Auth != "" {
 		return c.Auth == "open"
@@ -212,12 +235,25 @@ func (c Config) AuthOpen() bool {
 	return c.Embedded() && c.TLSClientCA == "" && c.TokensFile == ""
 }
 
+// StoreKind names the kind of store: embedded, single, sentinel or cluster.
+func (c Config) StoreKind() string {
+	switch {
+	case c.Embedded():
+		return "embedded"
+	case c.RedisMasterName != "":
+		return "sentinel"
+	case c.RedisCluster || len(c.RedisAddrs) > 1:
+		return "cluster"
+	}
+	return "single"
+}
+
 // Validate checks the cross-field rules.
 func (c Config) Validate() []error {
 	var errs []error
-	for name, addr := range map[string]string{"ADJ_GRPC_ADDR": c.GRPCAddr, "ADJ_ADMIN_ADDR": c.AdminAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not host:port", name, addr))
+	for _, f := range []struct{ name, addr string }{{"ADJ_GRPC_ADDR", c.GRPCAddr}, {"ADJ_ADMIN_ADDR", c.AdminAddr}} {
+		if _, _, err := net.SplitHostPort(f.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", f.name, f.addr))
 		}
 	}
 	switch c.LogLevel {
@@ -229,7 +265,11 @@ func (c Config) Validate() []error {
 	case "open", "":
 	case "on":
 		if c.TLSClientCA == "" && c.TokensFile == "" {
-			errs = append(errs, errors.New("ADJ_AUTH=on needs ADJ_TLS_CLIENT_CA (mutual TLS) and/or ADJ_AUTH_TOKENS_FILE (bearer tokens)"))
+			msg := "ADJ_AUTH=on needs ADJ_TLS_CLIENT_CA (mutual TLS) and/or ADJ_AUTH_TOKENS_FILE (bearer tokens)"
+			if !c.Embedded() {
+				msg += "; a real Redis requires credentials, or ADJ_AUTH=open said explicitly for a try-out"
+			}
+			errs = append(errs, errors.New(msg))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("ADJ_AUTH: %q is not on or open", c.Auth))
@@ -246,5 +286,106 @@ func (c Config) Validate() []error {
 	return errs
 }
 
+func setAddrs(c *Config, v string) error {
+	c.RedisAddrs = nil
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fmt.Errorf("%q is not host:port", a)
+			}
+			c.RedisAddrs = append(c.RedisAddrs, a)
+		}
+	}
+	return nil
+}
+
+func setSecretFile(c *Config, v string) error {
+	if c.HMACSecret != "" {
+		return errors.New("ADJ_HMAC_SECRET is also set: give one")
+	}
+	b, err := readFile(v)
+	if err != nil {
+		return fmt.Errorf("cannot read %q", v)
+	}
+	c.HMACSecret = strings.TrimSpace(string(b))
+	return nil
+}
+
+func setRateLimit(c *Config, v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return fmt.Errorf("%q is not a non-negative number of calls per second", v)
+	}
+	c.RateLimit = f
+	return nil
+}
+
+func setMaxRecv(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1024 {
+		return fmt.Errorf("%q is not an integer ≥ 1024", v)
+	}
+	c.MaxRecvMsgBytes = n
+	return nil
+}
+
+func setClock(c *Config, v string) error {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 instant", v)
+	}
+	c.Clock = t
+	return nil
+}
+
+func parseBool(v string, dst *bool) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a boolean", v)
+	}
+	*dst = b
+	return nil
+}
+
+func parseDuration(v string, dst *time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration", v)
+	}
+	*dst = d
+	return nil
+}
+
+func parsePositive(v string, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q is not a positive integer", v)
+	}
+	*dst = n
+	return nil
+}
+
 // readFile reads a secret file; the path, not the content, goes into errors.
 var readFile = os.ReadFile
+
+// redisVariables are the variables LoadRedis reads.
+var redisVariables = map[string]bool{"ADJ_REDIS_ADDRS": true, "ADJ_REDIS_MASTER_NAME": true, "ADJ_REDIS_CLUSTER": true,
+	"ADJ_REDIS_PASSWORD": true, "ADJ_REDIS_TIMEOUT": true}
+
+// LoadRedis reads only the Redis connection variables, for the commands that
+// talk to Redis directly and serve nothing (reconcile).
+func LoadRedis(lookup func(string) (string, bool)) (Config, error) {
+	c := Defaults()
+	var errs []error
+	for _, v := range Variables {
+		if !redisVariables[v.Name] {
+			continue
+		}
+		if s, ok := lookup(v.Name); ok && s != "" {
+			if err := v.set(&c, s); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", v.Name, err))
+			}
+		}
+	}
+	return c, errors.Join(errs...)
+}
