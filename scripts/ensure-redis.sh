@@ -10,5 +10,5 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "installing redis-server (Debian package)..." >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq redis-server redis-tools >&2
+apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq redis-server redis-tools >&2

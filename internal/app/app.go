@@ -18,20 +18,19 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -66,10 +65,16 @@ type App struct {
 	health *health.Server
 	rdb    redis.UniversalClient
 	store  *redisstore.Store
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
-	grace  time.Duration
-	errs   chan error
+	// storeKind is embedded, single, sentinel or cluster; clusterUnchecked
+	// is set while a single node could not yet be asked whether it is a
+	// Cluster node (it was down at startup).
+	storeKind        string
+	clusterUnchecked bool
+	clusterMismatch  atomic.Bool
+	stop             context.CancelFunc
+	wg               sync.WaitGroup
+	grace            time.Duration
+	errs             chan error
 }
 
 // Start builds and starts the adjudicator. It returns once both listeners are
@@ -104,15 +109,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		log.Warn("EMBEDDED STORE: no ADJ_REDIS_ADDRS given, running on an in-process Redis (miniredis); ALL DATA IS LOST ON EXIT. Do not use in production.",
 			"embedded_redis", m.Addr())
 	}
-	a.rdb = redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs: addrs, MasterName: cfg.RedisMasterName, IsClusterMode: cfg.RedisCluster, Password: cfg.RedisPassword,
-		ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout, DialTimeout: time.Second,
-		ContextTimeoutEnabled: true, PoolSize: 32, MinIdleConns: 4, PoolTimeout: cfg.RedisTimeout,
-		// Every write is idempotent (claim digest, cancel state, compare and
-		// set), so one go-redis retry cannot double-apply anything.
-		MaxRetries: 1, DisableIdentity: true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	})
+	redis.SetLogger(redisLogger{log})
+	a.rdb, a.storeKind, a.clusterUnchecked = connectRedis(ctx, cfg, addrs, log)
 	a.store = redisstore.New(a.rdb, redisstore.NewKeyer(secret))
 	lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := a.store.LoadScripts(lctx); err != nil {
@@ -167,19 +165,22 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	limitUnary, limitStream := grpc.UnaryServerInterceptor(passUnary), grpc.StreamServerInterceptor(passStream)
 	if cfg.RateLimit > 0 {
 		lim := grpcapi.NewRateLimiter(cfg.RateLimit, cfg.RateBurst)
-		limitUnary = selector.UnaryServerInterceptor(ratelimit.UnaryServerInterceptor(lim), selector.MatchFunc(grpcapi.NeedsAuth))
-		limitStream = selector.StreamServerInterceptor(ratelimit.StreamServerInterceptor(lim), selector.MatchFunc(grpcapi.NeedsAuth))
+		u, st := lim.Interceptors()
+		limitUnary = selector.UnaryServerInterceptor(u, selector.MatchFunc(grpcapi.NeedsAuth))
+		limitStream = selector.StreamServerInterceptor(st, selector.MatchFunc(grpcapi.NeedsAuth))
 	}
-	authUnary := selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(authn.Authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
-	authStream := selector.StreamServerInterceptor(grpcauth.StreamServerInterceptor(authn.Authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel)}
+	authenticate := recordCaller(authn.Authenticate)
+	authUnary := selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
+	authStream := selector.StreamServerInterceptor(grpcauth.StreamServerInterceptor(authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(codeToLevel),
+		logging.WithFieldsFromContextAndCallMeta(callFields), logging.WithErrorFields(errorFields)}
 	onPanic := recovery.WithRecoveryHandler(func(p any) error {
 		log.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
 	a.grpc = grpc.NewServer(append(serverOpts,
-		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary),
-		grpc.ChainStreamInterceptor(metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, sizeStream),
+		grpc.ChainUnaryInterceptor(callSlotUnary, metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary),
+		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, sizeStream),
 		// Requests up to 4× the limit are decoded so that MaxRequestBytes can
 		// name the problem; beyond that gRPC refuses them itself.
 		grpc.MaxRecvMsgSize(4*cfg.MaxRecvMsgBytes),
@@ -219,6 +220,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 			http.Error(w, "state store unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		if a.clusterMismatch.Load() {
+			http.Error(w, "state store is a Redis Cluster: set ADJ_REDIS_CLUSTER=true", http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ready")
 	})
 	if cfg.Pprof {
@@ -244,7 +249,20 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		}
 	}()
 	go func() { defer a.wg.Done(); a.watchStore(runCtx) }()
-	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "embedded_store", cfg.Embedded())
+	clockDesc := "system"
+	if !cfg.Clock.IsZero() {
+		clockDesc = "fixed at " + cfg.Clock.Format(time.RFC3339)
+	}
+	authDesc := "open (no authentication: every caller is an administrator)"
+	if !cfg.AuthOpen() {
+		authDesc = authMode(cfg)
+	}
+	storeAddrs := cfg.RedisAddrs
+	if cfg.Embedded() {
+		storeAddrs = addrs
+	}
+	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "store", a.storeKind, "store_addrs", storeAddrs,
+		"auth", authDesc, "tls", cfg.TLSCert != "", "clock", clockDesc)
 	return a, nil
 }
 
@@ -312,6 +330,19 @@ func (a *App) setReady(ctx context.Context) {
 	defer cancel()
 	st := healthpb.HealthCheckResponse_SERVING
 	if err := a.store.Ping(pctx); err != nil {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	} else if a.clusterUnchecked {
+		// The node was down at startup: ask it now whether it is a Cluster
+		// node, which the single-node client cannot serve.
+		if isCluster, err := clusterEnabled(pctx, a.rdb); err == nil {
+			a.clusterUnchecked = false
+			if isCluster {
+				a.clusterMismatch.Store(true)
+				a.log.Error("ADJ_REDIS_ADDRS names a Redis Cluster node but the service started with the single-node client (the node was down at startup): every call would fail with MOVED; restart with ADJ_REDIS_CLUSTER=true")
+			}
+		}
+	}
+	if a.clusterMismatch.Load() {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	a.health.SetServingStatus(ReadinessService, st)

@@ -240,13 +240,31 @@ func TestLimits(t *testing.T) {
 		_, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: gpClaim("RATE-" + itoa(i))})
 		if status.Code(err) == codes.ResourceExhausted {
 			limited++
-			if !strings.Contains(status.Convert(err).Message(), "retry in") {
-				t.Errorf("rate limited without a retry hint: %v", err)
+			var delay time.Duration
+			for _, d := range status.Convert(err).Details() {
+				if ri, ok := d.(*errdetails.RetryInfo); ok {
+					delay = ri.GetRetryDelay().AsDuration()
+				}
+			}
+			// At 5 calls per second the next token comes within 200 ms;
+			// the hint is never under the 100 ms floor.
+			if delay < 100*time.Millisecond || delay > 200*time.Millisecond {
+				t.Errorf("rate limited with a RetryInfo delay of %v, want 100-200 ms: %v", delay, err)
 			}
 		}
 	}
 	if limited < 5 || limited > 8 {
 		t.Errorf("%d of 12 calls rate limited at 5/s with a burst of 5, want about 7", limited)
+	}
+	// A client that honours the hint is served.
+	_, err = cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: gpClaim("RATE-X")})
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			time.Sleep(ri.GetRetryDelay().AsDuration())
+		}
+	}
+	if _, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: gpClaim("RATE-Y")}); err != nil {
+		t.Errorf("call after the RetryInfo delay: %v", err)
 	}
 }
 

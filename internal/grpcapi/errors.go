@@ -29,6 +29,11 @@ func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
+	return withCause(statusOf(err), err)
+}
+
+// statusOf maps a domain error to its status.
+func statusOf(err error) error {
 	var ve *claims.ValidationError
 	var ce *access.ClauseError
 	switch {

@@ -8,17 +8,20 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
 )
 
 // RateLimiter is a token bucket per client (the authenticated caller, or the
-// peer's address when authentication is off), for the go-grpc-middleware
-// ratelimit interceptor.
+// peer's address when authentication is off). Its interceptors answer
+// RESOURCE_EXHAUSTED with a RetryInfo delay a client can honour.
 type RateLimiter struct {
 	limit rate.Limit
 	burst int
@@ -50,12 +53,17 @@ func clientKey(ctx context.Context) string {
 	return "unknown"
 }
 
-// Limit refuses the call when the client's bucket is empty; the ratelimit
-// interceptor turns that into RESOURCE_EXHAUSTED carrying the retry hint.
-func (l *RateLimiter) Limit(ctx context.Context) error {
+// minRetryDelay is the shortest delay RetryInfo advises: a client that
+// waits less only spends its next call on another refusal.
+const minRetryDelay = 100 * time.Millisecond
+
+// wait takes one call from the client's bucket, or says how long until the
+// bucket holds one again.
+func (l *RateLimiter) wait(ctx context.Context) (time.Duration, bool) {
 	key := clientKey(ctx)
 	now := time.Now()
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	b := l.by[key]
 	if b == nil {
 		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
@@ -70,14 +78,39 @@ func (l *RateLimiter) Limit(ctx context.Context) error {
 		}
 		l.swept = now
 	}
-	ok := b.lim.AllowN(now, 1)
-	l.mu.Unlock()
-	if ok {
-		return nil
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 || !r.OK() {
+		r.CancelAt(now)
+		return max(d, minRetryDelay), false
 	}
-	// The ratelimit interceptor answers RESOURCE_EXHAUSTED with this text.
-	return fmt.Errorf("client over %g calls per second (bursts of %d): retry in %v",
-		float64(l.limit), l.burst, time.Duration(float64(time.Second)/float64(l.limit)).Round(time.Millisecond))
+	return 0, true
+}
+
+// refusal is the RESOURCE_EXHAUSTED status of a client over its budget, with
+// the RetryInfo delay after which its next call is accepted.
+func (l *RateLimiter) refusal(delay time.Duration) error {
+	return withDetails(codes.ResourceExhausted,
+		fmt.Sprintf("client over %g calls per second (bursts of %d): retry after the RetryInfo delay", float64(l.limit), l.burst),
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(delay.Round(time.Millisecond))},
+		&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{Subject: "client", Description: "calls per second"}}})
+}
+
+// Interceptors refuse a call, before its handler, when the caller's bucket is
+// empty. They run after authentication so that the bucket is the caller's.
+func (l *RateLimiter) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	unary := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if d, ok := l.wait(ctx); !ok {
+			return nil, l.refusal(d)
+		}
+		return h(ctx, req)
+	}
+	stream := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if d, ok := l.wait(ss.Context()); !ok {
+			return l.refusal(d)
+		}
+		return h(srv, ss)
+	}
+	return unary, stream
 }
 
 // MaxRequestBytes refuses, with INVALID_ARGUMENT naming the request, any
