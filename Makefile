@@ -43,7 +43,7 @@ generate: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## reg
 generate-check: generate ## fail when gen/ does not match proto/
 	@if [ -n "$$(git status --porcelain -- gen)" ]; then git status --porcelain -- gen; echo "gen/ is stale: run make generate and commit"; exit 1; fi
 
-lint: $(TOOLS)/buf ## buf lint, go vet, gofmt check
+lint: $(TOOLS)/buf size-check ## buf lint, go vet, gofmt check, no large tracked file
 	buf lint
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -51,11 +51,12 @@ lint: $(TOOLS)/buf ## buf lint, go vet, gofmt check
 certs: ## development CA, localhost server certificate and one client certificate per role, in .tmp/certs
 	go run ./cmd/devcerts -dir .tmp/certs
 
-build: ## build bin/adjudicator
-	go build -o bin/adjudicator ./cmd/adjudicator
+build: ## build bin/adjudicator (stamped with its commit)
+	go build -buildvcs=auto -o bin/adjudicator ./cmd/adjudicator
 
-run: ## run the service (embedded in-process store unless ADJ_REDIS_ADDRS is set)
-	go run ./cmd/adjudicator
+ARGS ?=
+run: build ## run the service (embedded in-process store unless ADJ_REDIS_ADDRS is set); flags in ARGS='-clock …'
+	bin/adjudicator $(ARGS)
 
 params-check: ## validate the legal parameter tables
 	go test -count=1 ./internal/legal/...
@@ -67,7 +68,12 @@ fuzz: ## run each fuzz target for FUZZTIME (request decoding, engine invariants,
 	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(FUZZTIME) ./internal/franchise/
 	go test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./internal/store/redisstore/
 
-test: redis ## run every test (starts a private redis-server per test binary)
+MAX_FILE_BYTES := 1048576
+size-check: ## fail when a tracked file outside gen/ and testdata/ exceeds 1 MB (binaries, reports)
+	@big=$$(git ls-files -z | grep -zv -e '^gen/' -e '/testdata/' -e '^testdata/' | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > $(MAX_FILE_BYTES)'); \
+	if [ -n "$$big" ]; then echo "tracked files over $(MAX_FILE_BYTES) bytes:"; echo "$$big"; exit 1; fi
+
+test: redis $(TOOLS)/grpcurl ## run every test (starts a private redis-server per test binary; plays the README walk-through)
 	go test $(GO_TEST_FLAGS) ./...
 
 bench: redis $(TOOLS)/benchstat ## engine and store benchmarks (-benchmem), compared with benchstat against the previous run
@@ -78,7 +84,7 @@ test-cluster: redis ## the store's integration suite on a local 3-master Redis C
 	addrs=$$(scripts/redis-cluster.sh start "$$dir/cluster"); echo "cluster: $$addrs"; \
 	TIERSPAYANT_TEST_CLUSTER=$$addrs go test $(GO_TEST_FLAGS) -v -run 'Store|Cluster' ./internal/store/... | grep -E "^(=== RUN|---|PASS|FAIL|ok|panic)|_test.go"
 
-.PHONY: help tools redis generate generate-check lint certs build run params-check fuzz bench test test-cluster
+.PHONY: help tools redis generate generate-check lint size-check certs build run params-check fuzz bench test test-cluster
 
 include mk/chaos.mk
 include mk/perf.mk

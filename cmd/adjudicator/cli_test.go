@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -142,5 +143,20 @@ func TestHelpRequestIsNotAnError(t *testing.T) {
 	}
 	if got := exitCode(errors.New("boom"), &bytes.Buffer{}); got != 1 {
 		t.Fatalf("exit %d", got)
+	}
+}
+
+// TestReadmeListsEveryVariable: the README's configuration tables name every
+// variable the code knows.
+func TestReadmeListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range append(append([]config.Variable(nil), config.Variables...), config.ClientVariables...) {
+		if !strings.Contains(string(b), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s", v.Name)
+		}
 	}
 }

@@ -185,4 +185,3 @@ func TestClusterNodeLateNeverReady(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
-
