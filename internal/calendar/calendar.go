@@ -4,9 +4,9 @@
 //
 // A Calendar is a small value: the national calendar (Code du travail
 // art. L3133-1) or the Alsace-Moselle one, which adds Good Friday and
-// 26 December (Code du travail art. L3134-13). Product decision D3 gives each
-// paying organism its own calendar, chosen by the département where it sits
-// (ForDepartement).
+// 26 December (Code du travail art. L3134-13). Each paying organism has its
+// own calendar, chosen by the département where it sits (ForDepartement;
+// docs/rules.md#calendar).
 //
 // The holiday list is calendar law, not a money parameter, so it lives here in
 // code with its articles rather than in internal/legal.
@@ -14,7 +14,8 @@
 // Dates are civil days. Every function reads the calendar date of its
 // argument in the argument's own location (year, month, day) and ignores the
 // time of day; returned dates are at 00:00 UTC. Callers convert instants to
-// Europe/Paris before calling (D3). The package is pure: no clock, no I/O.
+// Europe/Paris before calling (docs/rules.md#dates). The package is pure: no
+// clock, no I/O.
 package calendar
 
 import (
@@ -63,24 +64,25 @@ func National() Calendar {
 
 // AlsaceMoselle returns the calendar of départements 57, 67 and 68: the
 // national holidays plus Good Friday and 26 December (Code du travail
-// art. L3134-13; RULEBOOK P-CAL-2).
+// art. L3134-13; docs/rules.md#calendar).
 func AlsaceMoselle() Calendar {
 	return Calendar{name: RegionAlsaceMoselle.String(), region: RegionAlsaceMoselle}
 }
 
 // ForDepartement returns the calendar of a paying organism located in the
-// given département code ("57", "2A", "971"). D3: organisms in Moselle (57),
+// given département code ("57", "2A", "971"). Organisms in Moselle (57),
 // Bas-Rhin (67) and Haut-Rhin (68) use the Alsace-Moselle calendar, all others
-// the national one. Surrounding spaces are ignored.
+// the national one (docs/rules.md#calendar). Surrounding spaces are ignored.
 func ForDepartement(dep string) Calendar {
 	switch strings.TrimSpace(dep) {
 	case "57", "67", "68":
 		return AlsaceMoselle()
 	default:
-		// TODO(calendar): P-CAL-3 — overseas départements (971 to 976) also
+		// TODO(calendar): overseas départements (971 to 976) also
 		// commemorate the abolition of slavery, on a date that differs by
-		// territory (loi 83-550, décret 83-1003); the national calendar is used
-		// until that date list is confirmed.
+		// territory (loi 83-550, décret 83-1003; Code du travail L3422-2);
+		// the national calendar is used until that date list is added
+		// (docs/rules.md#calendar).
 		return National()
 	}
 }
@@ -195,8 +197,8 @@ func (c Calendar) IsHoliday(day time.Time) bool {
 }
 
 // IsWorkingDay reports whether day is a jour ouvré: Monday to Friday and not a
-// public holiday of the calendar. Saturdays are not working days (RULEBOOK
-// P-CAL-4: jours ouvrés, not jours ouvrables).
+// public holiday of the calendar. Saturdays are not working days (jours
+// ouvrés, not jours ouvrables: docs/rules.md#calendar).
 func (c Calendar) IsWorkingDay(day time.Time) bool {
 	day = civil(day)
 	switch day.Weekday() {
@@ -207,7 +209,8 @@ func (c Calendar) IsWorkingDay(day time.Time) bool {
 }
 
 // AddWorkingDays returns the n-th working day after day, counting day itself
-// as day 0 whether or not it is a working day (D3: the receipt day is day 0).
+// as day 0 whether or not it is a working day (the receipt day is day 0:
+// docs/rules.md#due-date).
 // For n = 0 it returns day. For a negative n it returns the |n|-th working day
 // before day.
 func (c Calendar) AddWorkingDays(day time.Time, n int) time.Time {

@@ -130,8 +130,9 @@ func fmtDays(days []time.Time) []string {
 	return out
 }
 
-// TestHolidays2025_RulebookTable checks the 2025 table printed in RULEBOOK §5.6.
-func TestHolidays2025_RulebookTable(t *testing.T) {
+// TestHolidays2025_ExamplesTable checks the 2025 holidays listed in
+// docs/rules.md#examples.
+func TestHolidays2025_ExamplesTable(t *testing.T) {
 	t.Parallel()
 	national := []string{
 		"2025-01-01", "2025-04-21", "2025-05-01", "2025-05-08", "2025-05-29", "2025-06-09",
@@ -144,7 +145,7 @@ func TestHolidays2025_RulebookTable(t *testing.T) {
 		cal  calendar.Calendar
 		want []string
 	}{
-		{"national 2025, RULEBOOK §5.6", calendar.National(), national},
+		{"national 2025, docs/rules.md#examples", calendar.National(), national},
 		{"Alsace-Moselle 2025: Good Friday 18 Apr and 26 Dec added", calendar.AlsaceMoselle(), am},
 	}
 	for _, tt := range tests {
@@ -225,9 +226,10 @@ func TestForDepartement(t *testing.T) {
 	}
 }
 
-// TestAddWorkingDays_RulebookExamples checks every due date of RULEBOOK §5.6
-// and §7 (receipt = day 0, due date = day 7, or day 30 under a fraud regime).
-func TestAddWorkingDays_RulebookExamples(t *testing.T) {
+// TestAddWorkingDays_WorkedExamples checks every due date of the worked
+// examples of docs/rules.md#examples (receipt = day 0, due date = day 7, or
+// day 30 under a fraud regime).
+func TestAddWorkingDays_WorkedExamples(t *testing.T) {
 	t.Parallel()
 	nat, am := calendar.National(), calendar.AlsaceMoselle()
 	tests := []struct {
@@ -264,7 +266,8 @@ func TestAddWorkingDays_RulebookExamples(t *testing.T) {
 		// 5-E: small invoice, received Mon 1 Dec 2025.
 		{"5-E due Wed 10 Dec 2025", nat, "2025-12-01", 7, "2025-12-10"},
 		{"5-E day 10 = Mon 15 Dec", nat, "2025-12-01", 10, "2025-12-15"},
-		// §7 examples.
+		// Adjudication examples: docs/rules.md#ex-1, docs/rules.md#ex-3,
+		// docs/rules.md#ex-10.
 		{"Ex.1 received Tue 11 Mar 2025, due Thu 20 Mar", nat, "2025-03-11", 7, "2025-03-20"},
 		{"Ex.3 received Tue 15 Apr 2025, national due Fri 25 Apr", nat, "2025-04-15", 7, "2025-04-25"},
 		{"Ex.3 A-M due Mon 28 Apr", am, "2025-04-15", 7, "2025-04-28"},

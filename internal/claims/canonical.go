@@ -9,7 +9,7 @@ import (
 
 // AppendCanonical appends the claim's canonical encoding: the bytes whose
 // keyed hash tells a retry of the claim from a different claim under the same
-// id (D20). Two claims encode alike exactly when they say the same thing:
+// id (docs/rules.md#claim-id-reuse). Two claims encode alike exactly when they say the same thing:
 // every field is written in a fixed order, amounts by value ("12.5" and
 // "12.50" alike) and instants by the instant they name, whatever their zone.
 //

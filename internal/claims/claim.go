@@ -7,10 +7,10 @@ import (
 )
 
 // Category is the kind of care a claim line bills. It selects the ticket
-// modérateur rate (RULEBOOK §3.4), whether the participation forfaitaire is due
-// (CSS art. L160-13 II: doctors' acts and biology) and which franchise applies
-// (CSS art. L160-13 III: medicines, auxiliaries' acts, transports, pharmacist
-// services).
+// modérateur rate (docs/rules.md#tm-rate), whether the participation
+// forfaitaire is due (CSS art. L160-13 II: doctors' acts and biology) and
+// which franchise applies (CSS art. L160-13 III: medicines, auxiliaries' acts,
+// transports, pharmacist services).
 type Category int
 
 // Categories of care.
@@ -41,7 +41,8 @@ const (
 	IdentificationNone                           // no proof (FSE dégradée)
 )
 
-// InsuranceNature is the risk the claim is billed to (D19).
+// InsuranceNature is the risk the claim is billed to
+// (docs/rules.md#insurance-nature).
 type InsuranceNature int
 
 // Insurance natures.
@@ -69,7 +70,7 @@ type Parcours int
 const (
 	ParcoursUnspecified Parcours = iota // treated as respected
 	ParcoursRespected                   // médecin traitant or referral
-	ParcoursHors                        // hors parcours: majoration of the ticket modérateur (D13)
+	ParcoursHors                        // hors parcours: majoration of the ticket modérateur (docs/rules.md#hors-parcours)
 	ParcoursException                   // emergency, away from home, other legal exception: no majoration
 )
 
@@ -95,7 +96,7 @@ const (
 type Professional struct {
 	ID          string // RPPS, ADELI or FINESS identifier
 	Profession  Profession
-	Departement string // "75", "2A", "971": selects the calendar (D3)
+	Departement string // "75", "2A", "971": where it practises (the payer's calendar is the organism's, docs/rules.md#calendar)
 }
 
 // Identification is the electronic identifier or other proof presented.
@@ -109,25 +110,25 @@ type Line struct {
 	ID        string // unique within the claim
 	Code      string // NGAP/CCAM/CIP/LPP code: never logged
 	Category  Category
-	CareDate  time.Time // date des soins, 00:00 UTC: selects every dated parameter (D2)
+	CareDate  time.Time // date des soins, 00:00 UTC: selects every dated parameter (docs/rules.md#dates)
 	UnitPrice decimal.Decimal
 	Quantity  int // acts, packs or transport legs; franchise and PF units
 	// BilledAmount is what the professional charges; above the base it is an
 	// excess fee (dépassement), outside the AMO part.
 	BilledAmount decimal.Decimal
 	// Coefficient of the act in its nomenclature, when it has one (heavy act
-	// threshold, D17). Zero when absent.
+	// threshold, docs/rules.md#heavy-act). Zero when absent.
 	Coefficient decimal.Decimal
 	// ProductRate is the medicine's reimbursement rate as a fraction (1, 0.65,
-	// 0.30, 0.15), required for CategoryMedicine only (D18).
+	// 0.30, 0.15), required for CategoryMedicine only (docs/rules.md#medicines).
 	ProductRate        decimal.Decimal
-	ALDRelated         bool     // care under the ALD protocol (D15)
-	MaternityExam      bool     // compulsory pregnancy examination (D14)
-	Parcours           Parcours // physician lines only (D13)
+	ALDRelated         bool     // care under the ALD protocol (docs/rules.md#ald)
+	MaternityExam      bool     // compulsory pregnancy examination (docs/rules.md#maternity)
+	Parcours           Parcours // physician lines only (docs/rules.md#hors-parcours)
 	Emergency          bool     // care given as an emergency
-	DuringHospitalStay bool     // care during a hospital stay: no PF, no franchise (D16)
+	DuringHospitalStay bool     // care during a hospital stay (docs/rules.md#hospital-stay)
 	// GenericRefused is set when the patient refused a generic substitution
-	// without a "non substituable" mention (D18, L162-16-7).
+	// without a "non substituable" mention (L162-16-7, docs/rules.md#generic).
 	GenericRefused bool
 	// HighestGenericPrice is the group's highest generic price, when known:
 	// the base is limited to it when the generic was refused (L162-16 III).
@@ -142,8 +143,8 @@ func (l Line) Base() decimal.Decimal {
 
 // Claim is a tiers-payant invoice as sent by the billing software.
 type Claim struct {
-	ID             string    // idempotency key (D20): professional id + invoice number
-	CreatedAt      time.Time // creation time declared by the software (D6)
+	ID             string    // idempotency key (docs/rules.md#claim-id-reuse): professional id + invoice number
+	CreatedAt      time.Time // creation time declared by the software (docs/rules.md#opposition)
 	Professional   Professional
 	Identification Identification
 	NIR            string // personal health data: never logged
@@ -167,7 +168,8 @@ func (p Period) Contains(day time.Time) bool {
 	return p.To.IsZero() || !day.After(p.To)
 }
 
-// Pregnancy is what the maternity period is computed from (D14, L160-9).
+// Pregnancy is what the maternity period is computed from (L160-9,
+// docs/rules.md#maternity).
 type Pregnancy struct {
 	ExpectedDelivery time.Time
 	ActualDelivery   time.Time // zero while no delivery is recorded
@@ -184,7 +186,8 @@ type Rights struct {
 	Pregnancies []Pregnancy
 	// DirectDebitAuthorised records the bank-debit authorisation of L160-13 II.
 	DirectDebitAuthorised bool
-	// Debt is the outstanding PF and franchise debt before this claim (D12).
+	// Debt is the outstanding PF and franchise debt before this claim
+	// (docs/rules.md#patient-debt).
 	Debt decimal.Decimal
 	// Organism is the managing organism on the care date (L160-17, L160-18).
 	Organism string

@@ -17,7 +17,8 @@ const (
 	StatusRejected           // nothing payable to the professional under tiers payant
 )
 
-// Guarantee is the payment guarantee of CSS art. L161-36-3 (D7).
+// Guarantee is the payment guarantee of CSS art. L161-36-3
+// (docs/rules.md#guarantee).
 type Guarantee int
 
 // Guarantees.
@@ -33,7 +34,7 @@ const (
 type Reason struct {
 	Code    string
 	Line    int    // index of the line it concerns, -1 for the whole claim
-	Article string // legal reference, e.g. "CSS art. L160-11"
+	Article string // legal reference and rule, e.g. "CSS art. L160-11; docs/rules.md#time-bar"
 	Message string // short English explanation, never personal data
 }
 
@@ -43,7 +44,7 @@ type Trace struct {
 	Amount      string // which amount: "base", "amo", "ticket_moderateur", "participation_forfaitaire", "franchise"…
 	Value       decimal.Decimal
 	Rule        string // rule name, e.g. "TM_RATE", "PF_DAILY_COUNT_CAP"
-	Article     string // legal reference
+	Article     string // legal reference and rule, e.g. "CSS art. L160-13 II; docs/rules.md#pf"
 	ParameterID string // e.g. "P-PF-1"; empty when no parameter was used
 	Parameter   string // the parameter's value as used, e.g. "2.00"
 }
@@ -59,15 +60,16 @@ type LineDecision struct {
 	Base             decimal.Decimal // base de remboursement (after the generic limit)
 	Rate             decimal.Decimal // AMO rate applied, as a fraction
 	AMO              decimal.Decimal // AMO amount
-	TicketModerateur decimal.Decimal // base − AMO (the flat amount when D17 applies)
-	HeavyActFlat     bool            // TM replaced by the heavy-act flat amount (D17)
+	TicketModerateur decimal.Decimal // base − AMO (the flat amount of a heavy act)
+	HeavyActFlat     bool            // TM replaced by the heavy-act flat amount (docs/rules.md#heavy-act)
 	// ParticipationForfaitaire and Franchise are the deductions actually
-	// consumed against the caps (D9, D10, D11).
+	// consumed against the caps (docs/rules.md#pf, docs/rules.md#franchise,
+	// docs/rules.md#order).
 	ParticipationForfaitaire decimal.Decimal
 	Franchise                decimal.Decimal
 	Excess                   decimal.Decimal // billed − base when positive (dépassement)
 	// PayableToProfessional is the AMO amount paid to the professional under
-	// tiers payant (D12: never reduced by PF or franchise).
+	// tiers payant (docs/rules.md#payable: never reduced by PF or franchise).
 	PayableToProfessional decimal.Decimal
 	// PayableToPatient is what the insurer reimburses the patient when the
 	// line is out of tiers payant: AMO − PF − franchise.
@@ -77,11 +79,12 @@ type LineDecision struct {
 	// line is out of tiers payant.
 	PatientShare decimal.Decimal
 	// PatientDebt is the PF and franchise recorded as the beneficiary's debt
-	// (lines under tiers payant only, D12).
+	// (lines under tiers payant only, docs/rules.md#patient-debt).
 	PatientDebt decimal.Decimal
 }
 
-// Totals sums the line amounts of a decision (D1: sums of rounded amounts).
+// Totals sums the line amounts of a decision (sums of rounded amounts,
+// docs/rules.md#rounding).
 type Totals struct {
 	Base, AMO, TicketModerateur, ParticipationForfaitaire, Franchise, Excess decimal.Decimal
 	PayableToProfessional, PayableToPatient, PatientShare, PatientDebt       decimal.Decimal
@@ -100,7 +103,7 @@ type Decision struct {
 	DebtBalance decimal.Decimal
 	Organism    string
 	// AdjudicatedOn is the date whose calendar year holds the annual counters
-	// (D2).
+	// (docs/rules.md#dates).
 	AdjudicatedOn time.Time
 	Trace         []Trace
 }

@@ -15,52 +15,63 @@
 //
 // Engine.Adjudicate chains the three for simulations and tests.
 //
-// # Rules applied (RULEBOOK §0.5 and §4)
+// # Rules applied
 //
-//   - D1: amounts are computed per line and rounded to the cent, half away
-//     from zero; totals are sums of line amounts.
-//   - D2: the care date selects rates, amounts, exemptions, maternity, ALD and
-//     rights; the adjudication date (calendar date of the receipt instant in
-//     its own location, Europe/Paris for the service) selects the year of the
-//     annual counters and the annual caps.
-//   - D7: GUARANTEED for a card or app not opposed with rights open on every
-//     care date; ALT_PROOF for ADRi or an attestation with rights open; else
-//     NONE. An opposed identifier rejects the claim (lines priced for
-//     information, nothing payable, nothing consumed).
-//   - D8: a line received on or after the second anniversary of the first day
-//     of the quarter following its care quarter is TIME_BARRED.
-//   - D9–D11: participation forfaitaire on physician and biology lines,
-//     franchise on medicine, auxiliary, transport and pharmacist-service
-//     lines, consumed in line order against the caps (package franchise).
-//   - D12: under tiers payant the deductions become the beneficiary's debt and
-//     never reduce the professional's payment; out of tiers payant they reduce
-//     the patient's reimbursement. Above the direct-debit threshold (P-TP-DEBT,
-//     unset by default) without authorisation the claim is out of tiers payant.
-//   - D13: hors parcours physician lines (patient aged 16 or more on the care
-//     date, not an emergency) take the P-TM-2 rate.
-//   - D14: inside the maternity period every line is at 100 % without
-//     deductions; outside it, compulsory pregnancy exams and lines of a claim
-//     billed to maternity are at 100 % without deductions.
-//   - D15: ALD-related lines with a recognised ALD are at 100 %, deductions
-//     still due; without a recognised ALD the ordinary rate applies and the
-//     reason ALD_NOT_RECOGNISED says so.
-//   - D16: no deductions for minors (age on 1 January of the care year), CSS
-//     and AME beneficiaries, emergency transport, and care during a hospital
-//     stay as far as L160-13 excludes it (the participation forfaitaire, the
-//     franchise on medicines and auxiliaries' acts; not the franchise on
-//     transports or pharmacist services); AME at 100 %; under CSS the ticket
-//     modérateur is not the patient's share.
-//   - D17: on physician, midwife, dentist, auxiliary and biology lines not
-//     already at 100 %, a unit price or coefficient at the threshold replaces
-//     the ticket modérateur by the flat amount (P-TM-11).
-//   - D18: medicines take their product rate, checked against P-TM-7; a
-//     refused generic takes the line out of tiers payant and limits its base
-//     to the highest generic price when given and lower.
-//   - D19: AT/MP claims return ErrNatureNotSupported.
+// docs/rules.md states every rule with its legal basis and its deviations;
+// each reason and trace cites one of its anchors. In short:
+//
+//   - docs/rules.md#rounding: amounts are computed per line and rounded to the
+//     cent, half away from zero; totals are sums of line amounts.
+//   - docs/rules.md#dates: the care date selects rates, amounts, exemptions,
+//     maternity, ALD and rights; the adjudication date (calendar date of the
+//     receipt instant in its own location, Europe/Paris for the service)
+//     selects the year of the annual counters and the annual caps.
+//   - docs/rules.md#guarantee: GUARANTEED for a card or app not opposed with
+//     rights open on every care date; ALT_PROOF for ADRi or an attestation
+//     with rights open; else NONE. An opposed identifier rejects the claim
+//     (lines priced for information, nothing payable, nothing consumed:
+//     docs/rules.md#opposition).
+//   - docs/rules.md#time-bar: a line received on or after the second
+//     anniversary of the first day of the quarter following its care quarter
+//     is TIME_BARRED (L160-11).
+//   - docs/rules.md#pf, docs/rules.md#franchise, docs/rules.md#order:
+//     participation forfaitaire on physician and biology lines, franchise on
+//     medicine, auxiliary, transport and pharmacist-service lines, consumed in
+//     line order against the caps (package franchise).
+//   - docs/rules.md#patient-debt, docs/rules.md#direct-debit: under tiers
+//     payant the deductions become the beneficiary's debt and never reduce
+//     the professional's payment; out of tiers payant they reduce the
+//     patient's reimbursement. Above the direct-debit threshold (P-TP-DEBT,
+//     unset by default) without authorisation the claim is out of tiers
+//     payant.
+//   - docs/rules.md#hors-parcours: hors parcours physician lines (patient aged
+//     16 or more on the care date, not an emergency) take the P-TM-2 rate.
+//   - docs/rules.md#maternity: inside the maternity period every line is at
+//     100 % without deductions; outside it, compulsory pregnancy exams and
+//     lines of a claim billed to maternity are at 100 % without deductions.
+//   - docs/rules.md#ald: ALD-related lines with a recognised ALD are at
+//     100 %, deductions still due; without a recognised ALD the ordinary rate
+//     applies and the reason ALD_NOT_RECOGNISED says so.
+//   - docs/rules.md#exemptions: no deductions for minors (age on 1 January of
+//     the care year), CSS and AME beneficiaries, emergency transport, and
+//     care during a hospital stay as far as L160-13 excludes it (the
+//     participation forfaitaire, the franchise on medicines and auxiliaries'
+//     acts; not the franchise on transports or pharmacist services); AME at
+//     100 %; under CSS the ticket modérateur is not the patient's share.
+//   - docs/rules.md#heavy-act: on physician, midwife, dentist, auxiliary and
+//     biology lines not already at 100 %, a unit price or coefficient at the
+//     threshold replaces the ticket modérateur by the flat amount (P-TM-11).
+//   - docs/rules.md#medicines, docs/rules.md#generic: medicines take their
+//     product rate, checked against P-TM-7; a refused generic takes the line
+//     out of tiers payant and limits its base to the highest generic price
+//     when given and lower.
+//   - docs/rules.md#insurance-nature: AT/MP claims return
+//     ErrNatureNotSupported.
 //
 // # Reason codes
 //
-// Reason.Code is stable. Claim-level reasons have Line −1.
+// Reason.Code is stable. Claim-level reasons have Line −1. Their table, with
+// the rule each one belongs to, is docs/rules.md#reason-codes.
 //
 //	CARD_IN_OPPOSITION         identifier opposed at creation: claim rejected (L161-36-3)
 //	DIRECT_DEBIT_REQUIRED      debt above P-TP-DEBT without authorisation: out of tiers payant (L161-36-4 2°)

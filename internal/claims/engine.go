@@ -13,7 +13,8 @@ import (
 )
 
 // ErrNatureNotSupported is returned for a work-injury or occupational-disease
-// (AT/MP) claim: D19, the service adjudicates maladie and maternité only.
+// (AT/MP) claim: the service adjudicates maladie and maternité only
+// (docs/rules.md#insurance-nature).
 var ErrNatureNotSupported = errors.New("insurance nature not supported")
 
 // Input is what one adjudication needs besides the legal table.
@@ -21,14 +22,15 @@ type Input struct {
 	Claim  Claim
 	Rights Rights
 	// Opposed is true when the identifier used was on the opposition list at
-	// Claim.CreatedAt (D6), as decided by the caller.
+	// Claim.CreatedAt (docs/rules.md#opposition), as decided by the caller.
 	Opposed bool
 	// ReceivedAt is the receipt instant on the service clock. Its calendar
-	// date in its own location is the adjudication date (D2: annual counters)
-	// and the time-bar reference (D8): pass it in Europe/Paris (D3), or as the
-	// Paris calendar date at 00:00 UTC as the service does. It is not
-	// converted to UTC first: a claim received on 1 January at 00:30 in Paris
-	// (31 December, 23:30 UTC) counts against the new year's caps.
+	// date in its own location is the adjudication date (annual counters,
+	// docs/rules.md#dates) and the time-bar reference (docs/rules.md#time-bar):
+	// pass it in Europe/Paris, or as the Paris calendar date at 00:00 UTC as
+	// the service does. It is not converted to UTC first: a claim received on
+	// 1 January at 00:30 in Paris (31 December, 23:30 UTC) counts against the
+	// new year's caps.
 	ReceivedAt time.Time
 }
 
@@ -50,26 +52,29 @@ func NewEngine(t *legal.Table) *Engine {
 // and Finish.
 type Priced struct {
 	Decision Decision
-	// Requests are the deductions to consume, in claim order (D11). Empty for
-	// an opposed claim and for rejected lines.
+	// Requests are the deductions to consume, in claim order
+	// (docs/rules.md#order). Empty for an opposed claim and for rejected
+	// lines.
 	Requests []franchise.Request
 	// Sources says, for each request (same index), which parameters it used,
 	// so that Finish can trace the deduction without the legal table.
 	Sources []DeductionSource
-	// Debt is the beneficiary's PF and franchise debt before the claim (D12).
+	// Debt is the beneficiary's PF and franchise debt before the claim
+	// (docs/rules.md#patient-debt).
 	Debt decimal.Decimal
 }
 
 // DeductionSource records the parameters behind one deduction request.
 type DeductionSource struct {
-	Article   string     // legal basis of the deduction
+	Article   string     // legal basis and docs/rules.md anchor of the deduction
 	Unit      ParamValue // unit amount (P-PF-1, P-FR-1…)
 	Daily     ParamValue // franchise daily cap or PF daily count; empty when none
 	Annual    ParamValue // annual cap (P-PF-2, P-FR-6)
 	LineLimit string     // the line's AMO amount, as a string
 }
 
-// ParamValue is a parameter as used: its RULEBOOK id and its value.
+// ParamValue is a parameter as used: its parameter id (docs/rules.md#parameters)
+// and its value.
 type ParamValue struct {
 	ID    string
 	Value string
@@ -149,6 +154,9 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		}
 		amount := round(g.Amount)
 		t := Trace{Line: g.Line, Value: amount, Article: src.Article, ParameterID: src.Unit.ID, Parameter: src.Unit.Value}
+		if t.Article == "" { // a Priced stored without its sources
+			t.Article = deductionCite(g.Deduction)
+		}
 		if g.Deduction == franchise.DeductionPF {
 			ld.ParticipationForfaitaire = round(ld.ParticipationForfaitaire.Add(amount))
 			t.Amount, t.Rule = AmountPF, "PF_UNIT_AMOUNT"
@@ -161,6 +169,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		}
 		if n := len(g.LimitedBy); n > 0 {
 			t.Rule = limitRule(g.Deduction, g.LimitedBy[n-1])
+			t.Article = limitCite(g.Deduction, g.LimitedBy[n-1])
 			switch g.LimitedBy[n-1] {
 			case franchise.LimitLineAMO:
 				t.ParameterID, t.Parameter = "", src.LineLimit
@@ -181,8 +190,9 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		case ld.Status != StatusAccepted:
 			ld.PayableToPatient, ld.PatientDebt = decimal.Zero, decimal.Zero
 		case ld.TiersPayant:
-			// D12, L160-13 II last para.: under tiers payant the deductions
-			// become the beneficiary's debt, the professional is paid in full.
+			// L160-13 II last para.: under tiers payant the deductions become
+			// the beneficiary's debt, the professional is paid in full
+			// (docs/rules.md#patient-debt).
 			ld.PayableToPatient, ld.PatientDebt = decimal.Zero, ded
 		default:
 			// Out of tiers payant the insurer reimburses the patient, less
@@ -190,8 +200,8 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 			ld.PayableToPatient, ld.PatientDebt = round(ld.AMO.Sub(ded)), decimal.Zero
 		}
 		d.Trace = append(d.Trace,
-			Trace{Line: i, Amount: AmountPayableToPatient, Value: ld.PayableToPatient, Rule: "PAYABLE_TO_PATIENT", Article: "CSS art. L160-13 II"},
-			Trace{Line: i, Amount: AmountPatientDebt, Value: ld.PatientDebt, Rule: "PATIENT_DEBT", Article: "CSS art. L160-13 II, last para."},
+			Trace{Line: i, Amount: AmountPayableToPatient, Value: ld.PayableToPatient, Rule: "PAYABLE_TO_PATIENT", Article: citePayableToPatient},
+			Trace{Line: i, Amount: AmountPatientDebt, Value: ld.PatientDebt, Rule: "PATIENT_DEBT", Article: citePatientDebt},
 		)
 		tot.Base = tot.Base.Add(ld.Base)
 		tot.AMO = tot.AMO.Add(ld.AMO)
@@ -206,7 +216,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 	}
 	d.Totals = tot
 	d.DebtBalance = round(p.Debt.Add(tot.PatientDebt))
-	d.Trace = append(d.Trace, Trace{Line: -1, Amount: AmountDebtBalance, Value: d.DebtBalance, Rule: "DEBT_BALANCE", Article: "CSS art. L160-13 II, last para."})
+	d.Trace = append(d.Trace, Trace{Line: -1, Amount: AmountDebtBalance, Value: d.DebtBalance, Rule: "DEBT_BALANCE", Article: citePatientDebt})
 	sort.SliceStable(d.Trace, func(a, b int) bool { return d.Trace[a].Line < d.Trace[b].Line })
 	return d
 }
@@ -227,7 +237,7 @@ func (e *Engine) Adjudicate(in Input, s franchise.State) (Decision, franchise.In
 
 // claimStatus derives the claim status from its lines: ACCEPTED when every
 // line is accepted under tiers payant, REJECTED when none is, PARTIAL
-// otherwise.
+// otherwise (docs/rules.md#claim-status).
 func claimStatus(lines []LineDecision) Status {
 	tp := 0
 	for _, l := range lines {
@@ -245,10 +255,7 @@ func claimStatus(lines []LineDecision) Status {
 }
 
 func limitReason(g franchise.Grant, l franchise.Limit) Reason {
-	r := Reason{Line: g.Line, Article: "CSS art. L160-13 II"}
-	if g.Deduction == franchise.DeductionFranchise {
-		r.Article = "CSS art. L160-13 III"
-	}
+	r := Reason{Line: g.Line, Article: limitCite(g.Deduction, l)}
 	r.Code = limitRule(g.Deduction, l)
 	switch l {
 	case franchise.LimitLineAMO:
@@ -284,8 +291,36 @@ func limitRule(d franchise.Deduction, l franchise.Limit) string {
 	return ""
 }
 
-// round rounds to the cent, half away from zero (D1). It is the only rounding
-// of the engine.
+// limitCite returns the citation of a cap that reduced a deduction.
+func limitCite(d franchise.Deduction, l franchise.Limit) string {
+	pf := d == franchise.DeductionPF
+	switch {
+	case l == franchise.LimitLineAMO && pf:
+		return citePFLineLimit
+	case l == franchise.LimitLineAMO:
+		return citeFranchiseLineLimit
+	case l == franchise.LimitDailyCount:
+		return citePFDailyCount
+	case l == franchise.LimitDailyCap:
+		return citeFranchiseDailyCap
+	case l == franchise.LimitAnnualCap && pf:
+		return citePFAnnualCap
+	case l == franchise.LimitAnnualCap:
+		return citeFranchiseAnnualCap
+	}
+	return deductionCite(d)
+}
+
+// deductionCite returns the citation of a deduction.
+func deductionCite(d franchise.Deduction) string {
+	if d == franchise.DeductionPF {
+		return citePF
+	}
+	return citeFranchise
+}
+
+// round rounds to the cent, half away from zero (docs/rules.md#rounding). It
+// is the only rounding of the engine.
 func round(d decimal.Decimal) decimal.Decimal {
 	return d.Round(2)
 }
@@ -297,11 +332,11 @@ func civil(t time.Time) time.Time {
 }
 
 // productRates checks every medicine line's rate against the rates allowed on
-// its care date (P-TM-7, D18), whatever becomes of the line afterwards (a line
-// rejected for closed rights is still malformed input). A care date with no
-// set in the table is left to the pricing of the line: a time-barred line is
-// rejected TIME_BARRED (L160-11) without needing it, any other line fails
-// there with legal.ErrNoValueAt.
+// its care date (P-TM-7, docs/rules.md#medicines), whatever becomes of the
+// line afterwards (a line rejected for closed rights is still malformed
+// input). A care date with no set in the table is left to the pricing of the
+// line: a time-barred line is rejected TIME_BARRED (L160-11) without needing
+// it, any other line fails there with legal.ErrNoValueAt.
 func (e *Engine) productRates(c Claim) ([]FieldViolation, error) {
 	var vs []FieldViolation
 	for i, l := range c.Lines {

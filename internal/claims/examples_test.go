@@ -93,10 +93,16 @@ func pharmacy(lines ...Line) Claim {
 	return c
 }
 
-// TestWorkedExamples runs the ten worked examples of RULEBOOK §7 with their
-// variants, to the cent.
+// TestWorkedExamples runs the ten worked examples of docs/rules.md#examples
+// with their variants, to the cent.
 func TestWorkedExamples(t *testing.T) {
 	t.Parallel()
+	runExamples(t, workedExampleCases())
+}
+
+// workedExampleCases are the worked examples of docs/rules.md#examples (ex-1
+// to ex-10) and their variants.
+func workedExampleCases() []exampleCase {
 	ald := adult()
 	ald.ALD = []Period{{From: d("2020-01-01")}}
 	pregnant := adult()
@@ -106,7 +112,7 @@ func TestWorkedExamples(t *testing.T) {
 	aldLine := func(l Line) Line { return with(l, func(l *Line) { l.ALDRelated = true }) }
 	hors := func(l Line) Line { return with(l, func(l *Line) { l.Parcours = ParcoursHors }) }
 
-	runExamples(t, []exampleCase{
+	return []exampleCase{
 		// Ex. 1
 		{name: "Ex1 GP consultation 2025, adult with médecin traitant: AMO 21, TM 9, PF 2 to the debt",
 			in: input(claim(gp("2025-03-10", "30.00")), rights("1985-01-01"), "2025-03-11"),
@@ -253,5 +259,5 @@ func TestWorkedExamples(t *testing.T) {
 		{name: "Ex10 period boundary: 28 Aug 2025 outside",
 			in:   input(claim(gp("2025-08-28", "30.00")), pregnant, "2025-08-29"),
 			want: want{amo: "21.00", pf: "2.00"}},
-	})
+	}
 }

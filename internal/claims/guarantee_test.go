@@ -12,7 +12,8 @@ import (
 )
 
 // TestGuaranteeMatrix: every identification kind × opposed or not × rights
-// open or closed on the care date (L161-36-3, décret 2016-1069, RULEBOOK D7).
+// open or closed on the care date (L161-36-3, décret 2016-1069,
+// docs/rules.md#guarantee).
 func TestGuaranteeMatrix(t *testing.T) {
 	t.Parallel()
 	table, err := legal.Load()

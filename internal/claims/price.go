@@ -69,8 +69,8 @@ type pricer struct {
 	e          *Engine
 	in         *Input
 	out        *Priced
-	adj        time.Time // adjudication date (D2)
-	outOfTP    bool      // the whole claim is out of tiers payant (D7 opposition, D12 debt)
+	adj        time.Time // adjudication date (docs/rules.md#dates)
+	outOfTP    bool      // the whole claim is out of tiers payant (opposition, direct debit)
 	violations []FieldViolation
 	timeBar    legal.Value // P-LIM-1 on the receipt date
 
@@ -87,8 +87,9 @@ func (p *pricer) trace(t Trace) {
 	p.out.Decision.Trace = append(p.out.Decision.Trace, t)
 }
 
-// claimLevel applies the rules that concern the whole claim: opposition (D7)
-// and the direct-debit threshold (D12).
+// claimLevel applies the rules that concern the whole claim: the opposition
+// list (docs/rules.md#opposition) and the direct-debit threshold
+// (docs/rules.md#direct-debit).
 func (p *pricer) claimLevel() error {
 	// The time bar in force on the receipt date (P-LIM-1, selected_by
 	// receipt_date), for every line.
@@ -101,7 +102,7 @@ func (p *pricer) claimLevel() error {
 		// CSS art. L161-36-3 and L162-16-3-1: an opposed identifier bars
 		// payment under tiers payant, for every profession.
 		p.outOfTP = true
-		p.reason(-1, ReasonCardInOpposition, "CSS art. L161-36-3; L162-16-3-1",
+		p.reason(-1, ReasonCardInOpposition, citeOpposition,
 			"identifier on the opposition list when the claim was created: no payment under tiers payant")
 		return nil
 	}
@@ -109,11 +110,11 @@ func (p *pricer) claimLevel() error {
 	// payant requires the direct-debit authorisation.
 	v, ok, err := p.e.table.Lookup(pDebtThreshold, p.adj)
 	if err != nil || !ok {
-		return err // no threshold configured (D12)
+		return err // no threshold configured (docs/rules.md#direct-debit)
 	}
 	if p.in.Rights.Debt.GreaterThan(v.Decimal) && !p.in.Rights.DirectDebitAuthorised {
 		p.outOfTP = true
-		p.reason(-1, ReasonDirectDebitRequired, "CSS art. L161-36-4 2°",
+		p.reason(-1, ReasonDirectDebitRequired, citeDirectDebit,
 			"unpaid participations and franchises above the threshold without a direct-debit authorisation: tiers payant refused")
 	}
 	return nil
@@ -121,7 +122,7 @@ func (p *pricer) claimLevel() error {
 
 // situation is what the engine knows of the beneficiary on a line's care date.
 type situation struct {
-	maternityPeriod bool   // D14 period
+	maternityPeriod bool   // maternity period (docs/rules.md#maternity)
 	maternityExam   bool   // compulsory exam, or a claim billed to maternity
 	period          string // the maternity period, for the trace
 	ame, css, ald   bool
@@ -135,21 +136,22 @@ func (p *pricer) line(i int) error {
 	zeroLine(ld) // a rejected line carries no amount, base included
 	base := round(l.Base())
 
-	// D8, CSS art. L160-11: time bar.
+	// CSS art. L160-11: time bar (docs/rules.md#time-bar).
 	bar := p.timeBar
 	limit := timeBarLimit(care, bar.Int())
 	if !p.adj.Before(limit) {
 		ld.Status = StatusRejected
-		p.reason(i, ReasonTimeBarred, "CSS art. L160-11",
+		p.reason(i, ReasonTimeBarred, citeTimeBar,
 			"received on or after the second anniversary of the first day of the quarter following the care")
-		p.traceRejected(Trace{Line: i, Rule: "TIME_BARRED", Article: "CSS art. L160-11", ParameterID: bar.RefID, Parameter: bar.Text})
+		p.traceRejected(Trace{Line: i, Rule: "TIME_BARRED", Article: citeTimeBar, ParameterID: bar.RefID, Parameter: bar.Text})
 		return nil
 	}
-	// Rights open on the care date (PUMa, or AME for its beneficiaries).
+	// Rights open on the care date (PUMa, or AME for its beneficiaries):
+	// docs/rules.md#rights.
 	if !p.rightsOpen(care) {
 		ld.Status = StatusRejected
-		p.reason(i, ReasonRightsClosed, "CSS art. L160-1; L161-31 I", "no open rights on the care date")
-		p.traceRejected(Trace{Line: i, Rule: "RIGHTS_CLOSED", Article: "CSS art. L160-1"})
+		p.reason(i, ReasonRightsClosed, citeRightsClosed, "no open rights on the care date")
+		p.traceRejected(Trace{Line: i, Rule: "RIGHTS_CLOSED", Article: citeRights})
 		return nil
 	}
 
@@ -160,19 +162,20 @@ func (p *pricer) line(i int) error {
 		ld.Status = StatusRejected // priced for information only
 	}
 
-	// D18, L162-16-7 and L162-16 III: refused generic.
-	baseRule, baseArticle, baseParam := "UNIT_PRICE_TIMES_QUANTITY", "RULEBOOK §2 step 6: regulated tariff", ""
+	// Base: the regulated tariff (docs/rules.md#base-tariff); L162-16-7 and
+	// L162-16 III: refused generic (docs/rules.md#generic).
+	baseRule, baseArticle, baseParam := "UNIT_PRICE_TIMES_QUANTITY", citeBaseTariff, ""
 	if l.Category == CategoryMedicine {
-		baseArticle = "CSS art. L162-16 I"
+		baseArticle = citeBaseMedicine
 	}
 	if l.Category == CategoryMedicine && l.GenericRefused {
 		ld.TiersPayant = false
-		p.reason(i, ReasonGenericRefused, "CSS art. L162-16-7",
+		p.reason(i, ReasonGenericRefused, citeGeneric,
 			"generic substitution refused without a non-substitutable mention: line out of tiers payant")
 		if l.HighestGenericPrice.Sign() > 0 && l.HighestGenericPrice.LessThan(l.UnitPrice) {
 			base = round(l.HighestGenericPrice.Mul(decimal.NewFromInt(int64(l.Quantity))))
 			ld.Base = base
-			baseRule, baseArticle, baseParam = "GENERIC_PRICE_LIMIT", "CSS art. L162-16 III", l.HighestGenericPrice.StringFixed(2)
+			baseRule, baseArticle, baseParam = "GENERIC_PRICE_LIMIT", citeGenericLimit, l.HighestGenericPrice.StringFixed(2)
 		}
 	}
 	p.trace(Trace{Line: i, Amount: AmountBase, Value: base, Rule: baseRule, Article: baseArticle, Parameter: baseParam})
@@ -182,7 +185,7 @@ func (p *pricer) line(i int) error {
 		return err
 	}
 
-	// Rate (D13–D18, L160-13 I, L160-9, L160-14).
+	// Rate (L160-13 I, L160-9, L160-14; docs/rules.md#tm-rate).
 	rt, err := p.rate(i, l, care, sit)
 	if err != nil {
 		return err
@@ -190,9 +193,9 @@ func (p *pricer) line(i int) error {
 	ld.Rate = rt.rate
 	p.trace(Trace{Line: i, Amount: AmountRate, Value: rt.rate, Rule: rt.rule, Article: rt.article, ParameterID: rt.paramID, Parameter: rt.param})
 
-	// AMO and ticket modérateur; D17 heavy-act flat amount.
-	amoTrace := Trace{Line: i, Amount: AmountAMO, Rule: "BASE_TIMES_RATE", Article: "CSS art. L160-13 I", ParameterID: rt.paramID, Parameter: rt.param}
-	tmTrace := Trace{Line: i, Amount: AmountTicketModerateur, Rule: "BASE_MINUS_AMO", Article: "CSS art. L160-13 I"}
+	// AMO and ticket modérateur; heavy-act flat amount (docs/rules.md#heavy-act).
+	amoTrace := Trace{Line: i, Amount: AmountAMO, Rule: "BASE_TIMES_RATE", Article: citeAMO, ParameterID: rt.paramID, Parameter: rt.param}
+	tmTrace := Trace{Line: i, Amount: AmountTicketModerateur, Rule: "BASE_MINUS_AMO", Article: citeAMO}
 	heavy, flat, err := p.heavyAct(l, care, rt.rate)
 	if err != nil {
 		return err
@@ -200,25 +203,27 @@ func (p *pricer) line(i int) error {
 	if heavy.ID != "" {
 		// TODO(legal): the flat amount replaces the ticket modérateur even
 		// when the proportional one would be lower (cheap act with a high
-		// coefficient); whether R160-16 caps it at the ordinary TM is to
-		// confirm. It never exceeds the base.
-		// TODO(legal): one flat amount per line, whatever its quantity: the
-		// RULEBOOK (§2 step 7) charges it once "per session", and a line of
-		// several heavy acts is read as one session; several sessions billed
-		// on one line would each owe it. To confirm.
+		// coefficient), while R160-16 reduces the participation to the flat
+		// amount, i.e. min(proportional, flat). It never exceeds the base.
+		// TODO(legal): one flat amount per line, whatever its quantity: R160-16
+		// charges it once per session (same professional, patient and day,
+		// the session's tariffs added up), and a line of several heavy acts is
+		// read as one session; several sessions billed on one line would each
+		// owe it, and several lines of one session owe it once. See
+		// docs/rules.md#heavy-act.
 		// TODO(legal): on a hors-parcours line (P-TM-2) the flat amount
 		// replaces the increased ticket modérateur too, so the L162-5-3
-		// majoration is lost on heavy acts. Whether the majoration applies on
-		// top of the flat amount is to confirm.
+		// majoration, which applies on top of the flat amount, is lost on
+		// heavy acts.
 		tm := decimal.Min(flat, base)
 		ld.HeavyActFlat = true
 		ld.TicketModerateur = tm
 		ld.AMO = base.Sub(tm)
-		amoTrace.Rule, amoTrace.Article = "HEAVY_ACT_BASE_MINUS_FLAT", "CSS art. R160-16"
+		amoTrace.Rule, amoTrace.Article = "HEAVY_ACT_BASE_MINUS_FLAT", citeHeavyAct
 		amoTrace.ParameterID, amoTrace.Parameter = heavy.RefID, heavy.Text
-		tmTrace.Rule, tmTrace.Article = "HEAVY_ACT_FLAT", "CSS art. R160-16"
+		tmTrace.Rule, tmTrace.Article = "HEAVY_ACT_FLAT", citeHeavyAct
 		tmTrace.ParameterID, tmTrace.Parameter = heavy.RefID, heavy.Text
-		p.reason(i, ReasonHeavyActFlat, "CSS art. R160-16", "heavy act: ticket modérateur replaced by the flat amount")
+		p.reason(i, ReasonHeavyActFlat, citeHeavyAct, "heavy act: ticket modérateur replaced by the flat amount")
 	} else {
 		ld.AMO = round(base.Mul(rt.rate))
 		ld.TicketModerateur = base.Sub(ld.AMO)
@@ -230,10 +235,10 @@ func (p *pricer) line(i int) error {
 	if l.BilledAmount.GreaterThan(base) {
 		ld.Excess = round(l.BilledAmount.Sub(base))
 	}
-	p.trace(Trace{Line: i, Amount: AmountExcess, Value: ld.Excess, Rule: "BILLED_MINUS_BASE", Article: "RULEBOOK §2 step 8: excess fees are outside the AMO part"})
+	p.trace(Trace{Line: i, Amount: AmountExcess, Value: ld.Excess, Rule: "BILLED_MINUS_BASE", Article: citeExcessFees})
 
-	// D12: the professional is paid the AMO amount under tiers payant, never
-	// reduced by the deductions.
+	// The professional is paid the AMO amount under tiers payant, never
+	// reduced by the deductions (docs/rules.md#payable).
 	ptpRule := "AMO_UNDER_TIERS_PAYANT"
 	switch {
 	case ld.Status == StatusAccepted && ld.TiersPayant:
@@ -243,9 +248,9 @@ func (p *pricer) line(i int) error {
 	default:
 		ptpRule = "OUT_OF_TIERS_PAYANT"
 	}
-	p.trace(Trace{Line: i, Amount: AmountPayableToProfessional, Value: ld.PayableToProfessional, Rule: ptpRule, Article: "CSS art. L161-36-3; L160-13 II"})
+	p.trace(Trace{Line: i, Amount: AmountPayableToProfessional, Value: ld.PayableToProfessional, Rule: ptpRule, Article: citePayable})
 
-	// Patient share at the counter.
+	// Patient share at the counter (docs/rules.md#patient-share).
 	shareRule := "TICKET_MODERATEUR_PLUS_EXCESS"
 	switch {
 	case !ld.TiersPayant:
@@ -253,13 +258,14 @@ func (p *pricer) line(i int) error {
 		ld.PatientShare = round(decimal.Max(l.BilledAmount, l.Base()))
 		shareRule = "BILLED_AMOUNT_OUT_OF_TIERS_PAYANT"
 	case sit.css:
-		// D16: the CSS pays the ticket modérateur as the complementary part.
+		// The CSS pays the ticket modérateur as the complementary part
+		// (docs/rules.md#css).
 		ld.PatientShare = ld.Excess
 		shareRule = "CSS_PAYS_TICKET_MODERATEUR"
 	default:
 		ld.PatientShare = ld.TicketModerateur.Add(ld.Excess)
 	}
-	p.trace(Trace{Line: i, Amount: AmountPatientShare, Value: ld.PatientShare, Rule: shareRule, Article: "CSS art. L160-13 I; L861-3"})
+	p.trace(Trace{Line: i, Amount: AmountPatientShare, Value: ld.PatientShare, Rule: shareRule, Article: citePatientShare})
 
 	return p.deductions(i, l, care, sit, ld)
 }
@@ -286,7 +292,12 @@ func zeroLine(ld *LineDecision) {
 
 // timeBarLimit returns the first receipt date at which care is time-barred:
 // the years-th anniversary of the first day of the quarter following the care
-// quarter (D8, L160-11: care 2023-01-10 is admissible through 2025-03-31).
+// quarter (L160-11, docs/rules.md#time-bar: care 2023-01-10 is admissible
+// through 2025-03-31).
+//
+// TODO(legal): a period counted in years ends at the end of the anniversary
+// day (CPC art. 641), so care of 2023-01-10 is still admissible on
+// 2025-04-01; the limit is one day early.
 func timeBarLimit(care time.Time, years int) time.Time {
 	q := (int(care.Month()) - 1) / 3 // 0..3
 	start := time.Date(care.Year(), time.Month(q*3+1), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 3, 0)
@@ -317,12 +328,13 @@ func dateOrZero(t time.Time) time.Time {
 
 func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
 	r := &p.in.Rights
-	// TODO(legal): D14 puts only compulsory pregnancy examinations at 100 %
-	// before the maternity period; a claim billed to maternity insurance is
-	// also taken at 100 % without deductions on any date, as L160-9 2° and 3°
-	// cover other pregnancy-related care listed by arrêté and some transports
-	// whatever the date. The engine cannot check the arrêté's list and trusts
-	// the nature. To confirm.
+	// TODO(legal): before the maternity period only compulsory pregnancy
+	// examinations are at 100 % (L160-9 1°); a claim billed to maternity
+	// insurance is also taken at 100 % without deductions on any date, as
+	// L160-9 2° and 3° cover other pregnancy-related care listed by arrêté
+	// and some transports whatever the date. The engine cannot check the
+	// arrêté's list and trusts the nature. To confirm
+	// (docs/rules.md#maternity).
 	s := situation{
 		ame:           anyContains(r.AME, care),
 		css:           anyContains(r.CSS, care),
@@ -351,11 +363,11 @@ func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
 	return s, nil
 }
 
-// maternityPeriod returns the maternity-insurance period of a pregnancy (D14,
-// L160-9): from the expected delivery date minus monthsBefore through the
-// actual delivery date (the expected one while none is recorded) plus
-// daysAfter, both ends included; a birth before that start opens the period
-// on the birth date.
+// maternityPeriod returns the maternity-insurance period of a pregnancy
+// (L160-9, D160-3; docs/rules.md#maternity): from the expected delivery date
+// minus monthsBefore through the actual delivery date (the expected one while
+// none is recorded) plus daysAfter, both ends included; a birth before that
+// start opens the period on the birth date.
 func maternityPeriod(pg Pregnancy, monthsBefore, daysAfter int) (from, to time.Time) {
 	expected := civil(pg.ExpectedDelivery)
 	from = addMonths(expected, -monthsBefore)
@@ -392,11 +404,11 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 	full := p.e.full
 	switch {
 	case s.maternityPeriod:
-		return rateChoice{rate: full, rule: "MATERNITY_PERIOD", article: "CSS art. L160-9", paramID: "P-MAT-1", param: s.period}, nil
+		return rateChoice{rate: full, rule: "MATERNITY_PERIOD", article: citeMaternityPeriod, paramID: "P-MAT-1", param: s.period}, nil
 	case s.ame:
-		return rateChoice{rate: full, rule: "AME", article: "CASF art. L251-2"}, nil
+		return rateChoice{rate: full, rule: "AME", article: citeAME}, nil
 	case s.maternityExam:
-		return rateChoice{rate: full, rule: "MATERNITY_EXAM", article: "CSS art. L160-9"}, nil
+		return rateChoice{rate: full, rule: "MATERNITY_EXAM", article: citeMaternity}, nil
 	}
 	if l.Category == CategoryEmergencyTransport {
 		v, ok, err := p.e.table.Lookup(pTMEmergency, care)
@@ -404,16 +416,16 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 			return rateChoice{}, err
 		}
 		if ok {
-			return rateChoice{rate: v.Decimal, rule: "EMERGENCY_TRANSPORT", article: "CSS art. L160-14; LFSS 2023", paramID: v.RefID, param: v.Text}, nil
+			return rateChoice{rate: v.Decimal, rule: "EMERGENCY_TRANSPORT", article: citeEmergency, paramID: v.RefID, param: v.Text}, nil
 		}
 		// Before the LFSS 2023 the ordinary rules apply: ALD below, else
 		// the transport rate (still without franchise, L160-13 III 3°).
 	}
 	if s.ald {
-		return rateChoice{rate: full, rule: "ALD", article: "CSS art. L160-14 3°, 4°"}, nil
+		return rateChoice{rate: full, rule: "ALD", article: citeALD}, nil
 	}
 	if l.ALDRelated {
-		p.reason(i, ReasonALDNotRecognised, "CSS art. L160-14 3°, 4°",
+		p.reason(i, ReasonALDNotRecognised, citeALD,
 			"line marked ALD-related but no ALD recognised on the care date: ordinary rate")
 	}
 	switch l.Category {
@@ -428,7 +440,7 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 				Description: "not a medicine reimbursement rate allowed on the care date",
 			})
 		}
-		return rateChoice{rate: l.ProductRate, rule: "PRODUCT_RATE", article: "CSS art. L160-13 I", paramID: v.RefID, param: l.ProductRate.StringFixed(2)}, nil
+		return rateChoice{rate: l.ProductRate, rule: "PRODUCT_RATE", article: citeMedicineRate, paramID: v.RefID, param: l.ProductRate.StringFixed(2)}, nil
 	case CategoryPhysician:
 		if l.Parcours == ParcoursHors && !l.Emergency {
 			age, err := p.e.table.At(pTMHorsParcoursAge, care)
@@ -436,26 +448,28 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 				return rateChoice{}, err
 			}
 			if ageOn(p.in.Rights.BirthDate, care) >= age.Int() {
-				p.reason(i, ReasonHorsParcours, "CSS art. L162-5-3",
+				p.reason(i, ReasonHorsParcours, citeHorsParcours,
 					"outside the coordinated-care pathway: increased ticket modérateur")
-				return p.tableRate(pTMHorsParcours, care, "HORS_PARCOURS", "CSS art. L162-5-3")
+				return p.tableRate(pTMHorsParcours, care, "HORS_PARCOURS", citeHorsParcours)
 			}
 		}
-		return p.tableRate(pTMPhysician, care, "TM_RATE_PHYSICIAN", "CSS art. L160-13 I; R160-5")
+		return p.tableRate(pTMPhysician, care, "TM_RATE_PHYSICIAN", citeRate)
 	case CategoryMidwife:
-		return p.tableRate(pTMMidwife, care, "TM_RATE_MIDWIFE", "CSS art. L160-13 I")
+		return p.tableRate(pTMMidwife, care, "TM_RATE_MIDWIFE", citeRateUNCAM)
 	case CategoryAuxiliary:
-		return p.tableRate(pTMAuxiliary, care, "TM_RATE_AUXILIARY", "CSS art. L160-13 I; R160-5")
+		return p.tableRate(pTMAuxiliary, care, "TM_RATE_AUXILIARY", citeRate)
 	case CategoryDentist:
-		return p.tableRate(pTMDentist, care, "TM_RATE_DENTIST", "CSS art. L160-13 I; R160-5")
+		return p.tableRate(pTMDentist, care, "TM_RATE_DENTIST", citeDental)
 	case CategoryBiology:
-		return p.tableRate(pTMBiology, care, "TM_RATE_BIOLOGY", "CSS art. L160-13 I")
+		return p.tableRate(pTMBiology, care, "TM_RATE_BIOLOGY", citeRateUNCAM)
 	case CategoryTransport, CategoryEmergencyTransport:
-		return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", "CSS art. L160-13 I; R160-5")
+		return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", citeRate)
 	case CategoryPharmacistService:
-		// The RULEBOOK gives no rate: the series has no value until one is
-		// configured, and the lookup fails with legal.ErrNoValueAt.
-		return p.tableRate(pTMPharmacist, care, "TM_RATE_PHARMACIST_SERVICE", "CSS art. L160-13 I")
+		// TODO(legal): R160-5 17° sets the participation on pharmacist
+		// services (an AMO rate of 70 %); P-TM-PHARMACIST has no value yet,
+		// so the lookup fails with legal.ErrNoValueAt until one is added
+		// (docs/rules.md#pharmacist-services).
+		return p.tableRate(pTMPharmacist, care, "TM_RATE_PHARMACIST_SERVICE", citePharmacistRate)
 	}
 	return rateChoice{}, errors.New("claims: unknown category") // unreachable after validation
 }
@@ -468,15 +482,17 @@ func (p *pricer) tableRate(id string, care time.Time, rule, article string) (rat
 	return rateChoice{rate: v.Decimal, rule: rule, article: article, paramID: v.RefID, param: v.Text}, nil
 }
 
-// heavyAct applies D17 (CSS art. R160-16, former R322-8): an act whose tariff
-// or coefficient reaches the threshold has its ticket modérateur replaced by
-// a flat amount, unless the line is already at 100 %. It returns the flat
-// amount's value (zero Value when the rule does not apply).
+// heavyAct applies CSS art. R160-16, former R322-8 (docs/rules.md#heavy-act):
+// an act whose tariff or coefficient reaches the threshold has its ticket
+// modérateur replaced by a flat amount, unless the line is already at 100 %.
+// It returns the flat amount's value (zero Value when the rule does not
+// apply).
 func (p *pricer) heavyAct(l *Line, care time.Time, rate decimal.Decimal) (legal.Value, decimal.Decimal, error) {
-	// TODO(legal): D17 says "a line"; the rule is applied to acts only
-	// (physician, midwife, dentist, auxiliary, biology), never to medicines,
-	// transports or pharmacist services. Whether R160-16 covers auxiliaries'
-	// and biology acts is to confirm.
+	// TODO(legal): the rule is applied to acts only (physician, midwife,
+	// dentist, auxiliary, biology), never to medicines, transports or
+	// pharmacist services. R160-16 excludes biology, anatomo-cyto-pathology
+	// and dental prostheses, and gives imaging acts above the threshold no
+	// participation at all; neither is modelled (docs/rules.md#heavy-act).
 	switch l.Category {
 	case CategoryPhysician, CategoryMidwife, CategoryDentist, CategoryAuxiliary, CategoryBiology:
 	default:
@@ -524,28 +540,29 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		ded, kind = franchise.DeductionFranchise, franchise.KindPrestationPharmacien
 	case CategoryEmergencyTransport:
 		// L160-13 III 3°: no franchise on emergency transport.
-		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_EMERGENCY_TRANSPORT", "CSS art. L160-13 III 3°")
-		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", "CSS art. L160-13 II")
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_EMERGENCY_TRANSPORT", citeEmergencyNoFr)
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", citePF)
 		return nil
 	default:
-		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", "CSS art. L160-13 II")
-		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", "CSS art. L160-13 III")
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", citePF)
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", citeFranchiseNotScope)
 		return nil
 	}
-	amount, article := AmountPF, "CSS art. L160-13 II"
+	amount, article, hospital := AmountPF, citePF, citeHospitalPF
 	if ded == franchise.DeductionFranchise {
-		amount, article = AmountFranchise, "CSS art. L160-13 III"
-		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", "CSS art. L160-13 II")
+		amount, article, hospital = AmountFranchise, citeFranchise, citeHospitalFr
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_IN_SCOPE", citePF)
 	} else {
-		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", "CSS art. L160-13 III")
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", citeFranchiseNotScope)
 	}
 	if ld.Status != StatusAccepted {
-		// D7: an opposed claim consumes nothing.
-		p.traceNoDeduction(i, amount, "NOT_CONSUMED_CARD_IN_OPPOSITION", "CSS art. L161-36-3")
+		// An opposed claim consumes nothing (docs/rules.md#opposition).
+		p.traceNoDeduction(i, amount, "NOT_CONSUMED_CARD_IN_OPPOSITION", citeOppositionNoDeduct)
 		return nil
 	}
 
-	// Exemptions (D14, D16; L160-9, L160-13, L160-15, CASF L251-2).
+	// Exemptions (L160-9, L160-13, L160-15, CASF L251-2;
+	// docs/rules.md#exemptions).
 	ageID := pPFAge
 	if ded == franchise.DeductionFranchise {
 		ageID = pFRAge
@@ -553,13 +570,13 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 	exemption, exArticle, exParam := "", "", legal.Value{}
 	switch {
 	case s.maternityPeriod || s.maternityExam:
-		exemption, exArticle = ReasonExemptMaternity, "CSS art. L160-9"
+		exemption, exArticle = ReasonExemptMaternity, citeMaternity
 	case s.ame:
-		exemption, exArticle = ReasonExemptAME, "CASF art. L251-2"
+		exemption, exArticle = ReasonExemptAME, citeAME
 	case s.css:
-		exemption, exArticle = ReasonExemptCSS, "CSS art. L160-15"
+		exemption, exArticle = ReasonExemptCSS, citeCSS
 	case l.DuringHospitalStay && hospitalStayExempt(ded, kind):
-		exemption, exArticle = ReasonExemptHospitalStay, article
+		exemption, exArticle = ReasonExemptHospitalStay, hospital
 	default:
 		age, err := p.e.table.At(ageID, care)
 		if err != nil {
@@ -568,7 +585,7 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		// R160-20: the age is assessed on 1 January of the care year.
 		jan1 := time.Date(care.Year(), time.January, 1, 0, 0, 0, 0, time.UTC)
 		if ageOn(p.in.Rights.BirthDate, jan1) < age.Int() {
-			exemption, exArticle, exParam = ReasonExemptMinor, "CSS art. L160-15; R160-20", age
+			exemption, exArticle, exParam = ReasonExemptMinor, citeMinor, age
 		}
 	}
 	if exemption != "" {
@@ -584,13 +601,13 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		CareDate:     care,
 		Professional: p.in.Claim.Professional.ID,
 		Units:        l.Quantity,
-		// TODO(legal): D9 and D10 limit the deduction by the line's AMO
-		// amount. When the PF daily count grants fewer participations than
-		// the line's quantity, the granted ones are still limited by the
-		// whole line's AMO, not by the AMO of the acts they fall on (6 lab
-		// acts of AMO 0.90 with 4 participations left: PF 5.40, not
-		// 4 × 0.90 = 3.60). A per-act limit would change franchise.Consume
-		// and the store's Lua mirror together. To confirm.
+		// TODO(legal): the deduction is limited by the line's AMO amount
+		// (docs/rules.md#pf-line-limit). When the PF daily count grants
+		// fewer participations than the line's quantity, the granted ones are
+		// still limited by the whole line's AMO, not by the AMO of the acts
+		// they fall on (6 lab acts of AMO 0.90 with 4 participations left:
+		// PF 5.40, not 4 × 0.90 = 3.60). A per-act limit would change
+		// franchise.Consume and the store's Lua mirror together. To confirm.
 		LineLimit: ld.AMO,
 	}
 	src := DeductionSource{Article: article, LineLimit: ld.AMO.StringFixed(2)}
@@ -630,7 +647,7 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 			return err
 		case !ok && kind == franchise.KindPrestationPharmacien:
 			// The 4th franchise category exists from 2021-09-01 only.
-			p.trace(Trace{Line: i, Amount: amount, Value: decimal.Zero, Rule: "FRANCHISE_NOT_IN_FORCE", Article: "CSS art. L160-13 III 4°"})
+			p.trace(Trace{Line: i, Amount: amount, Value: decimal.Zero, Rule: "FRANCHISE_NOT_IN_FORCE", Article: citePharmacistFr})
 			return nil
 		case !ok:
 			_, err = p.e.table.At(unitID, care) // the ErrNoValueAt error, naming series and date
@@ -665,14 +682,14 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 // exclude the franchise on medicines and auxiliaries' acts given during it;
 // III 3° (transports) excepts emergency transports only and III 4°
 // (pharmacist services) has no such exception, so those franchises stay due.
-// The law prevails here over the wider wording of D16 ("care during a
-// hospital stay").
+// The law prevails here over a wider reading ("no deduction on care during a
+// hospital stay"); see docs/rules.md#hospital-stay.
 func hospitalStayExempt(ded franchise.Deduction, kind franchise.Kind) bool {
 	if ded == franchise.DeductionPF {
 		// TODO(legal): II excludes hospital acts in its sentence on
 		// physicians; its sentence on biology ("également cette
 		// participation pour tout acte de biologie médicale") is read as
-		// carrying the same exclusion (RULEBOOK §4). To confirm.
+		// carrying the same exclusion (docs/rules.md#hospital-stay). To confirm.
 		return true
 	}
 	return kind == franchise.KindMedicament || kind == franchise.KindActeParamedical
@@ -702,8 +719,14 @@ func exemptionMessage(e string) string {
 	return ""
 }
 
-// guarantee decides the payment guarantee of D7 (CSS art. L161-36-3; décret
-// 2016-1069).
+// guarantee decides the payment guarantee (CSS art. L161-36-3; D161-13-2;
+// docs/rules.md#guarantee).
+//
+// TODO(legal): D161-13-2 names no proof other than the card or the app, so an
+// ADRi check or an attestation should give GuaranteeNone; and a card or app
+// not opposed keeps the guarantee even when the registry shows the rights
+// closed (the line is then rejected RIGHTS_CLOSED instead of being paid and
+// recovered from the insured). See docs/rules.md#rights.
 func (p *pricer) guarantee() Guarantee {
 	if p.in.Opposed {
 		return GuaranteeNone

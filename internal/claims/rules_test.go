@@ -20,9 +20,14 @@ import (
 // engine depends on.
 func TestDateBoundaries(t *testing.T) {
 	t.Parallel()
+	runExamples(t, dateBoundaryCases())
+}
+
+// dateBoundaryCases are the claims of TestDateBoundaries.
+func dateBoundaryCases() []exampleCase {
 	dental := func(care string) Line { return line(CategoryDentist, care, "50.00", 1) }
 	heavy := func(care string) Line { return line(CategoryPhysician, care, "150.00", 1) }
-	runExamples(t, []exampleCase{
+	return []exampleCase{
 		{name: "franchise per pack 0.50 on 2024-03-30 (day before décret 2024-114)",
 			in: input(claim(med("2024-03-30", "10.00", "0.65")), adult(), "2024-04-02"), want: want{fr: "0.50"}},
 		{name: "franchise per pack 1.00 on 2024-03-31 (reform day)",
@@ -74,13 +79,18 @@ func TestDateBoundaries(t *testing.T) {
 			in: input(claim(line(CategoryDentist, "2011-01-01", "95.00", 1)), adult(), "2011-01-03"), want: want{tm: "28.50", amo: "66.50"}},
 		{name: "heavy act is never applied to a medicine",
 			in: input(claim(med("2025-02-03", "150.00", "0.65")), adult(), "2025-02-04"), want: want{amo: "97.50", noReasons: []string{ReasonHeavyActFlat}}},
-	})
+	}
 }
 
 // TestRules covers exemptions, statuses and guarantees not in the worked
 // examples.
 func TestRules(t *testing.T) {
 	t.Parallel()
+	runExamples(t, ruleCases())
+}
+
+// ruleCases are the claims of TestRules.
+func ruleCases() []exampleCase {
 	css := adult()
 	css.CSS = []Period{{From: d("2025-01-01"), To: d("2025-12-31")}}
 	ame := Rights{BirthDate: d("1980-01-01"), AME: []Period{{From: d("2025-01-01")}}}
@@ -97,7 +107,7 @@ func TestRules(t *testing.T) {
 	otherPro := claim(gp("2025-03-10", "30.00"))
 	otherPro.Professional.ID = "10000000002"
 
-	runExamples(t, []exampleCase{
+	return []exampleCase{
 		{name: "ALD flag without a recognised ALD: ordinary rate and a reason",
 			in:   input(claim(with(gp("2025-03-10", "30.00"), func(l *Line) { l.ALDRelated = true })), adult(), "2025-03-11"),
 			want: want{amo: "21.00", pf: "2.00", reasons: []string{ReasonALDNotRecognised}}},
@@ -191,7 +201,7 @@ func TestRules(t *testing.T) {
 		{name: "existing debt: the new balance adds the claim's deductions",
 			in:   input(claim(gp("2025-03-10", "30.00")), func() Rights { r := adult(); r.Debt = eur("12.50"); return r }(), "2025-03-11"),
 			want: want{debt: "2.00"}},
-	})
+	}
 }
 
 func TestDebtBalance(t *testing.T) {
@@ -273,10 +283,11 @@ func withFile(t *testing.T, path, content string) *legal.Table {
 	return tbl
 }
 
-// TestDirectDebitThreshold sets the D12 threshold (unset in the real table)
-// and checks that tiers payant is refused above it without authorisation.
-// It also gives the follow-up of Ex. 6: reimbursed to the patient, 15.21 less
-// the franchise 2 × 1.00 = 13.21.
+// TestDirectDebitThreshold sets the direct-debit threshold
+// (docs/rules.md#direct-debit, unset in the real table) and checks that tiers
+// payant is refused above it without authorisation. It also gives the
+// follow-up of docs/rules.md#ex-6: reimbursed to the patient, 15.21 less the
+// franchise 2 × 1.00 = 13.21.
 func TestDirectDebitThreshold(t *testing.T) {
 	t.Parallel()
 	tbl := withFile(t, "tiers_payant/seuil_prelevement.yaml", `id: P-TP-DEBT
@@ -536,7 +547,8 @@ func TestPriceTotalsAreSumsOfLines(t *testing.T) {
 
 // TestTimeBarredBeforeTheMedicineRateTable: a medicine dispensed in 2010,
 // before the first P-TM-7 set of allowed rates, received in 2025: the line is
-// time-barred (L160-11, D8), not a missing legal parameter.
+// time-barred (L160-11, docs/rules.md#time-bar), not a missing legal
+// parameter.
 func TestTimeBarredBeforeTheMedicineRateTable(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -580,9 +592,9 @@ values:
 }
 
 // TestReceivedOnNewYearsDayInParis: the adjudication date is the calendar
-// date of the receipt instant in its own location (D2, D3). A claim received
-// on 1 January 2026 at 00:30 in Paris (31 December 2025, 23:30 UTC) uses the
-// 2026 counters and caps.
+// date of the receipt instant in its own location (docs/rules.md#dates). A
+// claim received on 1 January 2026 at 00:30 in Paris (31 December 2025, 23:30
+// UTC) uses the 2026 counters and caps.
 func TestReceivedOnNewYearsDayInParis(t *testing.T) {
 	t.Parallel()
 	paris, err := time.LoadLocation("Europe/Paris")

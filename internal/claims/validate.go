@@ -170,11 +170,15 @@ func cents(d decimal.Decimal) bool {
 	return d.Exponent() >= -2 || d.Equal(d.Round(2))
 }
 
-// ValidNIR reports whether s is a well-formed NIR (RULEBOOK P-ID-1..3): 13
-// characters (sex digit, year, month, département — "2A" or "2B" allowed in
-// positions 6–7 only —, commune, order number) followed by a 2-digit key equal
-// to 97 − (body mod 97), where for the key the Corsican départements 2A and 2B
-// read as 19 and 18.
+// ValidNIR reports whether s is a well-formed NIR (docs/rules.md#identifiers):
+// 13 characters (sex digit, year, month, département — "2A" or "2B" allowed
+// in positions 6–7 only —, commune, order number) followed by a 2-digit key
+// equal to 97 − (body mod 97), where for the key the Corsican départements 2A
+// and 2B read as 19 and 18.
+//
+// TODO(legal): the first digit may be 1 to 8 here, while a NIR starts with 1
+// or 2 (7 or 8 for a temporary number); the month and département fields are
+// not checked.
 func ValidNIR(s string) bool {
 	if len(s) != 15 || s[0] < '1' || s[0] > '8' {
 		return false

@@ -4,11 +4,12 @@
 // transports, pharmacist services).
 //
 // It is pure: Consume takes the counters of one beneficiary as they stand and
-// the deductions a claim asks for, in claim order (D11), and returns what each
-// request is granted and the counter increments, without touching its input.
-// The amounts and caps come from the caller (looked up in internal/legal); this
-// package holds no legal number. The Redis store mirrors the same arithmetic
-// in integer cents, so the semantics are deliberately simple:
+// the deductions a claim asks for, in claim order (docs/rules.md#order), and
+// returns what each request is granted and the counter increments, without
+// touching its input. The amounts and caps come from the caller (looked up in
+// internal/legal); this package holds no legal number. The Redis store
+// mirrors the same arithmetic in integer cents, so the semantics are
+// deliberately simple (docs/rules.md#pf, docs/rules.md#franchise):
 //
 //   - franchise: want = min(Units × UnitAmount, LineLimit); with a daily cap,
 //     want = min(want, DailyCap − day counter); want = min(want, AnnualCap −
@@ -88,7 +89,7 @@ type ProDayKey struct {
 // State holds the counters of one beneficiary as they stand. Map keys carry
 // care dates normalised to 00:00 UTC, as Consume and Apply produce them.
 type State struct {
-	Year          int             // adjudication year of the annual counters (D2)
+	Year          int             // adjudication year of the annual counters (docs/rules.md#dates)
 	PFYear        decimal.Decimal // participation forfaitaire consumed this year
 	FranchiseYear decimal.Decimal // franchise consumed this year, all categories
 	FranchiseDay  map[DayKey]decimal.Decimal
@@ -98,7 +99,8 @@ type State struct {
 // ForYear returns the state to use for a claim adjudicated in year: s itself
 // when its annual counters are for that year, otherwise s with its annual
 // counters reset to zero (annual caps are counted per calendar year of the
-// reimbursement date, D2). Daily counters are keyed by care date and kept.
+// reimbursement date, docs/rules.md#dates). Daily counters are keyed by care
+// date and kept.
 func (s State) ForYear(year int) State {
 	if s.Year == year {
 		return s
@@ -116,7 +118,7 @@ type Request struct {
 	Units        int
 	UnitAmount   decimal.Decimal
 	// LineLimit is the line's AMO amount: the deduction never exceeds it
-	// (D9, D10; former D322-5, last paragraph).
+	// (docs/rules.md#pf-line-limit, docs/rules.md#franchise-line-limit).
 	LineLimit decimal.Decimal
 	// HasDailyCap and DailyCap: franchise cap per beneficiary, care date and
 	// category (medicines have none).
@@ -177,7 +179,7 @@ type Increments struct {
 }
 
 // Consume grants reqs in order against s and the grants of earlier requests
-// (D11). It does not modify s.
+// (docs/rules.md#order). It does not modify s.
 func Consume(s State, reqs []Request) ([]Grant, Increments) {
 	inc := Increments{}
 	grants := make([]Grant, 0, len(reqs))

@@ -53,8 +53,8 @@ func TestLoadEmbedded(t *testing.T) {
 	}
 }
 
-// TestValues checks the values of RULEBOOK §3 on the day before and the day
-// of each key.
+// TestValues checks the values of docs/rules.md#parameters on the day before
+// and the day of each key.
 func TestValues(t *testing.T) {
 	t.Parallel()
 	tbl := loadReal(t)
@@ -89,7 +89,7 @@ func TestValues(t *testing.T) {
 		{"heavy-act tariff 120 € on 2011-01-01", "P-TM-11-TARIFF", "2011-01-01", "120.00", "P-TM-11b"},
 		{"heavy-act coefficient 60 on 2011-01-01", "P-TM-11-COEF", "2011-01-01", "60", "P-TM-11b"},
 		{"payment deadline 7 working days from 2016-07-01", "P-PAY-1", "2016-07-01", "7", "P-PAY-1"},
-		{"penalty floor 0.00 (D4)", "P-PAY-3-FLOOR", "2025-01-01", "0.00", "P-PAY-3-FLOOR"},
+		{"penalty floor 0.00 (docs/rules.md#late-penalty)", "P-PAY-3-FLOOR", "2025-01-01", "0.00", "P-PAY-3-FLOOR"},
 		{"maternity: 4 months before", "P-MAT-1-BEFORE", "2025-01-01", "4", "P-MAT-1"},
 		{"maternity: 12 days after", "P-MAT-1-AFTER", "2025-01-01", "12", "P-MAT-1"},
 		{"time bar 2 years", "P-LIM-1", "2025-01-01", "2", "P-LIM-1"},
@@ -144,7 +144,7 @@ func TestNoValueAt(t *testing.T) {
 	cases := []struct{ name, id, day string }{
 		{"before the first key", "P-FR-1", "2007-12-31"},
 		{"PF before 2005", "P-PF-1", "2004-12-31"},
-		{"D12 threshold null by default", "P-TP-DEBT", "2025-01-01"},
+		{"direct-debit threshold null by default", "P-TP-DEBT", "2025-01-01"},
 		{"pharmacist daily cap not configured", "P-FR-10-DAILY", "2025-01-01"},
 	}
 	for _, tc := range cases {

@@ -16,7 +16,8 @@ import (
 // ErrInvalidTable is wrapped by every problem LoadFS reports.
 var ErrInvalidTable = errors.New("invalid legal parameter table")
 
-// legifrance is the prefix every reference link must have (STYLE §6).
+// legifrance is the prefix every reference link must have: the table cites
+// the official publication (docs/rules.md#parameters).
 const legifrance = "https://www.legifrance.gouv.fr/"
 
 func knownUnit(u string) bool {

@@ -34,15 +34,16 @@ const (
 
 // Dates that select a series' value (selected_by).
 const (
-	SelectedByCareDate         = "care_date"         // date des soins (D2)
-	SelectedByAdjudicationDate = "adjudication_date" // reimbursement date: annual counters (D2)
+	SelectedByCareDate         = "care_date"         // date des soins (docs/rules.md#dates)
+	SelectedByAdjudicationDate = "adjudication_date" // reimbursement date: annual counters (docs/rules.md#dates)
 	SelectedByReceiptDate      = "receipt_date"      // date the claim was received
 	SelectedByPaymentDate      = "payment_date"      // date the professional was paid
 	SelectedByNotificationDate = "notification_date" // date a measure was notified
 )
 
 // Reference is a legal source: a title and a Légifrance link. ID, when set,
-// names the RULEBOOK row the source supports (e.g. "P-PF-1c").
+// names the parameter id or sub-id of the dated value the source supports
+// (e.g. "P-PF-1c", docs/rules.md#parameters).
 type Reference struct {
 	ID    string
 	Title string
@@ -89,7 +90,7 @@ type Value struct {
 	SelectedBy string
 	From       time.Time // first day of the step
 	To         time.Time // last day of the step, zero when open-ended
-	RefID      string    // RULEBOOK id of the step (its first reference's id, else the series id)
+	RefID      string    // parameter id of the step (its first reference's id, else the series id)
 	RefTitle   string    // title of the step's first reference
 	RefHref    string    // link of the step's first reference
 	Confidence string

@@ -2,7 +2,8 @@
 // electronic identifiers (CSS art. L161-31 I, second paragraph; L161-36-3;
 // L162-16-3-1): an identifier blocked after theft, loss, malfunction or
 // compromise defeats tiers payant for a claim created while the block was in
-// force (RULEBOOK D6). It has no I/O: the store keeps the entries.
+// force (docs/rules.md#opposition). It has no I/O: the store keeps the
+// entries.
 package opposition
 
 import (
@@ -13,7 +14,9 @@ import (
 	"time"
 )
 
-// Reason is why an identifier is opposed (L161-31 I; P-ID-6, P-ID-7).
+// Reason is why an identifier is opposed: theft, loss, malfunction or
+// compromise (L161-31 I), or end of rights (older practice); see
+// docs/rules.md#opposition.
 type Reason int
 
 // Reasons.
@@ -51,7 +54,7 @@ var ErrBadTime = errors.New("lift time before the opposition's effective time")
 
 // OpposedAt reports whether the identifier counts as opposed for a claim
 // created at t: an opposition took effect at or before t and was not lifted
-// by then (RULEBOOK D6). It returns the deciding period.
+// by then (docs/rules.md#opposition). It returns the deciding period.
 func (e Entry) OpposedAt(t time.Time) (Period, bool) {
 	for i := len(e.Periods) - 1; i >= 0; i-- {
 		p := e.Periods[i]

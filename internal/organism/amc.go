@@ -32,7 +32,8 @@ type AMCLine struct {
 // day that delegates PAY_AMC. The part of a line is the contract's rate times
 // the ticket modérateur the patient would pay there (never more than what the
 // patient pays), limited by the ceiling, rounded to the cent half away from
-// zero (RULEBOOK D1). Lines out of tiers payant get nothing.
+// zero (docs/rules.md#rounding). Lines out of tiers payant get nothing
+// (docs/rules.md#amc-part).
 func (o Organism) AMCLines(contract string, day time.Time, lines []LineShare) ([]AMCLine, bool) {
 	if contract == "" || o.Permits(OperationPayAMC, day) != nil {
 		return nil, false

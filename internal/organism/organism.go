@@ -68,11 +68,12 @@ type Organism struct {
 	Code        string
 	Name        string
 	Kind        Kind
-	Departement string // where it is located: selects its calendar (RULEBOOK D3)
+	Departement string // where it is located: selects its calendar (docs/rules.md#calendar)
 	Conventions []Convention
 }
 
-// Calendar is the working-day calendar of the organism as a payer (D3):
+// Calendar is the working-day calendar of the organism as a payer
+// (docs/rules.md#calendar):
 // Alsace-Moselle for organisms located in départements 57, 67 and 68,
 // national otherwise.
 func (o Organism) Calendar() calendar.Calendar { return calendar.ForDepartement(o.Departement) }

@@ -1,7 +1,8 @@
 // Package payment computes the payment deadline of a guaranteed tiers-payant
 // claim and the late-payment penalty the paying organism owes the
-// professional (CSS art. L161-36-3, D161-13-3 and D161-13-4; RULEBOOK §5,
-// product decisions D3, D4 and D5).
+// professional (CSS art. L161-36-3, D161-13-3, D161-13-4 and D161-13-6;
+// docs/rules.md#due-date, docs/rules.md#late-penalty,
+// docs/rules.md#fraud-regime).
 //
 // Working days are counted with a calendar.Calendar: the receipt day is
 // day 0 and the payment's working-day index decides the penalty. Every legal
@@ -9,11 +10,12 @@
 // floor, the fraud-regime deadline and duration) comes from the dated
 // parameter table of internal/legal, selected by the claim's receipt date
 // (P-PAY-1: "invoices transmitted from 1 Jul 2016"), or by the notification
-// date for the duration of a fraud regime (P-PAY-7).
+// date for the duration of a fraud regime (P-PAY-7); docs/rules.md#parameters
+// lists them.
 //
 // The package is pure: no clock, no I/O. Dates are civil days; callers
-// convert instants to Europe/Paris first (D3), and the time of day is
-// ignored.
+// convert instants to Europe/Paris first (docs/rules.md#calendar), and the
+// time of day is ignored.
 package payment
 
 import (
@@ -27,7 +29,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/legal"
 )
 
-// Ids of the legal parameters this package reads (RULEBOOK §3.1).
+// Ids of the legal parameters this package reads (docs/rules.md#parameters).
 const (
 	// ParamDeadline is the payment deadline in working days (D161-13-3).
 	ParamDeadline = "P-PAY-1"
@@ -39,13 +41,14 @@ const (
 	// ParamRate is the proportional penalty, a fraction of the invoice's AMO
 	// amount (D161-13-4).
 	ParamRate = "P-PAY-3"
-	// ParamFloor is the floor of the proportional penalty (D4: 0.00).
+	// ParamFloor is the floor of the proportional penalty (0.00:
+	// docs/rules.md#late-penalty).
 	ParamFloor = "P-PAY-3-FLOOR"
 	// ParamFraudDeadline is the longest deadline a fraud regime may set, in
-	// working days (L161-36-3; decree of 29 Dec 2023).
+	// working days (L161-36-3; D161-13-6).
 	ParamFraudDeadline = "P-PAY-6"
 	// ParamFraudDuration is the longest duration of a fraud regime, in months
-	// (L161-36-3; decree of 29 Dec 2023).
+	// (L161-36-3; D161-13-6).
 	ParamFraudDuration = "P-PAY-7"
 )
 
@@ -59,11 +62,12 @@ const (
 	RuleLateProportional = "LATE_PROPORTIONAL"
 )
 
-// Articles cited by an Assessment.
+// Articles cited by an Assessment: the legal basis, then the rule of
+// docs/rules.md.
 const (
-	articleDeadline = "CSS art. D161-13-3 (délai de paiement en jours ouvrés)"
-	articlePenalty  = "CSS art. D161-13-4 (pénalité de retard)"
-	articleFraud    = "CSS art. L161-36-3 al. 1 et décret du 29 décembre 2023 (délai allongé, contrôle anti-fraude)"
+	articleDeadline = "CSS art. D161-13-3 (délai de paiement en jours ouvrés); docs/rules.md#due-date"
+	articlePenalty  = "CSS art. D161-13-4 (pénalité de retard); docs/rules.md#late-penalty"
+	articleFraud    = "CSS art. L161-36-3 al. 1; D161-13-6, décret n° 2023-1423 du 29 décembre 2023 (délai allongé, contrôle anti-fraude); docs/rules.md#fraud-regime"
 )
 
 var (
@@ -152,8 +156,13 @@ func ParamsAt(t *legal.Table, receipt time.Time) (Params, error) {
 
 // FraudRegime is an extended-deadline measure notified to a professional by
 // the CPAM director so that claims can be checked before payment (CSS
-// art. L161-36-3 al. 1; decree of 29 Dec 2023; RULEBOOK §5.5, D5). A renewal
-// is a new FraudRegime starting on its own notification date.
+// art. L161-36-3 al. 1; D161-13-6, décret n° 2023-1423 du 29 décembre 2023;
+// docs/rules.md#fraud-regime). A renewal is a new FraudRegime starting on its
+// own notification date.
+//
+// TODO(legal): D161-13-6 lets a reasoned decision maintain the measure for up
+// to 6 months, renewable once, or for the length of a judicial investigation;
+// Validate refuses anything longer than P-PAY-7 months.
 type FraudRegime struct {
 	// Start is the notification date, the first day of the measure.
 	Start time.Time
@@ -167,7 +176,7 @@ type FraudRegime struct {
 }
 
 // ActiveOn reports whether the measure covers the day (Start and End
-// included). D5: a regime applies to a claim when it is active on the claim's
+// included). A regime applies to a claim when it is active on the claim's
 // receipt date.
 func (r FraudRegime) ActiveOn(day time.Time) bool {
 	day = civil(day)
@@ -175,7 +184,7 @@ func (r FraudRegime) ActiveOn(day time.Time) bool {
 }
 
 // Validate checks the measure against the parameters in force on its
-// notification date: L161-36-3 and the decree of 29 Dec 2023 allow a deadline
+// notification date: L161-36-3 and D161-13-6 allow a deadline
 // of at most P-PAY-6 working days for at most P-PAY-7 months. It also
 // requires both dates, End not before Start, a positive deadline and a
 // decision reference. Problems wrap ErrInvalidFraudRegime; a missing
@@ -214,12 +223,12 @@ func (r FraudRegime) Validate(t *legal.Table) error {
 
 // lastDayOfMeasure returns the last day of a measure of the given number of
 // months starting on start: the day before the same day-of-month that many
-// months later (15 May + 3 months: through 14 Aug, RULEBOOK 5-D), or the
-// last day of that month when it has no such day (30 Nov + 3 months: through
-// the end of February).
+// months later (15 May + 3 months: through 14 Aug, docs/rules.md#ex-pay-d), or
+// the last day of that month when it has no such day (30 Nov + 3 months:
+// through the end of February).
 //
 // TODO(payment): ambiguity — the decree's way of counting months is not
-// known; this follows RULEBOOK example 5-D (start day included).
+// known; this follows docs/rules.md#ex-pay-d (start day included).
 func lastDayOfMeasure(start time.Time, months int) time.Time {
 	y, m, d := start.Date()
 	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, time.UTC)
@@ -232,8 +241,9 @@ func lastDayOfMeasure(start time.Time, months int) time.Time {
 
 // DueDate returns the last day on which the claim can be paid without
 // penalty: the p.Deadline-th working day after receipt (CSS art. D161-13-3,
-// P-PAY-1; D3: receipt is day 0), or, while a fraud regime is active on the
-// receipt date, its MaxWorkingDays-th working day (L161-36-3; D5, P-PAY-6).
+// P-PAY-1; receipt is day 0, docs/rules.md#due-date), or, while a fraud regime
+// is active on the receipt date, its MaxWorkingDays-th working day
+// (L161-36-3; P-PAY-6, docs/rules.md#fraud-regime).
 // A regime never shortens the normal deadline, and its deadline is capped at
 // p.FraudDeadline when that is set. p must be the parameters in force on
 // receipt (ParamsAt).
@@ -269,7 +279,8 @@ type Assessment struct {
 	// DueDate is the last day without penalty.
 	DueDate time.Time
 	// HalfYear is the half-year during which the penalty is paid, "2025H2":
-	// the one following the half-year of the payment date (D161-13-4, D4).
+	// the one following the half-year of the payment date (D161-13-4,
+	// docs/rules.md#late-penalty).
 	// Empty when Amount is zero.
 	HalfYear string
 	// Rule is RuleOnTime, RuleLateFlat or RuleLateProportional.
@@ -288,17 +299,18 @@ type Assessment struct {
 
 // Penalty assesses the late-payment penalty of a guaranteed claim received on
 // receipt, paid on paidOn, whose AMO amount is amo, under the paying
-// organism's calendar (D3). CSS art. D161-13-4 read literally (D4): nothing
-// up to the due date (working day 7); the flat amount P-PAY-2 on the
-// P-PAY-2-DAYS working days after it (days 8 and 9); from the next working
-// day (day 10), P-PAY-3 of the AMO amount, rounded to the cent half away from
-// zero (D1), and never less than the floor P-PAY-3-FLOOR (0.00, so no floor).
-// Under a fraud regime active on the receipt date, the same scale runs from
-// the extended due date (D5). Parameters are those in force on the receipt
-// date; the regime is validated first.
+// organism's calendar (docs/rules.md#calendar). CSS art. D161-13-4 read
+// literally (docs/rules.md#late-penalty): nothing up to the due date (working
+// day 7); the flat amount P-PAY-2 on the P-PAY-2-DAYS working days after it
+// (days 8 and 9); from the next working day (day 10), P-PAY-3 of the AMO
+// amount, rounded to the cent half away from zero (docs/rules.md#rounding),
+// and never less than the floor P-PAY-3-FLOOR (0.00, so no floor). Under a
+// fraud regime active on the receipt date, the same scale runs from the
+// extended due date (docs/rules.md#fraud-regime). Parameters are those in
+// force on the receipt date; the regime is validated first.
 //
 // TODO(payment): ambiguity — with no floor, a small invoice can owe less on
-// day 10 than on day 9 (RULEBOOK §5.4, example 5-E); CNAM may apply
+// day 10 than on day 9 (docs/rules.md#ex-pay-e); CNAM may apply
 // max(flat, rate). Setting P-PAY-3-FLOOR changes this without code.
 func Penalty(t *legal.Table, receipt, paidOn time.Time, cal calendar.Calendar, amo decimal.Decimal, fraud *FraudRegime) (Assessment, error) {
 	receipt, paidOn = civil(receipt), civil(paidOn)
@@ -357,7 +369,7 @@ func Penalty(t *legal.Table, receipt, paidOn time.Time, cal calendar.Calendar, a
 
 // halfYearAfter names the half-year following the one that contains day:
 // D161-13-4 pays penalties in the half-year after the one for which they are
-// due, read by D4 as the half-year of the late payment.
+// due, read as the half-year of the late payment (docs/rules.md#late-penalty).
 func halfYearAfter(day time.Time) string {
 	if day.Month() <= time.June {
 		return fmt.Sprintf("%dH2", day.Year())
@@ -365,7 +377,7 @@ func halfYearAfter(day time.Time) string {
 	return fmt.Sprintf("%dH1", day.Year()+1)
 }
 
-// cents rounds to the cent, half away from zero (D1).
+// cents rounds to the cent, half away from zero (docs/rules.md#rounding).
 func cents(d decimal.Decimal) decimal.Decimal {
 	return d.Round(2)
 }

@@ -79,7 +79,7 @@ func eur(t *testing.T, s string) decimal.Decimal {
 	return v
 }
 
-// regime5D is the fraud regime of RULEBOOK example 5-D: notified 15 May 2025
+// regime5D is the fraud regime of docs/rules.md#ex-pay-d: notified 15 May 2025
 // for 3 months (through 14 Aug 2025), 30 working days.
 func regime5D(t *testing.T) *payment.FraudRegime {
 	t.Helper()
@@ -218,7 +218,7 @@ func TestPenalty(t *testing.T) {
 		fraud           *payment.FraudRegime
 		want            want
 	}{
-		// RULEBOOK 5-A: GP claim, AMO 21.00, received Thu 24 Apr 2025.
+		// docs/rules.md#ex-pay-a: GP claim, AMO 21.00, received Thu 24 Apr 2025.
 		{"5-A paid Tue 6 May, day 7: on time", "2025-04-24", "2025-05-06", nat, "21.00", nil,
 			want{"0.00", 7, "2025-05-06", payment.RuleOnTime, "", idsOnTime, false, 7}},
 		{"5-A paid Wed 7 May, day 8: 1.00, paid in 2025H2", "2025-04-24", "2025-05-07", nat, "21.00", nil,
@@ -234,13 +234,13 @@ func TestPenalty(t *testing.T) {
 		{"paid on the receipt day: day 0", "2025-04-24", "2025-04-24", nat, "21.00", nil,
 			want{"0.00", 0, "2025-05-06", payment.RuleOnTime, "", idsOnTime, false, 7}},
 
-		// RULEBOOK 5-B: Easter week, received Mon 14 Apr 2025, paid Fri 25 Apr.
+		// docs/rules.md#ex-pay-b: Easter week, received Mon 14 Apr 2025, paid Fri 25 Apr.
 		{"5-B national: day 8, 1.00", "2025-04-14", "2025-04-25", nat, "21.00", nil,
 			want{"1.00", 8, "2025-04-24", payment.RuleLateFlat, "2025H2", idsFlat, false, 7}},
 		{"5-B A-M: day 7, on time", "2025-04-14", "2025-04-25", am, "21.00", nil,
 			want{"0.00", 7, "2025-04-25", payment.RuleOnTime, "", idsOnTime, false, 7}},
 
-		// RULEBOOK 5-C: year end, received Fri 19 Dec 2025. Boundaries 7-10
+		// docs/rules.md#ex-pay-c: year end, received Fri 19 Dec 2025. Boundaries 7-10
 		// across the year end in both calendars.
 		{"5-C national, Wed 31 Dec 2025 day 7: on time", "2025-12-19", "2025-12-31", nat, "21.00", nil,
 			want{"0.00", 7, "2025-12-31", payment.RuleOnTime, "", idsOnTime, false, 7}},
@@ -261,7 +261,7 @@ func TestPenalty(t *testing.T) {
 		{"5-C A-M, Wed 7 Jan 2026 day 10: 2.10", "2025-12-19", "2026-01-07", am, "21.00", nil,
 			want{"2.10", 10, "2026-01-02", payment.RuleLateProportional, "2026H2", idsProp, false, 7}},
 
-		// RULEBOOK 5-D: regime notified 15 May 2025, claim received Mon 2 Jun 2025.
+		// docs/rules.md#ex-pay-d: regime notified 15 May 2025, claim received Mon 2 Jun 2025.
 		{"5-D under regime, paid Fri 11 Jul (day 28): no penalty", "2025-06-02", "2025-07-11", nat, "21.00", r,
 			want{"0.00", 28, "2025-07-16", payment.RuleOnTime, "", idsFraudOnTime, true, 30}},
 		{"5-D without regime, same payment: day 28, 10 %", "2025-06-02", "2025-07-11", nat, "21.00", nil,
@@ -277,7 +277,7 @@ func TestPenalty(t *testing.T) {
 		{"regime not active on receipt (after its end): normal scale", "2025-08-15", "2025-08-27", nat, "21.00", r,
 			want{"1.00", 8, "2025-08-26", payment.RuleLateFlat, "2026H1", idsFlat, false, 7}},
 
-		// RULEBOOK 5-E: nurse, AMO 4.80, received Mon 1 Dec 2025.
+		// docs/rules.md#ex-pay-e: nurse, AMO 4.80, received Mon 1 Dec 2025.
 		{"5-E paid Wed 10 Dec, day 7: on time", "2025-12-01", "2025-12-10", nat, "4.80", nil,
 			want{"0.00", 7, "2025-12-10", payment.RuleOnTime, "", idsOnTime, false, 7}},
 		{"5-E paid Fri 12 Dec, day 9: 1.00", "2025-12-01", "2025-12-12", nat, "4.80", nil,
@@ -285,7 +285,7 @@ func TestPenalty(t *testing.T) {
 		{"5-E paid Mon 15 Dec, day 10: 0.48 (literal rule, no floor)", "2025-12-01", "2025-12-15", nat, "4.80", nil,
 			want{"0.48", 10, "2025-12-10", payment.RuleLateProportional, "2026H1", idsProp, false, 7}},
 
-		// Rounding (D1: half away from zero) and edge amounts.
+		// Rounding (half away from zero, docs/rules.md#rounding) and edge amounts.
 		{"10 % of 21.05 = 2.105 rounds to 2.11", "2025-04-24", "2025-05-12", nat, "21.05", nil,
 			want{"2.11", 10, "2025-05-06", payment.RuleLateProportional, "2025H2", idsProp, false, 7}},
 		{"10 % of 21.04 = 2.104 rounds to 2.10", "2025-04-24", "2025-05-12", nat, "21.04", nil,
@@ -471,7 +471,8 @@ values:
 // TestPenalty_MonotoneInPaymentDate is a property test: for a fixed receipt,
 // a later payment never moves to an earlier rule, and never owes less as long
 // as the proportional penalty is at least the flat amount (AMO >= flat/rate,
-// 10.00 € today). Below that, D4's literal reading is not monotone: see
+// 10.00 € today). Below that, the literal reading of D161-13-4
+// (docs/rules.md#late-penalty) is not monotone: see
 // TestPenalty_SmallInvoiceAnomaly.
 func TestPenalty_MonotoneInPaymentDate(t *testing.T) {
 	t.Parallel()
@@ -524,8 +525,9 @@ func TestPenalty_MonotoneInPaymentDate(t *testing.T) {
 	}
 }
 
-// TestPenalty_SmallInvoiceAnomaly pins RULEBOOK §5.4's literal-reading
-// anomaly (D4, no floor): for AMO 4.80, day 10 owes less than day 9.
+// TestPenalty_SmallInvoiceAnomaly pins the anomaly of the literal reading of
+// D161-13-4 (no floor, docs/rules.md#late-penalty): for AMO 4.80, day 10 owes
+// less than day 9.
 func TestPenalty_SmallInvoiceAnomaly(t *testing.T) {
 	t.Parallel()
 	tb := table(t)

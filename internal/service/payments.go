@@ -36,7 +36,7 @@ type ClaimMeta struct {
 	Professional  string               `json:"pro"`
 	Profession    claims.Profession    `json:"prf"`
 	Organism      string               `json:"org,omitempty"`
-	AlsaceMoselle bool                 `json:"am,omitempty"` // calendar of the paying organism (D3)
+	AlsaceMoselle bool                 `json:"am,omitempty"` // calendar of the paying organism (docs/rules.md#calendar)
 	Receipt       time.Time            `json:"rcv"`          // civil date of receipt (day 0)
 	DueDate       time.Time            `json:"due,omitzero"` // zero when not guaranteed
 	Payable       decimal.Decimal      `json:"amt"`          // AMO payable to the professional
@@ -55,7 +55,8 @@ func (m ClaimMeta) Calendar() calendar.Calendar {
 	return calendar.National()
 }
 
-// Payment is a recorded payment with its penalty (D161-13-4).
+// Payment is a recorded payment with its penalty (D161-13-4;
+// docs/rules.md#late-penalty).
 type Payment struct {
 	Reference  string          `json:"ref"`
 	PaidAt     time.Time       `json:"at"`
@@ -66,7 +67,8 @@ type Payment struct {
 	Rule       string          `json:"rule"`
 }
 
-// TrackingState is where a claim stands (L161-36-3, last paragraph).
+// TrackingState is where a claim stands (L161-36-3, last paragraph;
+// docs/rules.md#tracking).
 type TrackingState int
 
 // Tracking states.
@@ -137,7 +139,8 @@ func (s *Service) Tracking(ctx context.Context, claimID string) (Tracking, error
 }
 
 // meta builds the payment tracking of a priced claim: the paying organism's
-// calendar and the due date (D161-13-3, D3, D5).
+// calendar and the due date (D161-13-3; docs/rules.md#due-date,
+// docs/rules.md#calendar, docs/rules.md#fraud-regime).
 func (s *Service) meta(c claims.Claim, d claims.Decision, now time.Time, regimes []payment.FraudRegime) (ClaimMeta, error) {
 	m := ClaimMeta{
 		Professional: c.Professional.ID, Profession: c.Professional.Profession, Organism: d.Organism,
@@ -166,8 +169,8 @@ func (s *Service) meta(c claims.Claim, d claims.Decision, now time.Time, regimes
 }
 
 // payable is what the professional is paid under tiers payant: the sum of the
-// lines' AMO amounts under tiers payant (D12: deductions never reduce it). It
-// reads the lines, so it holds before Finish as after.
+// lines' AMO amounts under tiers payant (docs/rules.md#payable: deductions
+// never reduce it). It reads the lines, so it holds before Finish as after.
 func payable(d claims.Decision) decimal.Decimal {
 	sum := decimal.Zero
 	for _, l := range d.Lines {
@@ -177,8 +180,8 @@ func payable(d claims.Decision) decimal.Decimal {
 }
 
 // RecordPayment records the payment of a claim, computes its penalty
-// (D161-13-4, D4, D5) and the half-year it is paid in. It is idempotent on the
-// payment reference.
+// (D161-13-4; docs/rules.md#late-penalty, docs/rules.md#fraud-regime) and the
+// half-year it is paid in. It is idempotent on the payment reference.
 func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, paidAt time.Time) (Tracking, bool, error) {
 	if _, err := caller(ctx); err != nil {
 		return Tracking{}, false, err
@@ -324,7 +327,7 @@ func QuarterOf(day time.Time) Quarter {
 func (q Quarter) String() string { return fmt.Sprintf("%04dQ%d", q.Year, q.Q) }
 
 // DelayRow is one profession's line of the delay report (L161-36-3, third
-// paragraph).
+// paragraph; docs/rules.md#delay-report).
 type DelayRow struct {
 	Profession         claims.Profession
 	Claims             int
@@ -507,7 +510,7 @@ func (s *Service) Organisms(ctx context.Context) ([]organism.Organism, error) {
 }
 
 // RemisesReport computes an organism's remises de gestion for a year
-// (R160-26 III 4°).
+// (R160-26 III 4°; docs/rules.md#remise-de-gestion).
 func (s *Service) RemisesReport(ctx context.Context, org string, year int) (organism.Remises, error) {
 	if err := s.mayOperate(ctx, org, organism.OperationManageBeneficiaries); err != nil {
 		return organism.Remises{}, err
@@ -534,7 +537,7 @@ func (s *Service) RemisesReport(ctx context.Context, org string, year int) (orga
 }
 
 // Indicators compares a convention's payment-delay target with a quarter's
-// actual delays (R160-26 III 3°).
+// actual delays (R160-26 III 3°; docs/rules.md#convention).
 type Indicators struct {
 	ConventionID     string
 	DelayTarget      int

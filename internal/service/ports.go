@@ -22,7 +22,7 @@ var (
 	// ErrNotFound: no such claim or beneficiary.
 	ErrNotFound = errors.New("not found")
 	// ErrClaimIDReused: the claim id is already used by a claim with other
-	// content (RULEBOOK D20).
+	// content (docs/rules.md#claim-id-reuse).
 	ErrClaimIDReused = errors.New("claim id already used by another claim")
 	// ErrUnavailable: the store cannot be reached or did not answer in time.
 	ErrUnavailable = errors.New("store unavailable")
@@ -35,10 +35,12 @@ type ReadRequest struct {
 	Reserve bool
 	Digest  string
 	NIR     string
-	// Identifier is checked against the opposition list at CreatedAt (D6).
+	// Identifier is checked against the opposition list at CreatedAt
+	// (docs/rules.md#opposition).
 	Identifier string
 	CreatedAt  time.Time
-	// Professional's fraud regimes are read with the claim (D5).
+	// Professional's fraud regimes are read with the claim
+	// (docs/rules.md#fraud-regime).
 	Professional string
 	// Year, DayKeys and ProDays select the counters the claim may consume.
 	Year    int
@@ -56,12 +58,13 @@ type Snapshot struct {
 	// PriorDigest is the digest the claim id was already reserved with, empty
 	// when the id was free.
 	PriorDigest string
-	// FraudRegimes of the professional (D5).
+	// FraudRegimes of the professional (docs/rules.md#fraud-regime).
 	FraudRegimes []payment.FraudRegime
 }
 
 // CapRequest is one deduction to grant against the caps; Debt says whether
-// the amount becomes the beneficiary's debt (line under tiers payant, D12).
+// the amount becomes the beneficiary's debt (line under tiers payant,
+// docs/rules.md#patient-debt).
 type CapRequest struct {
 	franchise.Request
 	Debt bool
@@ -175,7 +178,8 @@ type PaymentLedger interface {
 	ClaimsIn(ctx context.Context, organism, quarter string) ([]string, error)
 }
 
-// FraudRegistry keeps the professionals' fraud regimes (D5).
+// FraudRegistry keeps the professionals' fraud regimes
+// (docs/rules.md#fraud-regime).
 type FraudRegistry interface {
 	Get(ctx context.Context, professional string) ([]payment.FraudRegime, error)
 	Set(ctx context.Context, professional string, rs []payment.FraudRegime) error

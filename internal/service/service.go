@@ -44,7 +44,7 @@ type Deps struct {
 	Digest func([]byte) string
 	// Clock is the service's clock; it may be fixed to replay history.
 	Clock func() time.Time
-	// Zone is the civil time zone of dates (Europe/Paris, RULEBOOK D3).
+	// Zone is the civil time zone of dates (Europe/Paris, docs/rules.md#dates).
 	Zone *time.Location
 }
 
@@ -78,7 +78,8 @@ func (s *Service) civilDate(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Adjudicate prices a claim and commits its consumption, once (D20).
+// Adjudicate prices a claim and commits its consumption, once
+// (docs/rules.md#claim-id-reuse).
 func (s *Service) Adjudicate(ctx context.Context, c claims.Claim) (Result, error) {
 	return s.run(ctx, c, true)
 }
@@ -115,7 +116,8 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	}
 	rr := readRequest(c, day, commit, digest)
 	if rr.CreatedAt.After(now) {
-		// D6: the list is judged as it stood at creation, never later than receipt.
+		// The list is judged as it stood at creation, never later than receipt
+		// (docs/rules.md#opposition).
 		rr.CreatedAt = now
 	}
 	snap, err := s.ledger.Read(ctx, rr)
@@ -162,7 +164,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	}
 	if !snap.Known {
 		priced.Decision.Reasons = append(priced.Decision.Reasons, claims.Reason{
-			Code: "BENEFICIARY_UNKNOWN", Line: -1, Article: "CSS art. L161-32",
+			Code: "BENEFICIARY_UNKNOWN", Line: -1, Article: "CSS art. L161-32; docs/rules.md#beneficiary-unknown",
 			Message: "beneficiary not registered: rights cannot be established",
 		})
 	}
@@ -231,7 +233,7 @@ func (s *Service) GetClaim(ctx context.Context, claimID string) (Result, error) 
 	return r, nil
 }
 
-// CancelClaim reverses a committed claim once.
+// CancelClaim reverses a committed claim once (docs/rules.md#cancellation).
 func (s *Service) CancelClaim(ctx context.Context, claimID string) (Cancellation, error) {
 	if _, err := s.GetClaim(ctx, claimID); err != nil {
 		return Cancellation{}, err
@@ -410,7 +412,7 @@ func (s *Service) Describe(id string) string {
 // amcPart computes the complementary part paid by the organism managing the
 // beneficiary when it holds the delegation of the beneficiary's contract
 // (L161-36-2) and the claim asks for AMO+AMC tiers payant; otherwise the
-// decision says why there is none.
+// decision says why there is none (docs/rules.md#amc-part).
 func (s *Service) amcPart(p *claims.Priced, c claims.Claim, contract string) []organism.AMCLine {
 	pre := s.engine.Finish(*p, nil) // the patient's share does not depend on the deductions
 	shares := make([]organism.LineShare, len(pre.Lines))
@@ -423,7 +425,7 @@ func (s *Service) amcPart(p *claims.Priced, c claims.Claim, contract string) []o
 			return lines
 		}
 	}
-	p.Decision.Reasons = append(p.Decision.Reasons, claims.Reason{Code: "AMC_NOT_DELEGATED", Line: -1, Article: "CSS art. L161-36-2",
+	p.Decision.Reasons = append(p.Decision.Reasons, claims.Reason{Code: "AMC_NOT_DELEGATED", Line: -1, Article: "CSS art. L161-36-2; docs/rules.md#amc-part",
 		Message: "AMO+AMC asked, but the managing organism holds no complementary delegation for the beneficiary's contract: the AMC part is not paid here"})
 	return nil
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/tierspayant/tierspayant/internal/opposition"
 )
 
-// Layout of the opposition list (ECOSYSTEM §1.5: small hashes stay in Redis's
-// compact listpack encoding, about ten bytes an entry instead of eighty for a
-// key each).
+// Layout of the opposition list (small hashes stay in Redis's compact listpack
+// encoding, about ten bytes an entry instead of eighty for a key each; the
+// rules are in docs/rules.md#opposition).
 //
 //   - Buckets: hash keys "opp:{opp}:<n>". A numeric identifier (a card serial:
 //     digits, no leading zero, at most 15 of them) goes to bucket id mod

@@ -2,10 +2,11 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// commitScript commits one claim atomically (RULEBOOK D11, D20). It is the
-// Lua mirror of franchise.Consume, in integer cents: every request is granted
-// in order against the counters as they stand inside the script, so two claims
-// of one beneficiary at the same instant never push a cap past its limit.
+// commitScript commits one claim atomically (docs/rules.md#order,
+// docs/rules.md#claim-id-reuse). It is the Lua mirror of franchise.Consume,
+// in integer cents: every request is granted in order against the counters as
+// they stand inside the script, so two claims of one beneficiary at the same
+// instant never push a cap past its limit.
 //
 // KEYS: 1 claim hash, 2 counters hash of the adjudication year, 3 beneficiary
 // hash, 4 beneficiary audit stream (all with the beneficiary's hash tag).
@@ -101,7 +102,8 @@ return {'NEW', g, string.format('%d', bal)}
 `)
 
 // cancelScript reverses a committed claim once: every counter increment it
-// recorded is subtracted and its patient debt removed.
+// recorded is subtracted and its patient debt removed
+// (docs/rules.md#cancellation).
 //
 // KEYS: 1 claim hash, 2 counters hash of the claim's year, 3 beneficiary hash,
 // 4 audit stream. ARGV: 1 cancel instant (Unix ms), 2 claim id.

@@ -20,7 +20,8 @@ import (
 
 // Retention of a committed claim: at least the time bar of L160-11 (two
 // years from the quarter after the care) plus the time a claim may take to
-// arrive, rounded up (RULEBOOK D20). Product setting, not a legal number.
+// arrive, rounded up (docs/rules.md#claim-id-reuse). Product setting, not a
+// legal number.
 const (
 	claimTTL    = 3 * 366 * 24 * time.Hour
 	countersTTL = 2 * 366 * 24 * time.Hour
