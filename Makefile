@@ -36,12 +36,15 @@ tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/
 redis: ## make sure redis-server is installed (Debian package)
 	@scripts/ensure-redis.sh
 
-generate: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate gen/ from proto/ (offline)
+generate: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## regenerate gen/ and docs/API.md from proto/ (offline)
 	rm -rf gen
 	buf generate
+	mkdir -p .tmp
+	buf build -o .tmp/image.binpb
+	go run ./cmd/apidoc -image .tmp/image.binpb -out docs/API.md -go-out gen/tierspayant/v1/tierspayantv1docs
 
-generate-check: generate ## fail when gen/ does not match proto/
-	@if [ -n "$$(git status --porcelain -- gen)" ]; then git status --porcelain -- gen; echo "gen/ is stale: run make generate and commit"; exit 1; fi
+generate-check: generate ## fail when gen/ or docs/API.md does not match proto/
+	@if [ -n "$$(git status --porcelain -- gen docs/API.md)" ]; then git status --porcelain -- gen docs/API.md; echo "gen/ or docs/API.md is stale: run make generate and commit"; exit 1; fi
 
 lint: $(TOOLS)/buf size-check ## buf lint, go vet, gofmt check, no large tracked file
 	buf lint

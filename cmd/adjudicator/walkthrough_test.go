@@ -187,7 +187,7 @@ func playWalkthrough(t *testing.T, steps []walkStep, addr, bin, tools string) {
 	for i, s := range steps {
 		cmd := strings.ReplaceAll(s.cmd, walkAddr, addr)
 		cmd = regexp.MustCompile(`(?m)^bin/adjudicator`).ReplaceAllString(cmd, bin)
-		fmt.Fprintf(&script, "%s\necho\necho \"@@step %d exit $?\"\n", cmd, i)
+		fmt.Fprintf(&script, "%s\nrc=$?\necho\necho \"@@step %d exit $rc\"\n", cmd, i)
 	}
 	root, _ := filepath.Abs("../..")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -21,8 +21,8 @@ func nir(n int) string {
 
 func beneficiary(n int) *tpv1.Beneficiary {
 	return &tpv1.Beneficiary{Nir: nir(n), BirthDate: "1970-06-15",
-		Rights:             []*tpv1.DatePeriod{{From: "2000-01-01"}},
-		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2000-01-01"}}},
+		Rights:             []*tpv1.DatePeriod{{Start: "2000-01-01"}},
+		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{Start: "2000-01-01"}}},
 		HasMedecinTraitant: true}
 }
 

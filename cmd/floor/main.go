@@ -50,8 +50,7 @@ func main() {
 			TiersPayant: true, Base: base, Rate: "0.65", Amo: "5.46", TicketModerateur: "2.94", ParticipationForfaitaire: "0.00",
 			Franchise: "1.00", Excess: "0.00", PayableToProfessional: "5.46", PayableToPatient: "0.00", PatientShare: "2.94", PatientDebt: "1.00"})
 		for _, a := range []string{"base", "rate", "amo", "ticket_moderateur", "franchise", "payable_to_professional", "patient_share", "patient_debt"} {
-			li := int32(i)
-			d.Trace = append(d.Trace, &tpv1.Trace{LineIndex: &li, Amount: a, Value: "1.00", Rule: "RULE", Article: "CSS art. L160-13", ParameterId: "P-TM-7", ParameterValue: "0.65"})
+			d.Trace = append(d.Trace, &tpv1.Trace{LineId: fmt.Sprint(i + 1), Amount: a, Value: "1.00", Rule: "RULE", Article: "CSS art. L160-13", ParameterId: "P-TM-7", ParameterValue: "0.65"})
 		}
 	}
 	s := grpc.NewServer()

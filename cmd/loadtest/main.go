@@ -417,13 +417,13 @@ func loadData(ctx context.Context, addr string) error {
 			for b := range jobs {
 				r := rand.New(rand.NewPCG(uint64(b), 1))
 				ben := &tpv1.Beneficiary{Nir: nir(b), BirthDate: fmt.Sprintf("%d-%02d-15", 1930+r.IntN(95), 1+r.IntN(12)),
-					Rights:    []*tpv1.DatePeriod{{From: "2015-01-01"}},
-					Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2015-01-01"}}}}
+					Rights:    []*tpv1.DatePeriod{{Start: "2015-01-01"}},
+					Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{Start: "2015-01-01"}}}}
 				if r.IntN(100) < 8 {
-					ben.Css = []*tpv1.DatePeriod{{From: "2024-01-01"}}
+					ben.Css = []*tpv1.DatePeriod{{Start: "2024-01-01"}}
 				}
 				if r.IntN(100) < 15 {
-					ben.Ald = []*tpv1.DatePeriod{{From: "2020-01-01"}}
+					ben.Ald = []*tpv1.DatePeriod{{Start: "2020-01-01"}}
 				}
 				if r.IntN(100) < 1 {
 					ben.Pregnancies = []*tpv1.Pregnancy{{ExpectedDeliveryDate: time.Now().AddDate(0, 2, 0).Format(time.DateOnly)}}

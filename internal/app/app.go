@@ -37,7 +37,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
@@ -196,7 +195,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	tpv1.RegisterOrganismServiceServer(a.grpc, grpcapi.NewOrganismServer(svc))
 	a.health = health.NewServer()
 	healthpb.RegisterHealthServer(a.grpc, a.health)
-	reflection.Register(a.grpc)
+	registerReflection(a.grpc)
 	metrics.InitializeMetrics(a.grpc)
 
 	glis, err := net.Listen("tcp", cfg.GRPCAddr)

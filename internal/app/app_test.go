@@ -167,8 +167,8 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	// Beneficiary registry.
 	bc := tpv1.NewBeneficiaryServiceClient(conn)
 	up, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
-		Nir: nir, BirthDate: "1985-05-20", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}},
-		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: testOrg, Period: &tpv1.DatePeriod{From: "2020-01-01"}}},
+		Nir: nir, BirthDate: "1985-05-20", Rights: []*tpv1.DatePeriod{{Start: "2020-01-01"}},
+		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: testOrg, Period: &tpv1.DatePeriod{Start: "2020-01-01"}}},
 		HasMedecinTraitant: true,
 	}})
 	if err != nil {
@@ -354,8 +354,8 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 		if !ok {
 			t.Fatalf("answer for unknown claim %q", r.GetClaimId())
 		}
-		if bad != (r.GetErrorCode() == int32(codes.InvalidArgument)) || bad == (r.GetDecision() != nil) {
-			t.Errorf("stream answer %q: code %d decision %v", r.GetClaimId(), r.GetErrorCode(), r.GetDecision() != nil)
+		if bad != (r.GetError().GetCode() == int32(codes.InvalidArgument)) || bad == (r.GetDecision() != nil) {
+			t.Errorf("stream answer %q: code %d decision %v", r.GetClaimId(), r.GetError().GetCode(), r.GetDecision() != nil)
 		}
 		delete(sent, r.GetClaimId())
 	}

@@ -72,7 +72,7 @@ func TestBadInput(t *testing.T) {
 	many := func(n int) []*tpv1.ClaimLine {
 		ls := make([]*tpv1.ClaimLine, n)
 		for i := range ls {
-			ls[i] = &tpv1.ClaimLine{LineId: "L" + itoa(i), Code: "G", Category: tpv1.Category_CATEGORY_PHYSICIAN, CareDate: "2025-03-10", UnitPrice: "30.00", Quantity: 1}
+			ls[i] = &tpv1.ClaimLine{LineId: "L" + itoa(i), Code: "G", Category: tpv1.Category_CATEGORY_PHYSICIAN, CareDate: "2025-03-10", UnitPrice: "30.00", Quantity: 1, Parcours: tpv1.Parcours_PARCOURS_RESPECTED}
 		}
 		return ls
 	}

@@ -117,8 +117,8 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	ben := func(nir, org string) *tpv1.Beneficiary {
-		return &tpv1.Beneficiary{Nir: nir, BirthDate: "1975-01-20", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}},
-			Organisms: []*tpv1.OrganismAttachment{{OrganismCode: org, Period: &tpv1.DatePeriod{From: "2020-01-01"}}}}
+		return &tpv1.Beneficiary{Nir: nir, BirthDate: "1975-01-20", Rights: []*tpv1.DatePeriod{{Start: "2020-01-01"}},
+			Organisms: []*tpv1.OrganismAttachment{{OrganismCode: org, Period: &tpv1.DatePeriod{Start: "2020-01-01"}}}}
 	}
 	b1, b2, b3, b4 := nirN(1), nirN(2), nirN(3), nirN(4)
 	for nir, org := range map[string]string{b1: "MUT01", b2: "MUT02", b3: "MUT03", b4: "MUT04"} {
@@ -371,8 +371,8 @@ func streamOne(ctx context.Context, cc tpv1.ClaimServiceClient, c *tpv1.Claim) e
 	if err != nil {
 		return err
 	}
-	if r.GetErrorCode() != 0 {
-		return status.Error(codes.Code(r.GetErrorCode()), r.GetErrorMessage())
+	if e := r.GetError(); e != nil {
+		return status.ErrorProto(e)
 	}
 	return nil
 }
@@ -403,10 +403,10 @@ func TestBeneficiaryChangesOrganism(t *testing.T) {
 	admin := as("admin-token")
 	nir := nirN(77)
 	_, err = tpv1.NewBeneficiaryServiceClient(conn).UpsertBeneficiary(admin, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
-		Nir: nir, BirthDate: "1975-01-20", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}},
+		Nir: nir, BirthDate: "1975-01-20", Rights: []*tpv1.DatePeriod{{Start: "2020-01-01"}},
 		Organisms: []*tpv1.OrganismAttachment{
-			{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{From: "2020-01-01", To: "2025-06-30"}},
-			{OrganismCode: "CPAM69", Period: &tpv1.DatePeriod{From: "2025-07-01"}},
+			{OrganismCode: "CPAM75", Period: &tpv1.DatePeriod{Start: "2020-01-01", End: "2025-06-30"}},
+			{OrganismCode: "CPAM69", Period: &tpv1.DatePeriod{Start: "2025-07-01"}},
 		}}})
 	if err != nil {
 		t.Fatal(err)
@@ -507,7 +507,7 @@ func TestAMCPartAndOrganismReports(t *testing.T) {
 		Conventions: []*tpv1.Convention{{Id: "C9", ValidFrom: "2023-01-01", ValidTo: "2027-12-31", DelayTargetWorkingDays: 7,
 			Operations: []tpv1.DelegatedOperation{tpv1.DelegatedOperation_DELEGATED_OPERATION_ADJUDICATE, tpv1.DelegatedOperation_DELEGATED_OPERATION_PAY_AMC,
 				tpv1.DelegatedOperation_DELEGATED_OPERATION_MANAGE_BENEFICIARIES, tpv1.DelegatedOperation_DELEGATED_OPERATION_RECORD_PAYMENTS},
-			Remises:        []*tpv1.RemiseRule{{From: "2023-01-01", AmountPerBeneficiary: "36.50"}},
+			Remises:        []*tpv1.RemiseRule{{Start: "2023-01-01", AmountPerBeneficiary: "36.50"}},
 			AmcDelegations: []*tpv1.AmcDelegation{{ContractId: "K1", Rate: "1"}}}}}
 	if _, err := tpv1.NewOrganismServiceClient(conn).UpsertOrganism(admin, &tpv1.UpsertOrganismRequest{Organism: org}); err != nil {
 		t.Fatal(err)
@@ -516,8 +516,8 @@ func TestAMCPartAndOrganismReports(t *testing.T) {
 	withContract, without := nirN(91), nirN(92)
 	for nir, contract := range map[string]string{withContract: "K1", without: ""} {
 		if _, err := bc.UpsertBeneficiary(admin, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
-			Nir: nir, BirthDate: "1980-02-02", Rights: []*tpv1.DatePeriod{{From: "2020-01-01"}}, AmcContractId: contract,
-			Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "MUT09", Period: &tpv1.DatePeriod{From: "2025-03-01"}}}}}); err != nil {
+			Nir: nir, BirthDate: "1980-02-02", Rights: []*tpv1.DatePeriod{{Start: "2020-01-01"}}, AmcContractId: contract,
+			Organisms: []*tpv1.OrganismAttachment{{OrganismCode: "MUT09", Period: &tpv1.DatePeriod{Start: "2025-03-01"}}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

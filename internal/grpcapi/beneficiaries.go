@@ -26,12 +26,12 @@ func (d *decoder) periods(field string, ps []*tpv1.DatePeriod) []claims.Period {
 	var out []claims.Period
 	for i, p := range ps {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		from := d.date(f+".from", p.GetFrom(), true)
-		to := d.date(f+".to", p.GetTo(), false)
-		if !to.IsZero() && to.Before(from) {
-			d.bad(f+".to", "before from")
+		start := d.date(f+".start", p.GetStart(), true)
+		end := d.date(f+".end", p.GetEnd(), false)
+		if !end.IsZero() && end.Before(start) {
+			d.bad(f+".end", "before start")
 		}
-		out = append(out, claims.Period{From: from, To: to})
+		out = append(out, claims.Period{From: start, To: end})
 	}
 	return out
 }
@@ -39,7 +39,7 @@ func (d *decoder) periods(field string, ps []*tpv1.DatePeriod) []claims.Period {
 func periodsToProto(ps []claims.Period) []*tpv1.DatePeriod {
 	var out []*tpv1.DatePeriod
 	for _, p := range ps {
-		out = append(out, &tpv1.DatePeriod{From: date(p.From), To: date(p.To)})
+		out = append(out, &tpv1.DatePeriod{Start: date(p.From), End: date(p.To)})
 	}
 	return out
 }
@@ -101,7 +101,7 @@ func (s *BeneficiaryServer) GetBeneficiary(ctx context.Context, req *tpv1.GetBen
 		out.Pregnancies = append(out.Pregnancies, &tpv1.Pregnancy{ExpectedDeliveryDate: date(p.ExpectedDelivery), ActualDeliveryDate: date(p.ActualDelivery)})
 	}
 	for _, a := range b.Attachments {
-		out.Organisms = append(out.Organisms, &tpv1.OrganismAttachment{OrganismCode: a.Organism, Period: &tpv1.DatePeriod{From: date(a.Period.From), To: date(a.Period.To)}})
+		out.Organisms = append(out.Organisms, &tpv1.OrganismAttachment{OrganismCode: a.Organism, Period: &tpv1.DatePeriod{Start: date(a.Period.From), End: date(a.Period.To)}})
 	}
 	return &tpv1.GetBeneficiaryResponse{Beneficiary: out, BeneficiaryRef: ref}, nil
 }

@@ -40,7 +40,7 @@ func (s *ClaimServer) Adjudicate(ctx context.Context, req *tpv1.AdjudicateReques
 }
 
 func (s *ClaimServer) adjudicate(ctx context.Context, p *tpv1.Claim) (*tpv1.Decision, error) {
-	c, err := claimFromProto(p)
+	c, err := decodeClaim(p, s.svc.Today)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -67,7 +67,7 @@ func decisionFor(r service.Result, replayed bool) *tpv1.Decision {
 
 // Simulate prices a claim without committing anything.
 func (s *ClaimServer) Simulate(ctx context.Context, req *tpv1.SimulateRequest) (*tpv1.SimulateResponse, error) {
-	c, err := claimFromProto(req.GetClaim())
+	c, err := decodeClaim(req.GetClaim(), s.svc.Today)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -110,7 +110,9 @@ func (s *ClaimServer) CancelClaim(ctx context.Context, req *tpv1.CancelClaimRequ
 }
 
 // AdjudicateStream adjudicates a batch: one answer per claim, matched by
-// claim id. A claim's error is carried in its answer; the stream goes on.
+// claim id. A claim's error is carried in its answer as the google.rpc.Status
+// the unary call would have returned (code, message and details); the stream
+// goes on.
 func (s *ClaimServer) AdjudicateStream(stream tpv1.ClaimService_AdjudicateStreamServer) error {
 	n := 0
 	for {
@@ -127,10 +129,9 @@ func (s *ClaimServer) AdjudicateStream(stream tpv1.ClaimService_AdjudicateStream
 		}
 		resp := &tpv1.AdjudicateStreamResponse{ClaimId: req.GetClaim().GetClaimId()}
 		if d, err := s.adjudicate(stream.Context(), req.GetClaim()); err != nil {
-			st := status.Convert(err)
-			resp.ErrorCode, resp.ErrorMessage = int32(st.Code()), st.Message()
+			resp.Outcome = &tpv1.AdjudicateStreamResponse_Error{Error: status.Convert(err).Proto()}
 		} else {
-			resp.Decision = d
+			resp.Outcome = &tpv1.AdjudicateStreamResponse_Decision{Decision: d}
 		}
 		if err := stream.Send(resp); err != nil {
 			return err

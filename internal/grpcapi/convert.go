@@ -1,9 +1,12 @@
 package grpcapi
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -96,7 +99,68 @@ func (d *decoder) enum(field string, v, max int32) int {
 	return int(v)
 }
 
-// claimFromProto decodes a claim; semantic checks are claims.Validate's.
+// decodeClaim decodes the claim of Adjudicate, Simulate and AdjudicateStream.
+// A claim that decodes is validated by the service, after its permission
+// check. One that does not is also validated here (claims.Validate, received
+// on the date today gives) as far as it could be decoded, so that a single
+// BadRequest names every problem of the request: a malformed amount and an
+// invalid NIR key alike.
+func decodeClaim(p *tpv1.Claim, today func() time.Time) (claims.Claim, error) {
+	c, err := claimFromProto(p)
+	var ve *claims.ValidationError
+	if err == nil || p == nil || !errors.As(err, &ve) {
+		return c, err
+	}
+	return c, mergeViolations(ve.Fields, claims.Validate(c, today()))
+}
+
+// mergeViolations adds to the decoder's violations the domain's, prefixed
+// with "claim.", on the fields the decoder did not already name: a field that
+// failed to decode was validated as its zero value, and its domain violation
+// would only repeat the decoder's. Nor is a product rate reported on a line
+// whose category failed to decode: the domain took that line for a
+// non-medicine. The list is ordered claim-level problems first, then line by
+// line, each group in the decoder's then the domain's order.
+func mergeViolations(decoded []claims.FieldViolation, domain error) error {
+	named := make(map[string]bool, len(decoded))
+	for _, v := range decoded {
+		named[v.Field] = true
+	}
+	out := slices.Clone(decoded)
+	var dv *claims.ValidationError
+	if errors.As(inClaim(domain), &dv) {
+		for _, v := range dv.Fields {
+			if named[v.Field] {
+				continue
+			}
+			if line, ok := strings.CutSuffix(v.Field, ".product_rate"); ok && named[line+".category"] {
+				continue
+			}
+			out = append(out, v)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b claims.FieldViolation) int { return lineOf(a.Field) - lineOf(b.Field) })
+	return &claims.ValidationError{Fields: out}
+}
+
+// lineOf is the line index of a field path "claim.lines[i]…", -1 for any
+// other field.
+func lineOf(field string) int {
+	rest, ok := strings.CutPrefix(field, "claim.lines[")
+	if !ok {
+		return -1
+	}
+	n, _, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(n)
+	if !ok || err != nil {
+		return -1
+	}
+	return i
+}
+
+// claimFromProto decodes a claim and checks what only the wire format says
+// (syntax of amounts, dates and identifiers, enum values); the rules of a
+// claim's form are claims.Validate's.
 func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 	d := &decoder{}
 	if p == nil {
@@ -156,8 +220,13 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 		}
 		l.ProductRate = d.rate(f("product_rate"), pl.GetProductRate())
 		l.HighestGenericPrice, _ = d.money(f("highest_generic_price"), pl.GetHighestGenericPrice(), false)
-		if pl.GetParcours() < 0 || pl.GetParcours() > tpv1.Parcours_PARCOURS_EXCEPTION {
+		switch pc := pl.GetParcours(); {
+		case pc < 0 || pc > tpv1.Parcours_PARCOURS_EXCEPTION:
 			d.bad(f("parcours"), "one of the documented values")
+		case pc == tpv1.Parcours_PARCOURS_UNSPECIFIED && pl.GetCategory() == tpv1.Category_CATEGORY_PHYSICIAN:
+			// The only lines whose rate it changes (L162-5-3): unset, it
+			// would be read as respected.
+			d.bad(f("parcours"), "required on a physician line: PARCOURS_RESPECTED, PARCOURS_HORS or PARCOURS_EXCEPTION")
 		}
 		l.Parcours = claims.Parcours(pl.GetParcours())
 		c.Lines = append(c.Lines, l)
@@ -195,12 +264,13 @@ func date(t time.Time) string {
 	return t.Format(time.DateOnly)
 }
 
-func lineIndex(i int) *int32 {
-	if i < 0 {
-		return nil
+// lineID is the client's id of the decision's line i, "" for the whole claim
+// (the engine's index -1).
+func lineID(d claims.Decision, i int) string {
+	if i < 0 || i >= len(d.Lines) {
+		return ""
 	}
-	v := int32(i)
-	return &v
+	return d.Lines[i].LineID
 }
 
 func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tpv1.Decision {
@@ -217,7 +287,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 		},
 	}
 	for _, r := range d.Reasons {
-		out.Reasons = append(out.Reasons, &tpv1.Reason{Code: r.Code, LineIndex: lineIndex(r.Line), Article: r.Article, Message: r.Message})
+		out.Reasons = append(out.Reasons, &tpv1.Reason{Code: r.Code, LineId: lineID(d, r.Line), Article: r.Article, Message: r.Message})
 	}
 	for _, l := range d.Lines {
 		out.Lines = append(out.Lines, &tpv1.LineDecision{
@@ -230,7 +300,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 	}
 	for _, t := range d.Trace {
 		out.Trace = append(out.Trace, &tpv1.Trace{
-			LineIndex: lineIndex(t.Line), Amount: t.Amount, Value: t.Value.StringFixed(2), Rule: t.Rule,
+			LineId: lineID(d, t.Line), Amount: t.Amount, Value: t.Value.StringFixed(2), Rule: t.Rule,
 			Article: t.Article, ParameterId: t.ParameterID, ParameterValue: t.Parameter,
 		})
 	}

@@ -6,6 +6,7 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -86,14 +87,30 @@ func statusOf(err error) error {
 	}
 }
 
+// MaxFieldViolations bounds the field violations of one BadRequest. A
+// request with more problems gets the first ones, and the status message says
+// how many there were.
+const MaxFieldViolations = 100
+
+// invalid is the INVALID_ARGUMENT status of a request: one BadRequest with a
+// field violation per problem (at most MaxFieldViolations), and a message
+// quoting the first one and counting the others. Descriptions never contain
+// a field's value.
 func invalid(fields ...claims.FieldViolation) error {
-	br := &errdetails.BadRequest{}
-	for _, f := range fields {
+	listed := fields[:min(len(fields), MaxFieldViolations)]
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, len(listed))}
+	for _, f := range listed {
 		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: f.Field, Description: f.Description})
 	}
 	msg := "invalid request"
-	if len(fields) > 0 {
-		msg = "invalid request: " + fields[0].Field + ": " + fields[0].Description
+	switch n := len(fields); {
+	case n == 1:
+		msg += ": " + fields[0].Field + ": " + fields[0].Description
+	case n > MaxFieldViolations:
+		msg += fmt.Sprintf(": %s: %s (%d problems; truncated: the BadRequest details list the first %d)",
+			fields[0].Field, fields[0].Description, n, MaxFieldViolations)
+	case n > 1:
+		msg += fmt.Sprintf(": %s: %s (%d problems, all listed in the BadRequest details)", fields[0].Field, fields[0].Description, n)
 	}
 	return withDetails(codes.InvalidArgument, msg, br)
 }

@@ -21,14 +21,15 @@ func seedClaim() *tpv1.Claim {
 		Nir:            "185057800608491", Nature: tpv1.InsuranceNature_INSURANCE_NATURE_MALADIE, Mode: tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY,
 		Lines: []*tpv1.ClaimLine{
 			{LineId: "1", Code: "3400930000000", Category: tpv1.Category_CATEGORY_MEDICINE, CareDate: "2025-03-10", UnitPrice: "8.40", Quantity: 1, ProductRate: "0.65"},
-			{LineId: "2", Code: "G", Category: tpv1.Category_CATEGORY_PHYSICIAN, CareDate: "2025-03-10", UnitPrice: "30", Quantity: 1, BilledAmount: "35.00", Coefficient: "1"},
+			{LineId: "2", Code: "G", Category: tpv1.Category_CATEGORY_PHYSICIAN, CareDate: "2025-03-10", UnitPrice: "30", Quantity: 1, BilledAmount: "35.00", Coefficient: "1", Parcours: tpv1.Parcours_PARCOURS_RESPECTED},
 		},
 	}
 }
 
 // FuzzDecodeClaim: any bytes decoded as a claim and validated never panic;
 // a refusal is always a *claims.ValidationError with at least one field,
-// whose text never contains the NIR; an accepted claim has sane values.
+// none named twice, whose text never contains the NIR; an accepted claim has
+// sane values.
 func FuzzDecodeClaim(f *testing.F) {
 	good, err := proto.Marshal(seedClaim())
 	if err != nil {
@@ -43,7 +44,7 @@ func FuzzDecodeClaim(f *testing.F) {
 		if proto.Unmarshal(data, &p) != nil {
 			return
 		}
-		c, err := claimFromProto(&p)
+		c, err := decodeClaim(&p, func() time.Time { return received })
 		if err == nil {
 			err = claims.Validate(c, received)
 		}
@@ -58,6 +59,13 @@ func FuzzDecodeClaim(f *testing.F) {
 		var ve *claims.ValidationError
 		if !errors.As(err, &ve) || len(ve.Fields) == 0 {
 			t.Fatalf("refusal is not a field list: %v", err)
+		}
+		named := map[string]bool{}
+		for _, f := range ve.Fields {
+			if named[f.Field] {
+				t.Fatalf("%s named twice: %v", f.Field, ve)
+			}
+			named[f.Field] = true
 		}
 		if len(p.GetNir()) >= 5 && strings.Contains(ve.Error(), p.GetNir()) {
 			t.Fatalf("the refusal echoes the NIR: %v", ve)

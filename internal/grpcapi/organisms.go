@@ -46,7 +46,7 @@ func organismFromProto(p *tpv1.Organism) (organism.Organism, error) {
 		for j, r := range c.GetRemises() {
 			rf := fmt.Sprintf("%sremises[%d].", f, j)
 			amt, _ := d.money(rf+"amount_per_beneficiary", r.GetAmountPerBeneficiary(), true)
-			cv.Remises = append(cv.Remises, organism.RemiseRule{From: d.date(rf+"from", r.GetFrom(), true), AmountPerBeneficiary: amt})
+			cv.Remises = append(cv.Remises, organism.RemiseRule{From: d.date(rf+"start", r.GetStart(), true), AmountPerBeneficiary: amt})
 		}
 		for j, a := range c.GetAmcDelegations() {
 			af := fmt.Sprintf("%samc_delegations[%d].", f, j)
@@ -67,7 +67,7 @@ func organismToProto(o organism.Organism) *tpv1.Organism {
 			pc.Operations = append(pc.Operations, tpv1.DelegatedOperation(op))
 		}
 		for _, r := range c.Remises {
-			pc.Remises = append(pc.Remises, &tpv1.RemiseRule{From: date(r.From), AmountPerBeneficiary: money(r.AmountPerBeneficiary)})
+			pc.Remises = append(pc.Remises, &tpv1.RemiseRule{Start: date(r.From), AmountPerBeneficiary: money(r.AmountPerBeneficiary)})
 		}
 		for _, a := range c.AMC {
 			ceiling := ""

@@ -47,5 +47,5 @@ func (s *ParameterServer) parameterToProto(v legal.Value) *tpv1.Parameter {
 		ref += " <" + v.RefHref + ">"
 	}
 	return &tpv1.Parameter{Id: v.ID, Description: s.svc.Describe(v.ID), Value: v.Text, Unit: v.Unit,
-		From: date(v.From), To: date(v.To), Reference: ref}
+		Start: date(v.From), End: date(v.To), Reference: ref}
 }

@@ -21,13 +21,13 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// A range of dates, both ends included ("YYYY-MM-DD"); an empty end means open-ended.
+// A range of dates "YYYY-MM-DD", both ends included.
 type DatePeriod struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// First day.
-	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	// Last day; empty while open.
-	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// First day; required.
+	Start string `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	// Last day, not before start; empty while the period is open-ended.
+	End           string `protobuf:"bytes,2,opt,name=end,proto3" json:"end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -62,25 +62,26 @@ func (*DatePeriod) Descriptor() ([]byte, []int) {
 	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *DatePeriod) GetFrom() string {
+func (x *DatePeriod) GetStart() string {
 	if x != nil {
-		return x.From
+		return x.Start
 	}
 	return ""
 }
 
-func (x *DatePeriod) GetTo() string {
+func (x *DatePeriod) GetEnd() string {
 	if x != nil {
-		return x.To
+		return x.End
 	}
 	return ""
 }
 
-// A pregnancy: the maternity period runs from the expected delivery date minus
-// 4 months to the actual delivery plus 12 days (L160-9, RULEBOOK D14).
+// A pregnancy: the maternity period runs from the expected delivery date
+// minus 4 months to the actual delivery plus 12 days (CSS art. L160-9,
+// D160-3; docs/rules.md#maternity).
 type Pregnancy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Presumed delivery date.
+	// Presumed delivery date; required.
 	ExpectedDeliveryDate string `protobuf:"bytes,1,opt,name=expected_delivery_date,json=expectedDeliveryDate,proto3" json:"expected_delivery_date,omitempty"`
 	// Actual delivery date; empty until recorded.
 	ActualDeliveryDate string `protobuf:"bytes,2,opt,name=actual_delivery_date,json=actualDeliveryDate,proto3" json:"actual_delivery_date,omitempty"`
@@ -133,10 +134,10 @@ func (x *Pregnancy) GetActualDeliveryDate() string {
 }
 
 // Attachment of the beneficiary to a managing organism, effective-dated
-// (L161-32 RNIAM; L160-18 continuity).
+// (CSS art. L161-32; L160-18 continuity).
 type OrganismAttachment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organism code (see OrganismService).
+	// Organism code (see OrganismService); required.
 	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
 	// Dates of the attachment.
 	Period        *DatePeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
@@ -191,32 +192,38 @@ func (x *OrganismAttachment) GetPeriod() *DatePeriod {
 // What the engine needs to know about a beneficiary.
 type Beneficiary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// NIR, 13 characters and a 2-digit key. Personal health data: never echoed
-	// in errors or logs.
+	// NIR, 13 characters and a 2-digit key (docs/rules.md#identifiers).
+	// Personal health data: never echoed in errors or logs.
 	Nir string `protobuf:"bytes,1,opt,name=nir,proto3" json:"nir,omitempty"`
-	// Birth date: minors are exempt from PF and franchise (under 18 on 1 January,
-	// L160-15, R160-20); hors parcours from 16 (L162-5-3).
+	// Birth date: minors are exempt from PF and franchise (under 18 on
+	// 1 January, CSS art. L160-15, R160-20; docs/rules.md#minors); hors
+	// parcours from 16 (L162-5-3).
 	BirthDate string `protobuf:"bytes,2,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
-	// Periods of open rights (PUMa, L160-1).
+	// Periods of open rights (PUMa, CSS art. L160-1; docs/rules.md#rights).
 	Rights []*DatePeriod `protobuf:"bytes,3,rep,name=rights,proto3" json:"rights,omitempty"`
 	// Managing organism over time.
 	Organisms []*OrganismAttachment `protobuf:"bytes,4,rep,name=organisms,proto3" json:"organisms,omitempty"`
-	// Complémentaire santé solidaire periods (L861-1): no PF or franchise.
+	// Complémentaire santé solidaire periods (CSS art. L861-1, L160-15): no PF
+	// or franchise (docs/rules.md#css).
 	Css []*DatePeriod `protobuf:"bytes,5,rep,name=css,proto3" json:"css,omitempty"`
-	// Aide médicale de l'État periods: 100 %, no PF or franchise.
+	// Aide médicale de l'État periods (CASF art. L251-1): 100 %, no PF or
+	// franchise (docs/rules.md#ame).
 	Ame []*DatePeriod `protobuf:"bytes,6,rep,name=ame,proto3" json:"ame,omitempty"`
-	// Recognised ALD (L160-14 3°/4°) periods.
+	// Recognised ALD periods (CSS art. L160-14 3° and 4°; docs/rules.md#ald).
 	Ald []*DatePeriod `protobuf:"bytes,7,rep,name=ald,proto3" json:"ald,omitempty"`
-	// Pregnancies (L160-9).
+	// Pregnancies (CSS art. L160-9).
 	Pregnancies []*Pregnancy `protobuf:"bytes,8,rep,name=pregnancies,proto3" json:"pregnancies,omitempty"`
-	// Whether the beneficiary declared a médecin traitant (L162-5-3).
+	// Whether the beneficiary declared a médecin traitant (CSS art. L162-5-3).
 	HasMedecinTraitant bool `protobuf:"varint,9,opt,name=has_medecin_traitant,json=hasMedecinTraitant,proto3" json:"has_medecin_traitant,omitempty"`
-	// Bank-debit authorisation for PF and franchise (L160-13 II, L161-36-4 2°).
+	// Bank-debit authorisation for PF and franchise (CSS art. L160-13 II,
+	// L161-36-4 2°).
 	DirectDebitAuthorised bool `protobuf:"varint,10,opt,name=direct_debit_authorised,json=directDebitAuthorised,proto3" json:"direct_debit_authorised,omitempty"`
-	// Outstanding PF and franchise debt (RULEBOOK D12); read-only, kept by the service.
+	// Outstanding PF and franchise debt (CSS art. L160-13 II, last paragraph);
+	// read-only, kept by the service.
 	OutstandingDebt string `protobuf:"bytes,11,opt,name=outstanding_debt,json=outstandingDebt,proto3" json:"outstanding_debt,omitempty"`
 	// Complementary (AMC) contract, when the managing organism holds its
-	// delegation: the decision then adds the AMC part (L161-36-2).
+	// delegation: the decision then adds the AMC part (CSS art. L161-36-2;
+	// docs/rules.md#amc-part).
 	AmcContractId string `protobuf:"bytes,12,opt,name=amc_contract_id,json=amcContractId,proto3" json:"amc_contract_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -533,11 +540,11 @@ var File_tierspayant_v1_beneficiaries_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\n" +
-	"\"tierspayant/v1/beneficiaries.proto\x12\x0etierspayant.v1\"0\n" +
+	"\"tierspayant/v1/beneficiaries.proto\x12\x0etierspayant.v1\"4\n" +
 	"\n" +
-	"DatePeriod\x12\x12\n" +
-	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
-	"\x02to\x18\x02 \x01(\tR\x02to\"s\n" +
+	"DatePeriod\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\tR\x03end\"s\n" +
 	"\tPregnancy\x124\n" +
 	"\x16expected_delivery_date\x18\x01 \x01(\tR\x14expectedDeliveryDate\x120\n" +
 	"\x14actual_delivery_date\x18\x02 \x01(\tR\x12actualDeliveryDate\"m\n" +
@@ -570,8 +577,8 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x0fbeneficiary_ref\x18\x02 \x01(\tR\x0ebeneficiaryRef2\xdf\x01\n" +
 	"\x12BeneficiaryService\x12h\n" +
 	"\x11UpsertBeneficiary\x12(.tierspayant.v1.UpsertBeneficiaryRequest\x1a).tierspayant.v1.UpsertBeneficiaryResponse\x12_\n" +
-	"\x0eGetBeneficiary\x12%.tierspayant.v1.GetBeneficiaryRequest\x1a&.tierspayant.v1.GetBeneficiaryResponseB\xc6\x01\n" +
-	"\x12com.tierspayant.v1B\x12BeneficiariesProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x0eGetBeneficiary\x12%.tierspayant.v1.GetBeneficiaryRequest\x1a&.tierspayant.v1.GetBeneficiaryResponseB\xa9\x01\n" +
+	"\x12com.tierspayant.v1B\x12BeneficiariesProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_beneficiaries_proto_rawDescOnce sync.Once

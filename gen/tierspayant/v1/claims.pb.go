@@ -7,6 +7,7 @@
 package tierspayantv1
 
 import (
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -23,7 +24,7 @@ const (
 )
 
 // Electronic identifier or other proof of rights the professional used
-// (L161-31; L161-36-3 first paragraph; décret 2016-1069).
+// (CSS art. L161-31; L161-36-3 first paragraph; décret 2016-1069).
 type IdentificationKind int32
 
 const (
@@ -88,7 +89,7 @@ func (IdentificationKind) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{0}
 }
 
-// Risk the claim is billed to (RULEBOOK D19).
+// Risk the claim is billed to (docs/rules.md#insurance-nature).
 type InsuranceNature int32
 
 const (
@@ -96,10 +97,12 @@ const (
 	InsuranceNature_INSURANCE_NATURE_UNSPECIFIED InsuranceNature = 0
 	// Assurance maladie.
 	InsuranceNature_INSURANCE_NATURE_MALADIE InsuranceNature = 1
-	// Assurance maternité (L160-9).
+	// Assurance maternité (CSS art. L160-9): every line at 100 % with no
+	// deduction (docs/rules.md#maternity).
 	InsuranceNature_INSURANCE_NATURE_MATERNITE InsuranceNature = 2
-	// Accident du travail / maladie professionnelle: not supported, refused
-	// with FAILED_PRECONDITION and reason INSURANCE_NATURE_NOT_SUPPORTED.
+	// Accident du travail / maladie professionnelle (CSS art. L431-1): not
+	// supported, refused with FAILED_PRECONDITION and ErrorInfo reason
+	// INSURANCE_NATURE_NOT_SUPPORTED.
 	InsuranceNature_INSURANCE_NATURE_AT_MP InsuranceNature = 3
 )
 
@@ -154,7 +157,8 @@ const (
 	TiersPayantMode_TIERS_PAYANT_MODE_UNSPECIFIED TiersPayantMode = 0
 	// Tiers payant partiel: the AMO part only.
 	TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY TiersPayantMode = 1
-	// Tiers payant intégral: AMO and AMC parts (L161-36-2).
+	// Tiers payant intégral: AMO and AMC parts (CSS art. L161-36-2;
+	// docs/rules.md#amc-part).
 	TiersPayantMode_TIERS_PAYANT_MODE_AMO_AMC TiersPayantMode = 2
 )
 
@@ -199,18 +203,22 @@ func (TiersPayantMode) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{2}
 }
 
-// Category of care of a line: selects the rate (L160-13 I), whether the
-// participation forfaitaire is due (L160-13 II) and the franchise (L160-13 III).
+// Category of care of a line: selects the rate (CSS art. L160-13 I;
+// docs/rules.md#tm-rate), whether the participation forfaitaire is due
+// (L160-13 II) and the franchise (L160-13 III). Rates are dated parameters
+// of the ParameterService, named here by their ids.
 type Category int32
 
 const (
 	// Not set: refused.
 	Category_CATEGORY_UNSPECIFIED Category = 0
-	// Physician's consultation or act: 70 % (P-TM-1), participation forfaitaire due.
+	// Physician's consultation or act: 70 % (P-TM-1), participation forfaitaire
+	// due. Its line must give its parcours.
 	Category_CATEGORY_PHYSICIAN Category = 1
-	// Midwife's act (P-TM-6).
+	// Midwife's act: 70 % (P-TM-6).
 	Category_CATEGORY_MIDWIFE Category = 2
-	// Auxiliaire médical's act: 60 % (P-TM-3), franchise per act with a daily cap.
+	// Auxiliaire médical's act: 60 % (P-TM-3), franchise per act with a daily
+	// cap.
 	Category_CATEGORY_AUXILIARY Category = 3
 	// Dental care: 70 %, 60 % from 2023-10-15 (P-TM-5).
 	Category_CATEGORY_DENTIST Category = 4
@@ -218,11 +226,15 @@ const (
 	Category_CATEGORY_BIOLOGY Category = 5
 	// Medicine pack at the product's rate (P-TM-7), franchise per pack.
 	Category_CATEGORY_MEDICINE Category = 6
-	// Non-urgent transport leg: 65 %, 55 % from 2023-08-01 (P-TM-8), franchise per leg with a daily cap.
+	// Non-urgent transport leg: 65 %, 55 % from 2023-08-01 (P-TM-8), franchise
+	// per leg with a daily cap.
 	Category_CATEGORY_TRANSPORT Category = 7
-	// Emergency transport requested by SAMU/centre 15: 100 %, no franchise (P-TM-8c, L160-13 III 3°).
+	// Emergency transport requested by SAMU/centre 15: 100 % from 2023
+	// (P-TM-8c, CSS art. L160-14), no franchise (L160-13 III 3°).
 	Category_CATEGORY_EMERGENCY_TRANSPORT Category = 8
-	// Pharmacist service of L160-13 III 4° (franchise, 0.00 until its arrêté is configured).
+	// Pharmacist service of CSS art. L160-13 III 4° (franchise 0.00). Until its
+	// rate P-TM-PHARMACIST has a value, pricing such a line fails with
+	// FAILED_PRECONDITION, ErrorInfo reason NO_PARAMETER_FOR_DATE.
 	Category_CATEGORY_PHARMACIST_SERVICE Category = 9
 )
 
@@ -281,17 +293,23 @@ func (Category) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{3}
 }
 
-// Coordinated-care status of a physician line (L162-5-3, RULEBOOK D13).
+// Coordinated-care status of a physician line (CSS art. L162-5-3;
+// docs/rules.md#hors-parcours). It is required on physician lines
+// (CATEGORY_PHYSICIAN), the only ones whose rate it changes, and ignored on
+// every other line.
 type Parcours int32
 
 const (
-	// Not set: treated as respected.
+	// Not set: refused on a physician line with INVALID_ARGUMENT naming
+	// claim.lines[i].parcours; the usual value of every other line.
 	Parcours_PARCOURS_UNSPECIFIED Parcours = 0
-	// Médecin traitant consulted, or referred by them.
+	// Médecin traitant consulted, or referred by them: ordinary rate.
 	Parcours_PARCOURS_RESPECTED Parcours = 1
-	// Hors parcours: no médecin traitant and no referral; the rate falls to 30 % from age 16.
+	// Hors parcours: no médecin traitant and no referral; the rate falls to
+	// 30 % (P-TM-2) from age 16 (P-TM-2-AGE), unless the line is an emergency.
 	Parcours_PARCOURS_HORS Parcours = 2
-	// A legal exception applies (emergency, away from home, referral by a midwife…): no majoration.
+	// A legal exception applies (emergency, away from home, referral by a
+	// midwife…): no majoration.
 	Parcours_PARCOURS_EXCEPTION Parcours = 3
 )
 
@@ -395,7 +413,7 @@ func (DecisionStatus) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
 }
 
-// Payment guarantee of L161-36-3 (RULEBOOK D7).
+// Payment guarantee of CSS art. L161-36-3 (docs/rules.md#guarantee).
 type Guarantee int32
 
 const (
@@ -453,11 +471,11 @@ func (Guarantee) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
 }
 
-// Payment state of a claim (L161-36-3, last paragraph).
+// Payment state of a claim (CSS art. L161-36-3, last paragraph).
 type PaymentState int32
 
 const (
-	// Never returned.
+	// Never returned; in a ListProfessionalClaims filter, every state.
 	PaymentState_PAYMENT_STATE_UNSPECIFIED PaymentState = 0
 	// Received and accepted; not yet paid.
 	PaymentState_PAYMENT_STATE_RECEIVED PaymentState = 1
@@ -524,7 +542,9 @@ type Identification struct {
 	// Which proof.
 	Kind IdentificationKind `protobuf:"varint,1,opt,name=kind,proto3,enum=tierspayant.v1.IdentificationKind" json:"kind,omitempty"`
 	// Card serial number or app identifier, checked against the opposition
-	// list (L161-31 I); the attestation or ADRi reference otherwise. Empty for NONE.
+	// list (CSS art. L161-31 I; docs/rules.md#opposition); the attestation or
+	// ADRi reference otherwise. 1 to 64 letters, digits, "-" or "_"; required
+	// unless kind is IDENTIFICATION_KIND_NONE.
 	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -577,14 +597,15 @@ func (x *Identification) GetValue() string {
 // One billed item.
 type ClaimLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier of the line, unique within the claim.
+	// Identifier of the line, unique within the claim, 1 to 64 characters.
+	// Decisions, reasons and traces refer to the line by it.
 	LineId string `protobuf:"bytes,1,opt,name=line_id,json=lineId,proto3" json:"line_id,omitempty"`
 	// NGAP/CCAM act code, CIP13 medicine code or LPP code. Never logged.
 	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
 	// Category of care.
 	Category Category `protobuf:"varint,3,opt,name=category,proto3,enum=tierspayant.v1.Category" json:"category,omitempty"`
-	// Date of care "YYYY-MM-DD": selects tariffs, rates, PF and franchise
-	// amounts, exemptions and rights (RULEBOOK D2).
+	// Date of care "YYYY-MM-DD", not after the receipt date: selects tariffs,
+	// rates, PF and franchise amounts, exemptions and rights.
 	CareDate string `protobuf:"bytes,4,opt,name=care_date,json=careDate,proto3" json:"care_date,omitempty"`
 	// Regulated unit tariff in euros (base de remboursement per unit).
 	UnitPrice string `protobuf:"bytes,5,opt,name=unit_price,json=unitPrice,proto3" json:"unit_price,omitempty"`
@@ -594,26 +615,33 @@ type ClaimLine struct {
 	// (dépassement), outside the AMO part. Defaults to the base.
 	BilledAmount string `protobuf:"bytes,7,opt,name=billed_amount,json=billedAmount,proto3" json:"billed_amount,omitempty"`
 	// Act coefficient in its nomenclature, when it has one: heavy-act threshold
-	// (RULEBOOK D17).
+	// (CSS art. R160-16; docs/rules.md#heavy-act).
 	Coefficient string `protobuf:"bytes,8,opt,name=coefficient,proto3" json:"coefficient,omitempty"`
-	// Medicine reimbursement rate decided for the product ("1", "0.65", "0.30",
-	// "0.15"); medicine lines only (P-TM-7, RULEBOOK D18).
+	// Medicine reimbursement rate decided for the product ("1", "0.65",
+	// "0.30", "0.15"), one of the rates allowed on the care date (P-TM-7);
+	// medicine lines only (CSS art. L160-13 I).
 	ProductRate string `protobuf:"bytes,9,opt,name=product_rate,json=productRate,proto3" json:"product_rate,omitempty"`
-	// Care under the ALD protocol (L160-14 3°/4°, RULEBOOK D15).
+	// Care under the ALD protocol (CSS art. L160-14 3° and 4°;
+	// docs/rules.md#ald).
 	AldRelated bool `protobuf:"varint,10,opt,name=ald_related,json=aldRelated,proto3" json:"ald_related,omitempty"`
-	// Compulsory pregnancy examination (L160-9, RULEBOOK D14).
+	// Compulsory pregnancy examination (CSS art. L160-9;
+	// docs/rules.md#maternity).
 	MaternityExam bool `protobuf:"varint,11,opt,name=maternity_exam,json=maternityExam,proto3" json:"maternity_exam,omitempty"`
-	// Coordinated-care status, physician lines (L162-5-3).
+	// Coordinated-care status (CSS art. L162-5-3): required on physician lines,
+	// ignored on the others (see Parcours).
 	Parcours Parcours `protobuf:"varint,12,opt,name=parcours,proto3,enum=tierspayant.v1.Parcours" json:"parcours,omitempty"`
-	// Care given as an emergency.
+	// Care given as an emergency: no hors-parcours majoration
+	// (CSS art. L162-5-3).
 	Emergency bool `protobuf:"varint,13,opt,name=emergency,proto3" json:"emergency,omitempty"`
-	// Care during a hospital stay: no PF (L160-13 II), no franchise (L160-13 III).
+	// Care during a hospital stay: no PF (CSS art. L160-13 II), no franchise on
+	// medicines and auxiliary acts (L160-13 III 1° and 2°;
+	// docs/rules.md#hospital-stay).
 	DuringHospitalStay bool `protobuf:"varint,14,opt,name=during_hospital_stay,json=duringHospitalStay,proto3" json:"during_hospital_stay,omitempty"`
 	// The patient refused a generic substitution without a "non substituable"
-	// mention (L162-16-7): the line leaves tiers payant.
+	// mention (CSS art. L162-16-7): the line leaves tiers payant.
 	GenericRefused bool `protobuf:"varint,15,opt,name=generic_refused,json=genericRefused,proto3" json:"generic_refused,omitempty"`
 	// Highest generic price of the group, limiting the base when the generic
-	// was refused (L162-16 III).
+	// was refused (CSS art. L162-16 III).
 	HighestGenericPrice string `protobuf:"bytes,16,opt,name=highest_generic_price,json=highestGenericPrice,proto3" json:"highest_generic_price,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -765,23 +793,25 @@ func (x *ClaimLine) GetHighestGenericPrice() string {
 type Claim struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Identifier chosen by the software: professional identifier + invoice
-	// number. It is the idempotency key (RULEBOOK D20), 1 to 64 characters.
+	// number, 1 to 64 letters, digits or ". _ : / -". It is the idempotency
+	// key (docs/rules.md#claim-id-reuse).
 	ClaimId string `protobuf:"bytes,1,opt,name=claim_id,json=claimId,proto3" json:"claim_id,omitempty"`
 	// Creation time declared by the software: the opposition list is judged as
-	// it stood then (RULEBOOK D6).
+	// it stood then, never later than receipt (CSS art. L161-31 I;
+	// docs/rules.md#opposition).
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Sender.
 	Professional *Professional `protobuf:"bytes,3,opt,name=professional,proto3" json:"professional,omitempty"`
 	// Identifier or proof used.
 	Identification *Identification `protobuf:"bytes,4,opt,name=identification,proto3" json:"identification,omitempty"`
-	// Beneficiary's NIR, 13 characters and a 2-digit key (P-ID-1..3). Personal
-	// health data: never echoed.
+	// Beneficiary's NIR: 13 characters and a 2-digit key
+	// (docs/rules.md#identifiers). Personal health data: never echoed.
 	Nir string `protobuf:"bytes,5,opt,name=nir,proto3" json:"nir,omitempty"`
 	// Risk billed.
 	Nature InsuranceNature `protobuf:"varint,6,opt,name=nature,proto3,enum=tierspayant.v1.InsuranceNature" json:"nature,omitempty"`
 	// Tiers-payant mode.
 	Mode TiersPayantMode `protobuf:"varint,7,opt,name=mode,proto3,enum=tierspayant.v1.TiersPayantMode" json:"mode,omitempty"`
-	// Lines, priced and consuming caps in this order (RULEBOOK D11).
+	// Lines, 1 to 99, priced and consuming caps in this order.
 	Lines         []*ClaimLine `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -873,7 +903,8 @@ func (x *Claim) GetLines() []*ClaimLine {
 	return nil
 }
 
-// Priced result of one line. All amounts are decimal strings in euros.
+// Priced result of one line. All amounts are decimal strings in euros,
+// rounded to the cent (docs/rules.md#rounding).
 type LineDecision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The line's identifier.
@@ -883,31 +914,35 @@ type LineDecision struct {
 	// False when the line is out of tiers payant (generic refused, opposition,
 	// debt condition): the patient pays and is reimbursed.
 	TiersPayant bool `protobuf:"varint,3,opt,name=tiers_payant,json=tiersPayant,proto3" json:"tiers_payant,omitempty"`
-	// Base de remboursement (after the generic limit of L162-16 III).
+	// Base de remboursement (after the generic limit of CSS art. L162-16 III).
 	Base string `protobuf:"bytes,4,opt,name=base,proto3" json:"base,omitempty"`
-	// AMO rate applied, as a fraction.
+	// AMO rate applied, as a fraction (docs/rules.md#tm-rate).
 	Rate string `protobuf:"bytes,5,opt,name=rate,proto3" json:"rate,omitempty"`
-	// AMO amount: base × rate, rounded to the cent (RULEBOOK D1).
+	// AMO amount: base × rate, rounded to the cent.
 	Amo string `protobuf:"bytes,6,opt,name=amo,proto3" json:"amo,omitempty"`
-	// Ticket modérateur: base − AMO (L160-13 I), or the heavy-act flat amount.
+	// Ticket modérateur: base − AMO (CSS art. L160-13 I), or the heavy-act flat
+	// amount.
 	TicketModerateur string `protobuf:"bytes,7,opt,name=ticket_moderateur,json=ticketModerateur,proto3" json:"ticket_moderateur,omitempty"`
-	// True when the heavy-act flat amount replaced the ticket modérateur (D17).
+	// True when the heavy-act flat amount replaced the ticket modérateur
+	// (CSS art. R160-16; docs/rules.md#heavy-act).
 	HeavyActFlat bool `protobuf:"varint,8,opt,name=heavy_act_flat,json=heavyActFlat,proto3" json:"heavy_act_flat,omitempty"`
-	// Participation forfaitaire consumed (L160-13 II, RULEBOOK D9).
+	// Participation forfaitaire consumed (CSS art. L160-13 II;
+	// docs/rules.md#pf).
 	ParticipationForfaitaire string `protobuf:"bytes,9,opt,name=participation_forfaitaire,json=participationForfaitaire,proto3" json:"participation_forfaitaire,omitempty"`
-	// Franchise consumed (L160-13 III, RULEBOOK D10).
+	// Franchise consumed (CSS art. L160-13 III; docs/rules.md#franchise).
 	Franchise string `protobuf:"bytes,10,opt,name=franchise,proto3" json:"franchise,omitempty"`
 	// Excess fee above the base.
 	Excess string `protobuf:"bytes,11,opt,name=excess,proto3" json:"excess,omitempty"`
 	// Paid to the professional under tiers payant: the AMO amount, never
-	// reduced by PF or franchise (RULEBOOK D12).
+	// reduced by PF or franchise (CSS art. L160-13 II, last paragraph).
 	PayableToProfessional string `protobuf:"bytes,12,opt,name=payable_to_professional,json=payableToProfessional,proto3" json:"payable_to_professional,omitempty"`
 	// Reimbursed to the patient when the line is out of tiers payant:
 	// AMO − PF − franchise.
 	PayableToPatient string `protobuf:"bytes,13,opt,name=payable_to_patient,json=payableToPatient,proto3" json:"payable_to_patient,omitempty"`
 	// What the patient pays at the counter.
 	PatientShare string `protobuf:"bytes,14,opt,name=patient_share,json=patientShare,proto3" json:"patient_share,omitempty"`
-	// PF and franchise recorded as the beneficiary's debt (L160-13 II last paragraph).
+	// PF and franchise recorded as the beneficiary's debt (CSS art. L160-13 II,
+	// last paragraph).
 	PatientDebt   string `protobuf:"bytes,15,opt,name=patient_debt,json=patientDebt,proto3" json:"patient_debt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1048,7 +1083,8 @@ func (x *LineDecision) GetPatientDebt() string {
 	return ""
 }
 
-// Totals of a decision: sums of the rounded line amounts (RULEBOOK D1).
+// Totals of a decision: sums of the rounded line amounts
+// (docs/rules.md#rounding).
 type DecisionTotals struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Sum of bases.
@@ -1202,30 +1238,37 @@ type Decision struct {
 	Status DecisionStatus `protobuf:"varint,2,opt,name=status,proto3,enum=tierspayant.v1.DecisionStatus" json:"status,omitempty"`
 	// Why lines were rejected or conditions failed, with their articles.
 	Reasons []*Reason `protobuf:"bytes,3,rep,name=reasons,proto3" json:"reasons,omitempty"`
-	// Payment guarantee (L161-36-3).
+	// Payment guarantee (CSS art. L161-36-3; docs/rules.md#guarantee).
 	Guarantee Guarantee `protobuf:"varint,4,opt,name=guarantee,proto3,enum=tierspayant.v1.Guarantee" json:"guarantee,omitempty"`
 	// Per-line results, in claim order.
 	Lines []*LineDecision `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Claim totals.
 	Totals *DecisionTotals `protobuf:"bytes,6,opt,name=totals,proto3" json:"totals,omitempty"`
-	// Beneficiary's PF and franchise debt after this claim (RULEBOOK D12).
+	// Beneficiary's PF and franchise debt after this claim
+	// (CSS art. L160-13 II, last paragraph).
 	DebtBalance string `protobuf:"bytes,7,opt,name=debt_balance,json=debtBalance,proto3" json:"debt_balance,omitempty"`
 	// Date by which the AMO part must be paid: receipt + 7 working days
-	// (D161-13-3), "YYYY-MM-DD"; empty when not guaranteed.
+	// (CSS art. D161-13-3; docs/rules.md#due-date), "YYYY-MM-DD"; empty when
+	// not guaranteed.
 	DueDate string `protobuf:"bytes,8,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
-	// Organism managing the beneficiary on the care date (L160-17, L160-18).
+	// Organism managing the beneficiary on the care date (CSS art. L160-17,
+	// L160-18).
 	ManagingOrganism string `protobuf:"bytes,9,opt,name=managing_organism,json=managingOrganism,proto3" json:"managing_organism,omitempty"`
 	// Instant the service received the claim (day 0 of the deadline).
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	// Date whose calendar year holds the annual cap counters (RULEBOOK D2).
+	// Date whose calendar year holds the annual cap counters: the Paris date
+	// of receipt (CSS art. D160-6, D160-10; docs/rules.md#pf-annual-cap,
+	// docs/rules.md#franchise-annual-cap).
 	AdjudicationDate string `protobuf:"bytes,11,opt,name=adjudication_date,json=adjudicationDate,proto3" json:"adjudication_date,omitempty"`
 	// How every amount was produced.
 	Trace []*Trace `protobuf:"bytes,12,rep,name=trace,proto3" json:"trace,omitempty"`
-	// True when this answer is a replay of a decision already committed.
+	// True when this answer is a replay of a decision already committed
+	// (docs/rules.md#claim-id-reuse).
 	Replayed bool `protobuf:"varint,13,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	// Complementary part paid to the professional by the managing organism
 	// under its AMC delegation, when the claim asks for AMO+AMC tiers payant
-	// (L161-36-2): its own lines, with their own payer.
+	// (CSS art. L161-36-2; docs/rules.md#amc-part): its own lines, with their
+	// own payer.
 	AmcLines      []*AmcLine `protobuf:"bytes,14,rep,name=amc_lines,json=amcLines,proto3" json:"amc_lines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1359,7 +1402,8 @@ func (x *Decision) GetAmcLines() []*AmcLine {
 	return nil
 }
 
-// Complementary (AMC) amount of one line (L161-36-2).
+// Complementary (AMC) amount of one line (CSS art. L161-36-2;
+// docs/rules.md#amc-part).
 type AmcLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The claim line.
@@ -1450,14 +1494,16 @@ func (x *AmcLine) GetCeilingApplied() bool {
 	return false
 }
 
-// Payment tracking of a claim (L161-36-3 last paragraph; D161-13-3, D161-13-4).
+// Payment tracking of a claim (CSS art. L161-36-3 last paragraph; D161-13-3,
+// D161-13-4).
 type PaymentTracking struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Current state.
 	State PaymentState `protobuf:"varint,1,opt,name=state,proto3,enum=tierspayant.v1.PaymentState" json:"state,omitempty"`
 	// Instant of receipt (day 0).
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	// Due date "YYYY-MM-DD"; empty when not guaranteed.
+	// Due date "YYYY-MM-DD" (docs/rules.md#due-date); empty when not
+	// guaranteed.
 	DueDate string `protobuf:"bytes,3,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
 	// Instant of payment, when paid.
 	PaidAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`
@@ -1467,15 +1513,18 @@ type PaymentTracking struct {
 	PaymentReference string `protobuf:"bytes,6,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
 	// Working day of the payment counted from receipt (day 0).
 	PaidOnWorkingDay int32 `protobuf:"varint,7,opt,name=paid_on_working_day,json=paidOnWorkingDay,proto3" json:"paid_on_working_day,omitempty"`
-	// Late-payment penalty (D161-13-4), "0.00" when none.
+	// Late-payment penalty (CSS art. D161-13-4; docs/rules.md#late-penalty),
+	// "0.00" when none.
 	Penalty string `protobuf:"bytes,8,opt,name=penalty,proto3" json:"penalty,omitempty"`
 	// Half-year in which the penalty is paid, "2025H2".
 	PenaltyHalfYear string `protobuf:"bytes,9,opt,name=penalty_half_year,json=penaltyHalfYear,proto3" json:"penalty_half_year,omitempty"`
 	// How the penalty was computed: rule, article and parameter ids.
 	PenaltyRule string `protobuf:"bytes,10,opt,name=penalty_rule,json=penaltyRule,proto3" json:"penalty_rule,omitempty"`
-	// Calendar of the paying organism used for working days ("national", "alsace-moselle").
+	// Calendar of the paying organism used for working days ("national",
+	// "alsace-moselle"; docs/rules.md#calendar).
 	Calendar string `protobuf:"bytes,11,opt,name=calendar,proto3" json:"calendar,omitempty"`
-	// Reference of the fraud regime that extended the deadline, when one did (RULEBOOK D5).
+	// Reference of the fraud regime that extended the deadline, when one did
+	// (CSS art. D161-13-6; docs/rules.md#fraud-regime).
 	FraudRegimeRef string `protobuf:"bytes,12,opt,name=fraud_regime_ref,json=fraudRegimeRef,proto3" json:"fraud_regime_ref,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1947,11 +1996,15 @@ func (x *CancelClaimRequest) GetReason() string {
 // Response of CancelClaim.
 type CancelClaimResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// False when the claim had already been cancelled: nothing was restored this time.
+	// False when the claim had already been cancelled: nothing was restored
+	// this time.
 	CancelledNow bool `protobuf:"varint,1,opt,name=cancelled_now,json=cancelledNow,proto3" json:"cancelled_now,omitempty"`
-	// PF restored to the beneficiary's annual counter.
+	// PF given back: the amount to the beneficiary's annual counter, the
+	// participations to the daily count (docs/rules.md#pf-daily-count-cap,
+	// docs/rules.md#pf-annual-cap).
 	ParticipationForfaitaireRestored string `protobuf:"bytes,2,opt,name=participation_forfaitaire_restored,json=participationForfaitaireRestored,proto3" json:"participation_forfaitaire_restored,omitempty"`
-	// Franchise restored to the beneficiary's counters.
+	// Franchise restored to the beneficiary's daily and annual counters
+	// (docs/rules.md#franchise-daily-cap, docs/rules.md#franchise-annual-cap).
 	FranchiseRestored string `protobuf:"bytes,3,opt,name=franchise_restored,json=franchiseRestored,proto3" json:"franchise_restored,omitempty"`
 	// Instant of the (first) cancellation.
 	CancelledAt   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=cancelled_at,json=cancelledAt,proto3" json:"cancelled_at,omitempty"`
@@ -2020,7 +2073,7 @@ func (x *CancelClaimResponse) GetCancelledAt() *timestamppb.Timestamp {
 // One claim of a batch.
 type AdjudicateStreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The claim.
+	// The claim, as it would be sent to Adjudicate.
 	Claim         *Claim `protobuf:"bytes,1,opt,name=claim,proto3" json:"claim,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2063,18 +2116,19 @@ func (x *AdjudicateStreamRequest) GetClaim() *Claim {
 	return nil
 }
 
-// Answer to one claim of a batch: a decision or the error it would have
-// raised as a unary call.
+// Answer to one claim of a batch: its decision, or the error a unary
+// Adjudicate call with the same claim would have returned.
 type AdjudicateStreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The claim id this answer matches.
+	// The claim_id of the claim this answer matches, as the request gave it.
 	ClaimId string `protobuf:"bytes,1,opt,name=claim_id,json=claimId,proto3" json:"claim_id,omitempty"`
-	// The decision, when the claim was adjudicated.
-	Decision *Decision `protobuf:"bytes,2,opt,name=decision,proto3" json:"decision,omitempty"`
-	// The error's gRPC code (google.rpc.Code), 0 when decided.
-	ErrorCode int32 `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	// The error's message, as a unary call would carry it.
-	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// What became of the claim: exactly one of decision and error is set.
+	//
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*AdjudicateStreamResponse_Decision
+	//	*AdjudicateStreamResponse_Error
+	Outcome       isAdjudicateStreamResponse_Outcome `protobuf_oneof:"outcome"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2116,32 +2170,57 @@ func (x *AdjudicateStreamResponse) GetClaimId() string {
 	return ""
 }
 
-func (x *AdjudicateStreamResponse) GetDecision() *Decision {
+func (x *AdjudicateStreamResponse) GetOutcome() isAdjudicateStreamResponse_Outcome {
 	if x != nil {
-		return x.Decision
+		return x.Outcome
 	}
 	return nil
 }
 
-func (x *AdjudicateStreamResponse) GetErrorCode() int32 {
+func (x *AdjudicateStreamResponse) GetDecision() *Decision {
 	if x != nil {
-		return x.ErrorCode
+		if x, ok := x.Outcome.(*AdjudicateStreamResponse_Decision); ok {
+			return x.Decision
+		}
 	}
-	return 0
+	return nil
 }
 
-func (x *AdjudicateStreamResponse) GetErrorMessage() string {
+func (x *AdjudicateStreamResponse) GetError() *status.Status {
 	if x != nil {
-		return x.ErrorMessage
+		if x, ok := x.Outcome.(*AdjudicateStreamResponse_Error); ok {
+			return x.Error
+		}
 	}
-	return ""
+	return nil
 }
+
+type isAdjudicateStreamResponse_Outcome interface {
+	isAdjudicateStreamResponse_Outcome()
+}
+
+type AdjudicateStreamResponse_Decision struct {
+	// The decision, when the claim was adjudicated.
+	Decision *Decision `protobuf:"bytes,2,opt,name=decision,proto3,oneof"`
+}
+
+type AdjudicateStreamResponse_Error struct {
+	// The error, when the claim was refused: the google.rpc.Status a unary
+	// Adjudicate call would have failed with, with the same code, message
+	// and details (google.rpc.BadRequest, google.rpc.ErrorInfo,
+	// google.rpc.RetryInfo…).
+	Error *status.Status `protobuf:"bytes,5,opt,name=error,proto3,oneof"`
+}
+
+func (*AdjudicateStreamResponse_Decision) isAdjudicateStreamResponse_Outcome() {}
+
+func (*AdjudicateStreamResponse_Error) isAdjudicateStreamResponse_Outcome() {}
 
 var File_tierspayant_v1_claims_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\n" +
-	"\x1btierspayant/v1/claims.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btierspayant/v1/common.proto\"^\n" +
+	"\x1btierspayant/v1/claims.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1btierspayant/v1/common.proto\"^\n" +
 	"\x0eIdentification\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".tierspayant.v1.IdentificationKindR\x04kind\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\xdb\x04\n" +
@@ -2270,13 +2349,13 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x12franchise_restored\x18\x03 \x01(\tR\x11franchiseRestored\x12=\n" +
 	"\fcancelled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\"F\n" +
 	"\x17AdjudicateStreamRequest\x12+\n" +
-	"\x05claim\x18\x01 \x01(\v2\x15.tierspayant.v1.ClaimR\x05claim\"\xaf\x01\n" +
+	"\x05claim\x18\x01 \x01(\v2\x15.tierspayant.v1.ClaimR\x05claim\"\xcb\x01\n" +
 	"\x18AdjudicateStreamResponse\x12\x19\n" +
-	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x124\n" +
-	"\bdecision\x18\x02 \x01(\v2\x18.tierspayant.v1.DecisionR\bdecision\x12\x1d\n" +
-	"\n" +
-	"error_code\x18\x03 \x01(\x05R\terrorCode\x12#\n" +
-	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage*\xe3\x01\n" +
+	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x126\n" +
+	"\bdecision\x18\x02 \x01(\v2\x18.tierspayant.v1.DecisionH\x00R\bdecision\x12*\n" +
+	"\x05error\x18\x05 \x01(\v2\x12.google.rpc.StatusH\x00R\x05errorB\t\n" +
+	"\aoutcomeJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05R\n" +
+	"error_codeR\rerror_message*\xe3\x01\n" +
 	"\x12IdentificationKind\x12#\n" +
 	"\x1fIDENTIFICATION_KIND_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fIDENTIFICATION_KIND_VITALE_CARD\x10\x01\x12\"\n" +
@@ -2332,8 +2411,8 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\bSimulate\x12\x1f.tierspayant.v1.SimulateRequest\x1a .tierspayant.v1.SimulateResponse\x12M\n" +
 	"\bGetClaim\x12\x1f.tierspayant.v1.GetClaimRequest\x1a .tierspayant.v1.GetClaimResponse\x12V\n" +
 	"\vCancelClaim\x12\".tierspayant.v1.CancelClaimRequest\x1a#.tierspayant.v1.CancelClaimResponse\x12i\n" +
-	"\x10AdjudicateStream\x12'.tierspayant.v1.AdjudicateStreamRequest\x1a(.tierspayant.v1.AdjudicateStreamResponse(\x010\x01B\xbf\x01\n" +
-	"\x12com.tierspayant.v1B\vClaimsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x10AdjudicateStream\x12'.tierspayant.v1.AdjudicateStreamRequest\x1a(.tierspayant.v1.AdjudicateStreamResponse(\x010\x01B\xa2\x01\n" +
+	"\x12com.tierspayant.v1B\vClaimsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_claims_proto_rawDescOnce sync.Once
@@ -2380,6 +2459,7 @@ var file_tierspayant_v1_claims_proto_goTypes = []any{
 	(*Professional)(nil),             // 27: tierspayant.v1.Professional
 	(*Reason)(nil),                   // 28: tierspayant.v1.Reason
 	(*Trace)(nil),                    // 29: tierspayant.v1.Trace
+	(*status.Status)(nil),            // 30: google.rpc.Status
 }
 var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	0,  // 0: tierspayant.v1.Identification.kind:type_name -> tierspayant.v1.IdentificationKind
@@ -2412,21 +2492,22 @@ var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	26, // 27: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
 	10, // 28: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
 	13, // 29: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
-	16, // 30: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
-	18, // 31: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
-	20, // 32: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
-	22, // 33: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
-	24, // 34: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
-	17, // 35: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
-	19, // 36: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
-	21, // 37: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
-	23, // 38: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
-	25, // 39: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
-	35, // [35:40] is the sub-list for method output_type
-	30, // [30:35] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	30, // 30: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
+	16, // 31: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
+	18, // 32: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
+	20, // 33: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
+	22, // 34: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
+	24, // 35: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
+	17, // 36: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
+	19, // 37: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
+	21, // 38: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
+	23, // 39: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
+	25, // 40: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
+	36, // [36:41] is the sub-list for method output_type
+	31, // [31:36] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_claims_proto_init() }
@@ -2435,6 +2516,10 @@ func file_tierspayant_v1_claims_proto_init() {
 		return
 	}
 	file_tierspayant_v1_common_proto_init()
+	file_tierspayant_v1_claims_proto_msgTypes[17].OneofWrappers = []any{
+		(*AdjudicateStreamResponse_Decision)(nil),
+		(*AdjudicateStreamResponse_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -35,24 +35,30 @@ const (
 // L161-36-3), the beneficiary's rights are read, every line is priced
 // (L160-13 I, II and III with the exemptions of L160-14 and L160-15) and the
 // caps are consumed atomically. Adjudicate is idempotent on the claim id
-// (RULEBOOK D20).
+// (docs/rules.md#claim-id-reuse).
 type ClaimServiceClient interface {
 	// Adjudicate prices a claim and commits it: caps are consumed, the patient
 	// debt is recorded, the decision is stored and returned. Sending the same
 	// claim again returns the stored decision and consumes nothing; the same
-	// claim id with other content fails with ALREADY_EXISTS.
+	// claim id with other content fails with ALREADY_EXISTS (ErrorInfo reason
+	// CLAIM_ID_REUSED). A malformed claim fails with INVALID_ARGUMENT and one
+	// BadRequest listing every faulty field.
 	Adjudicate(ctx context.Context, in *AdjudicateRequest, opts ...grpc.CallOption) (*AdjudicateResponse, error)
 	// Simulate prices a claim exactly as Adjudicate would at this instant and
-	// changes nothing: what the patient will owe.
+	// changes nothing: what the patient will owe. It fails as Adjudicate does.
 	Simulate(ctx context.Context, in *SimulateRequest, opts ...grpc.CallOption) (*SimulateResponse, error)
 	// GetClaim returns a stored decision with its payment tracking
-	// (L161-36-3, last paragraph).
+	// (CSS art. L161-36-3, last paragraph).
 	GetClaim(ctx context.Context, in *GetClaimRequest, opts ...grpc.CallOption) (*GetClaimResponse, error)
 	// CancelClaim reverses a committed claim: it restores exactly what the
 	// claim consumed, once. A second cancel changes nothing and says so.
 	CancelClaim(ctx context.Context, in *CancelClaimRequest, opts ...grpc.CallOption) (*CancelClaimResponse, error)
 	// AdjudicateStream adjudicates a batch over one bidirectional stream: one
-	// answer per claim, matched by claim id, in completion order.
+	// answer per claim, matched by claim id, in completion order. A claim that
+	// fails gets its error in its answer, exactly as a unary Adjudicate call
+	// would have returned it, and the stream goes on. The stream itself ends
+	// with INVALID_ARGUMENT when it carries more claims than the service's
+	// limit per stream: open a new one.
 	AdjudicateStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AdjudicateStreamRequest, AdjudicateStreamResponse], error)
 }
 
@@ -126,24 +132,30 @@ type ClaimService_AdjudicateStreamClient = grpc.BidiStreamingClient[AdjudicateSt
 // L161-36-3), the beneficiary's rights are read, every line is priced
 // (L160-13 I, II and III with the exemptions of L160-14 and L160-15) and the
 // caps are consumed atomically. Adjudicate is idempotent on the claim id
-// (RULEBOOK D20).
+// (docs/rules.md#claim-id-reuse).
 type ClaimServiceServer interface {
 	// Adjudicate prices a claim and commits it: caps are consumed, the patient
 	// debt is recorded, the decision is stored and returned. Sending the same
 	// claim again returns the stored decision and consumes nothing; the same
-	// claim id with other content fails with ALREADY_EXISTS.
+	// claim id with other content fails with ALREADY_EXISTS (ErrorInfo reason
+	// CLAIM_ID_REUSED). A malformed claim fails with INVALID_ARGUMENT and one
+	// BadRequest listing every faulty field.
 	Adjudicate(context.Context, *AdjudicateRequest) (*AdjudicateResponse, error)
 	// Simulate prices a claim exactly as Adjudicate would at this instant and
-	// changes nothing: what the patient will owe.
+	// changes nothing: what the patient will owe. It fails as Adjudicate does.
 	Simulate(context.Context, *SimulateRequest) (*SimulateResponse, error)
 	// GetClaim returns a stored decision with its payment tracking
-	// (L161-36-3, last paragraph).
+	// (CSS art. L161-36-3, last paragraph).
 	GetClaim(context.Context, *GetClaimRequest) (*GetClaimResponse, error)
 	// CancelClaim reverses a committed claim: it restores exactly what the
 	// claim consumed, once. A second cancel changes nothing and says so.
 	CancelClaim(context.Context, *CancelClaimRequest) (*CancelClaimResponse, error)
 	// AdjudicateStream adjudicates a batch over one bidirectional stream: one
-	// answer per claim, matched by claim id, in completion order.
+	// answer per claim, matched by claim id, in completion order. A claim that
+	// fails gets its error in its answer, exactly as a unary Adjudicate call
+	// would have returned it, and the stream goes on. The stream itself ends
+	// with INVALID_ARGUMENT when it carries more claims than the service's
+	// limit per stream: open a new one.
 	AdjudicateStream(grpc.BidiStreamingServer[AdjudicateStreamRequest, AdjudicateStreamResponse]) error
 	mustEmbedUnimplementedClaimServiceServer()
 }

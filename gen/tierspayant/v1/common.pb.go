@@ -108,13 +108,14 @@ func (Profession) EnumDescriptor() ([]byte, []int) {
 type ProfessionalIdKind int32
 
 const (
-	// Not set: refused.
+	// Not set: accepted, the identifier's register is then unknown.
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_UNSPECIFIED ProfessionalIdKind = 0
 	// Répertoire partagé des professionnels de santé number (11 digits).
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_RPPS ProfessionalIdKind = 1
 	// ADELI number (9 characters).
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_ADELI ProfessionalIdKind = 2
-	// FINESS establishment number (9 characters), for pharmacies, labs and transport companies.
+	// FINESS establishment number (9 characters), for pharmacies, labs and
+	// transport companies.
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_FINESS ProfessionalIdKind = 3
 )
 
@@ -165,14 +166,16 @@ func (ProfessionalIdKind) EnumDescriptor() ([]byte, []int) {
 // is identified and authenticated).
 type Professional struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// RPPS, ADELI or FINESS identifier.
+	// RPPS, ADELI or FINESS identifier: 1 to 20 letters or digits
+	// (docs/rules.md#identifiers).
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Which register the identifier belongs to.
 	IdKind ProfessionalIdKind `protobuf:"varint,2,opt,name=id_kind,json=idKind,proto3,enum=tierspayant.v1.ProfessionalIdKind" json:"id_kind,omitempty"`
-	// Profession, for reports and tracking (L161-36-3).
+	// Profession, for reports and tracking (CSS art. L161-36-3).
 	Profession Profession `protobuf:"varint,3,opt,name=profession,proto3,enum=tierspayant.v1.Profession" json:"profession,omitempty"`
 	// Département of practice ("75", "2A", "971"). Selects the working-day
-	// calendar of the paying organism when it has none of its own (RULEBOOK D3).
+	// calendar of the paying organism when it has none of its own
+	// (CSS art. D161-13-3; docs/rules.md#calendar).
 	Departement   string `protobuf:"bytes,4,opt,name=departement,proto3" json:"departement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -236,16 +239,23 @@ func (x *Professional) GetDepartement() string {
 	return ""
 }
 
-// A stable, machine-readable explanation: a rejection, an exemption, a
-// condition of tiers payant that failed (RULEBOOK D7, D12, D18).
+// A stable, machine-readable explanation in a decision: a rejection, an
+// exemption, a cap reached or a condition of tiers payant that failed.
 type Reason struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Stable code, for example "TIME_BARRED", "CARD_IN_OPPOSITION",
-	// "RIGHTS_CLOSED", "GENERIC_REFUSED". The list is in the README.
+	// Stable code: CARD_IN_OPPOSITION, DIRECT_DEBIT_REQUIRED, TIME_BARRED,
+	// RIGHTS_CLOSED, BENEFICIARY_UNKNOWN, GENERIC_REFUSED, ALD_NOT_RECOGNISED,
+	// HORS_PARCOURS, HEAVY_ACT_FLAT, EXEMPT_MATERNITY, EXEMPT_AME, EXEMPT_CSS,
+	// EXEMPT_HOSPITAL_STAY, EXEMPT_MINOR, PF_LIMITED_TO_AMO, PF_DAILY_COUNT_CAP,
+	// PF_ANNUAL_CAP, FRANCHISE_LIMITED_TO_AMO, FRANCHISE_DAILY_CAP,
+	// FRANCHISE_ANNUAL_CAP, AMC_NOT_DELEGATED. New codes may be added; a client
+	// shows an unknown code with its message.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	// Index of the claim line it concerns; absent for the whole claim.
-	LineIndex *int32 `protobuf:"varint,2,opt,name=line_index,json=lineIndex,proto3,oneof" json:"line_index,omitempty"`
-	// Legal reference, for example "CSS art. L160-11".
+	// The line_id of the claim line it concerns, as the request gave it; empty
+	// when it concerns the whole claim.
+	LineId string `protobuf:"bytes,5,opt,name=line_id,json=lineId,proto3" json:"line_id,omitempty"`
+	// Legal reference, for example "CSS art. L160-11"; it may add the project's
+	// anchor, for example "CSS art. L160-11; docs/rules.md#time-bar".
 	Article string `protobuf:"bytes,3,opt,name=article,proto3" json:"article,omitempty"`
 	// Short English explanation. Never contains personal data.
 	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
@@ -290,11 +300,11 @@ func (x *Reason) GetCode() string {
 	return ""
 }
 
-func (x *Reason) GetLineIndex() int32 {
-	if x != nil && x.LineIndex != nil {
-		return *x.LineIndex
+func (x *Reason) GetLineId() string {
+	if x != nil {
+		return x.LineId
 	}
-	return 0
+	return ""
 }
 
 func (x *Reason) GetArticle() string {
@@ -315,19 +325,21 @@ func (x *Reason) GetMessage() string {
 // the article and the dated parameter that produced it.
 type Trace struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Index of the claim line; absent for a claim-level amount.
-	LineIndex *int32 `protobuf:"varint,1,opt,name=line_index,json=lineIndex,proto3,oneof" json:"line_index,omitempty"`
+	// The line_id of the claim line whose amount this is, as the request gave
+	// it; empty for a claim-level amount (the debt balance).
+	LineId string `protobuf:"bytes,8,opt,name=line_id,json=lineId,proto3" json:"line_id,omitempty"`
 	// Which amount: "base", "rate", "amo", "ticket_moderateur",
 	// "participation_forfaitaire", "franchise", "payable_to_professional"…
 	Amount string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 	// The amount's value (decimal string).
 	Value string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
-	// Rule name, for example "TM_RATE", "PF_DAILY_COUNT_CAP".
+	// Rule name, for example "TM_RATE_PHYSICIAN", "PF_DAILY_COUNT_CAP".
 	Rule string `protobuf:"bytes,4,opt,name=rule,proto3" json:"rule,omitempty"`
-	// Legal reference, for example "CSS art. L160-13 II".
+	// Legal reference, for example "CSS art. L160-13 II", possibly followed by
+	// the project's anchor ("; docs/rules.md#pf"). Never empty.
 	Article string `protobuf:"bytes,5,opt,name=article,proto3" json:"article,omitempty"`
-	// Parameter id in the dated parameter table, for example "P-PF-1"; empty
-	// when no parameter was used.
+	// Parameter id in the dated parameter table (ParameterService), for example
+	// "P-PF-1c"; empty when no parameter was used.
 	ParameterId string `protobuf:"bytes,6,opt,name=parameter_id,json=parameterId,proto3" json:"parameter_id,omitempty"`
 	// The parameter's value as used, for example "2.00".
 	ParameterValue string `protobuf:"bytes,7,opt,name=parameter_value,json=parameterValue,proto3" json:"parameter_value,omitempty"`
@@ -365,11 +377,11 @@ func (*Trace) Descriptor() ([]byte, []int) {
 	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *Trace) GetLineIndex() int32 {
-	if x != nil && x.LineIndex != nil {
-		return *x.LineIndex
+func (x *Trace) GetLineId() string {
+	if x != nil {
+		return x.LineId
 	}
-	return 0
+	return ""
 }
 
 func (x *Trace) GetAmount() string {
@@ -425,24 +437,22 @@ const file_tierspayant_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"profession\x18\x03 \x01(\x0e2\x1a.tierspayant.v1.ProfessionR\n" +
 	"profession\x12 \n" +
-	"\vdepartement\x18\x04 \x01(\tR\vdepartement\"\x83\x01\n" +
+	"\vdepartement\x18\x04 \x01(\tR\vdepartement\"{\n" +
 	"\x06Reason\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\x12\"\n" +
-	"\n" +
-	"line_index\x18\x02 \x01(\x05H\x00R\tlineIndex\x88\x01\x01\x12\x18\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x17\n" +
+	"\aline_id\x18\x05 \x01(\tR\x06lineId\x12\x18\n" +
 	"\aarticle\x18\x03 \x01(\tR\aarticle\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessageB\r\n" +
-	"\v_line_index\"\xe2\x01\n" +
-	"\x05Trace\x12\"\n" +
-	"\n" +
-	"line_index\x18\x01 \x01(\x05H\x00R\tlineIndex\x88\x01\x01\x12\x16\n" +
+	"\amessage\x18\x04 \x01(\tR\amessageJ\x04\b\x02\x10\x03R\n" +
+	"line_index\"\xda\x01\n" +
+	"\x05Trace\x12\x17\n" +
+	"\aline_id\x18\b \x01(\tR\x06lineId\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\tR\x06amount\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x12\n" +
 	"\x04rule\x18\x04 \x01(\tR\x04rule\x12\x18\n" +
 	"\aarticle\x18\x05 \x01(\tR\aarticle\x12!\n" +
 	"\fparameter_id\x18\x06 \x01(\tR\vparameterId\x12'\n" +
-	"\x0fparameter_value\x18\a \x01(\tR\x0eparameterValueB\r\n" +
-	"\v_line_index*\x9a\x02\n" +
+	"\x0fparameter_value\x18\a \x01(\tR\x0eparameterValueJ\x04\b\x01\x10\x02R\n" +
+	"line_index*\x9a\x02\n" +
 	"\n" +
 	"Profession\x12\x1a\n" +
 	"\x16PROFESSION_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -459,8 +469,8 @@ const file_tierspayant_v1_common_proto_rawDesc = "" +
 	" PROFESSIONAL_ID_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19PROFESSIONAL_ID_KIND_RPPS\x10\x01\x12\x1e\n" +
 	"\x1aPROFESSIONAL_ID_KIND_ADELI\x10\x02\x12\x1f\n" +
-	"\x1bPROFESSIONAL_ID_KIND_FINESS\x10\x03B\xbf\x01\n" +
-	"\x12com.tierspayant.v1B\vCommonProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x1bPROFESSIONAL_ID_KIND_FINESS\x10\x03B\xa2\x01\n" +
+	"\x12com.tierspayant.v1B\vCommonProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_common_proto_rawDescOnce sync.Once
@@ -498,8 +508,6 @@ func file_tierspayant_v1_common_proto_init() {
 	if File_tierspayant_v1_common_proto != nil {
 		return
 	}
-	file_tierspayant_v1_common_proto_msgTypes[1].OneofWrappers = []any{}
-	file_tierspayant_v1_common_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -22,7 +22,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Why an identifier is opposed (L161-31 I; P-ID-6, P-ID-7).
+// Why an identifier is opposed (CSS art. L161-31 I).
 type OppositionReason int32
 
 const (
@@ -36,7 +36,8 @@ const (
 	OppositionReason_OPPOSITION_REASON_MALFUNCTION OppositionReason = 3
 	// Compromise.
 	OppositionReason_OPPOSITION_REASON_COMPROMISE OppositionReason = 4
-	// End of rights (historical SESAM-Vitale practice, P-ID-7).
+	// End of rights (historical SESAM-Vitale practice, not a case of
+	// L161-31 I).
 	OppositionReason_OPPOSITION_REASON_END_OF_RIGHTS OppositionReason = 5
 )
 
@@ -143,7 +144,8 @@ func (OppositionChangeKind) EnumDescriptor() ([]byte, []int) {
 // One opposition entry.
 type Opposition struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Card serial number or app identifier.
+	// Card serial number or app identifier: 1 to 64 letters, digits, "-" or
+	// "_".
 	Identifier string `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
 	// Why it is opposed.
 	Reason OppositionReason `protobuf:"varint,2,opt,name=reason,proto3,enum=tierspayant.v1.OppositionReason" json:"reason,omitempty"`
@@ -227,7 +229,7 @@ type AddOppositionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Card serial number or app identifier.
 	Identifier string `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
-	// Why.
+	// Why; required.
 	Reason OppositionReason `protobuf:"varint,2,opt,name=reason,proto3,enum=tierspayant.v1.OppositionReason" json:"reason,omitempty"`
 	// From when; defaults to now.
 	EffectiveAt   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=effective_at,json=effectiveAt,proto3" json:"effective_at,omitempty"`
@@ -346,7 +348,7 @@ type LiftOppositionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Card serial number or app identifier.
 	Identifier string `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
-	// From when; defaults to now.
+	// From when; defaults to now; not before the opposition's effective time.
 	LiftedAt      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=lifted_at,json=liftedAt,proto3" json:"lifted_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -456,7 +458,8 @@ type CheckOppositionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Card serial number or app identifier.
 	Identifier string `protobuf:"bytes,1,opt,name=identifier,proto3" json:"identifier,omitempty"`
-	// The instant to judge at; defaults to now (RULEBOOK D6).
+	// The instant to judge at; defaults to now. A claim is judged at its
+	// creation time (docs/rules.md#opposition).
 	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -564,7 +567,8 @@ func (x *CheckOppositionResponse) GetOpposition() *Opposition {
 // One entry of a bulk import.
 type ImportOppositionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The entry; recorded_at and lifted_at are ignored.
+	// The entry: identifier, reason and effective_at are required;
+	// recorded_at and lifted_at are ignored.
 	Opposition    *Opposition `protobuf:"bytes,1,opt,name=opposition,proto3" json:"opposition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -849,8 +853,8 @@ const file_tierspayant_v1_oppositions_proto_rawDesc = "" +
 	"\x0eLiftOpposition\x12%.tierspayant.v1.LiftOppositionRequest\x1a&.tierspayant.v1.LiftOppositionResponse\x12b\n" +
 	"\x0fCheckOpposition\x12&.tierspayant.v1.CheckOppositionRequest\x1a'.tierspayant.v1.CheckOppositionResponse\x12j\n" +
 	"\x11ImportOppositions\x12(.tierspayant.v1.ImportOppositionsRequest\x1a).tierspayant.v1.ImportOppositionsResponse(\x01\x12g\n" +
-	"\x10WatchOppositions\x12'.tierspayant.v1.WatchOppositionsRequest\x1a(.tierspayant.v1.WatchOppositionsResponse0\x01B\xc4\x01\n" +
-	"\x12com.tierspayant.v1B\x10OppositionsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x10WatchOppositions\x12'.tierspayant.v1.WatchOppositionsRequest\x1a(.tierspayant.v1.WatchOppositionsResponse0\x01B\xa7\x01\n" +
+	"\x12com.tierspayant.v1B\x10OppositionsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_oppositions_proto_rawDescOnce sync.Once

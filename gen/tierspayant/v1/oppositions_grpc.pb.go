@@ -33,18 +33,26 @@ const (
 // OppositionService holds the opposition list of electronic identifiers
 // (CSS art. L161-31 I, second paragraph): a carte Vitale or its app blocked
 // after theft, loss, malfunction or compromise. The list keeps its history:
-// an entry takes effect at an instant and may be lifted later (RULEBOOK D6).
+// an entry takes effect at an instant and may be lifted later
+// (docs/rules.md#opposition).
 type OppositionServiceClient interface {
-	// AddOpposition records an opposition entry.
+	// AddOpposition records an opposition entry. An identifier already opposed
+	// fails with FAILED_PRECONDITION, ErrorInfo reason ALREADY_OPPOSED.
 	AddOpposition(ctx context.Context, in *AddOppositionRequest, opts ...grpc.CallOption) (*AddOppositionResponse, error)
 	// LiftOpposition ends an opposition from the lift time; history is kept.
+	// An identifier not opposed fails with FAILED_PRECONDITION, ErrorInfo
+	// reason NOT_OPPOSED.
 	LiftOpposition(ctx context.Context, in *LiftOppositionRequest, opts ...grpc.CallOption) (*LiftOppositionResponse, error)
 	// CheckOpposition says whether an identifier was opposed at an instant.
 	CheckOpposition(ctx context.Context, in *CheckOppositionRequest, opts ...grpc.CallOption) (*CheckOppositionResponse, error)
-	// ImportOppositions loads entries in bulk (client streaming).
+	// ImportOppositions loads entries in bulk (client streaming). The first
+	// invalid entry ends the call with INVALID_ARGUMENT naming its position.
 	ImportOppositions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportOppositionsRequest, ImportOppositionsResponse], error)
 	// WatchOppositions streams every change after a version, then the new
 	// changes as they happen, for billing-software caches (server streaming).
+	// A version older than the retained change log first gets a snapshot of
+	// the whole list, each entry sent as a change carrying the snapshot's
+	// version, then the changes after it.
 	WatchOppositions(ctx context.Context, in *WatchOppositionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchOppositionsResponse], error)
 }
 
@@ -125,18 +133,26 @@ type OppositionService_WatchOppositionsClient = grpc.ServerStreamingClient[Watch
 // OppositionService holds the opposition list of electronic identifiers
 // (CSS art. L161-31 I, second paragraph): a carte Vitale or its app blocked
 // after theft, loss, malfunction or compromise. The list keeps its history:
-// an entry takes effect at an instant and may be lifted later (RULEBOOK D6).
+// an entry takes effect at an instant and may be lifted later
+// (docs/rules.md#opposition).
 type OppositionServiceServer interface {
-	// AddOpposition records an opposition entry.
+	// AddOpposition records an opposition entry. An identifier already opposed
+	// fails with FAILED_PRECONDITION, ErrorInfo reason ALREADY_OPPOSED.
 	AddOpposition(context.Context, *AddOppositionRequest) (*AddOppositionResponse, error)
 	// LiftOpposition ends an opposition from the lift time; history is kept.
+	// An identifier not opposed fails with FAILED_PRECONDITION, ErrorInfo
+	// reason NOT_OPPOSED.
 	LiftOpposition(context.Context, *LiftOppositionRequest) (*LiftOppositionResponse, error)
 	// CheckOpposition says whether an identifier was opposed at an instant.
 	CheckOpposition(context.Context, *CheckOppositionRequest) (*CheckOppositionResponse, error)
-	// ImportOppositions loads entries in bulk (client streaming).
+	// ImportOppositions loads entries in bulk (client streaming). The first
+	// invalid entry ends the call with INVALID_ARGUMENT naming its position.
 	ImportOppositions(grpc.ClientStreamingServer[ImportOppositionsRequest, ImportOppositionsResponse]) error
 	// WatchOppositions streams every change after a version, then the new
 	// changes as they happen, for billing-software caches (server streaming).
+	// A version older than the retained change log first gets a snapshot of
+	// the whole list, each entry sent as a change carrying the snapshot's
+	// version, then the changes after it.
 	WatchOppositions(*WatchOppositionsRequest, grpc.ServerStreamingServer[WatchOppositionsResponse]) error
 	mustEmbedUnimplementedOppositionServiceServer()
 }

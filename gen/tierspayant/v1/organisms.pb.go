@@ -29,7 +29,8 @@ const (
 	OrganismKind_ORGANISM_KIND_UNSPECIFIED OrganismKind = 0
 	// Caisse of the compulsory scheme (CPAM, MSA…).
 	OrganismKind_ORGANISM_KIND_CAISSE OrganismKind = 1
-	// Délégataire: a mutuelle managing the compulsory scheme under a convention (L160-17).
+	// Délégataire: a mutuelle managing the compulsory scheme under a
+	// convention (CSS art. L160-17).
 	OrganismKind_ORGANISM_KIND_DELEGATAIRE OrganismKind = 2
 )
 
@@ -74,11 +75,11 @@ func (OrganismKind) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{0}
 }
 
-// Operation that a convention may delegate (R160-26 III 2°).
+// Operation that a convention may delegate (CSS art. R160-26 III 2°).
 type DelegatedOperation int32
 
 const (
-	// Not set.
+	// Not set: refused.
 	DelegatedOperation_DELEGATED_OPERATION_UNSPECIFIED DelegatedOperation = 0
 	// Adjudicate and pay tiers-payant claims (AMO part).
 	DelegatedOperation_DELEGATED_OPERATION_ADJUDICATE DelegatedOperation = 1
@@ -88,7 +89,8 @@ const (
 	DelegatedOperation_DELEGATED_OPERATION_MANAGE_OPPOSITIONS DelegatedOperation = 3
 	// Record payments.
 	DelegatedOperation_DELEGATED_OPERATION_RECORD_PAYMENTS DelegatedOperation = 4
-	// Pay the AMC part under tiers payant (L161-36-2).
+	// Pay the AMC part under tiers payant (CSS art. L161-36-2;
+	// docs/rules.md#amc-part).
 	DelegatedOperation_DELEGATED_OPERATION_PAY_AMC DelegatedOperation = 5
 )
 
@@ -142,9 +144,9 @@ func (DelegatedOperation) EnumDescriptor() ([]byte, []int) {
 // Request of GetRemisesReport.
 type GetRemisesReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organism code.
+	// Organism code; required.
 	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
-	// Calendar year.
+	// Calendar year, 2000 to 2100.
 	Year          int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -203,9 +205,11 @@ type GetRemisesReportResponse struct {
 	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
 	// Beneficiaries managed at least one day of the year.
 	Beneficiaries int64 `protobuf:"varint,3,opt,name=beneficiaries,proto3" json:"beneficiaries,omitempty"`
-	// Sum of the shares of the year each was managed (days managed / days in the year), 4 decimals.
+	// Sum of the shares of the year each was managed (days managed / days in
+	// the year), 4 decimals.
 	BeneficiaryYears string `protobuf:"bytes,4,opt,name=beneficiary_years,json=beneficiaryYears,proto3" json:"beneficiary_years,omitempty"`
-	// Remises de gestion due: for each day managed, the amount per beneficiary in force that day divided by the days of the year; rounded to the cent.
+	// Remises de gestion due: for each day managed, the amount per beneficiary
+	// in force that day divided by the days of the year; rounded to the cent.
 	Amount        string `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -279,7 +283,7 @@ func (x *GetRemisesReportResponse) GetAmount() string {
 // Request of GetConventionIndicators.
 type GetConventionIndicatorsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organism code.
+	// Organism code; required.
 	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
 	// Quarter, "2026Q3".
 	Quarter       string `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
@@ -449,11 +453,14 @@ func (x *GetConventionIndicatorsResponse) GetTargetMet() bool {
 	return false
 }
 
-// Rule of the remises de gestion (R160-26 III 4°): an amount per beneficiary per year, dated.
+// Rule of the remises de gestion (CSS art. R160-26 III 4°;
+// docs/rules.md#remise-de-gestion): an amount per beneficiary per year,
+// dated.
 type RemiseRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// First day the amount applies.
-	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// First day the amount applies, "YYYY-MM-DD"; required. It applies until
+	// the start of the next rule.
+	Start string `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
 	// Amount per beneficiary managed for a full year.
 	AmountPerBeneficiary string `protobuf:"bytes,2,opt,name=amount_per_beneficiary,json=amountPerBeneficiary,proto3" json:"amount_per_beneficiary,omitempty"`
 	unknownFields        protoimpl.UnknownFields
@@ -490,9 +497,9 @@ func (*RemiseRule) Descriptor() ([]byte, []int) {
 	return file_tierspayant_v1_organisms_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *RemiseRule) GetFrom() string {
+func (x *RemiseRule) GetStart() string {
 	if x != nil {
-		return x.From
+		return x.Start
 	}
 	return ""
 }
@@ -504,7 +511,8 @@ func (x *RemiseRule) GetAmountPerBeneficiary() string {
 	return ""
 }
 
-// Complementary (AMC) delegation for a contract (L161-36-2).
+// Complementary (AMC) delegation for a contract (CSS art. L161-36-2;
+// docs/rules.md#amc-part).
 type AmcDelegation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Contract identifier.
@@ -568,26 +576,28 @@ func (x *AmcDelegation) GetCeiling() string {
 	return ""
 }
 
-// Convention of a délégataire (R160-26).
+// Convention of a délégataire (CSS art. R160-26; docs/rules.md#convention).
 type Convention struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Convention identifier.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// First day of validity: the COG period (R160-26 II).
+	// First day of validity: the COG period (CSS art. R160-26 II); required.
 	ValidFrom string `protobuf:"bytes,2,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
-	// Last day of validity.
+	// Last day of validity, not before valid_from; required.
 	ValidTo string `protobuf:"bytes,3,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
 	// Reference of the COG.
 	CogRef string `protobuf:"bytes,4,opt,name=cog_ref,json=cogRef,proto3" json:"cog_ref,omitempty"`
-	// Population covered: beneficiary categories or schemes (R160-26 III 1°).
+	// Population covered: beneficiary categories or schemes
+	// (CSS art. R160-26 III 1°).
 	Scopes []string `protobuf:"bytes,5,rep,name=scopes,proto3" json:"scopes,omitempty"`
-	// Geographic districts: départements (R160-26 III 1°).
+	// Geographic districts: départements (CSS art. R160-26 III 1°).
 	Departements []string `protobuf:"bytes,6,rep,name=departements,proto3" json:"departements,omitempty"`
-	// Delegated operations (R160-26 III 2°).
+	// Delegated operations (CSS art. R160-26 III 2°).
 	Operations []DelegatedOperation `protobuf:"varint,7,rep,packed,name=operations,proto3,enum=tierspayant.v1.DelegatedOperation" json:"operations,omitempty"`
-	// Payment-delay target in working days (R160-26 III 3° indicators).
+	// Payment-delay target in working days (CSS art. R160-26 III 3°
+	// indicators).
 	DelayTargetWorkingDays int32 `protobuf:"varint,8,opt,name=delay_target_working_days,json=delayTargetWorkingDays,proto3" json:"delay_target_working_days,omitempty"`
-	// Remises de gestion rules (R160-26 III 4°).
+	// Remises de gestion rules (CSS art. R160-26 III 4°).
 	Remises []*RemiseRule `protobuf:"bytes,9,rep,name=remises,proto3" json:"remises,omitempty"`
 	// Complementary delegations.
 	AmcDelegations []*AmcDelegation `protobuf:"bytes,10,rep,name=amc_delegations,json=amcDelegations,proto3" json:"amc_delegations,omitempty"`
@@ -698,13 +708,14 @@ func (x *Convention) GetAmcDelegations() []*AmcDelegation {
 // An organism.
 type Organism struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organism code.
+	// Organism code, 1 to 32 characters.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// Name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Kind.
 	Kind OrganismKind `protobuf:"varint,3,opt,name=kind,proto3,enum=tierspayant.v1.OrganismKind" json:"kind,omitempty"`
-	// Département where it is located: selects its working-day calendar (RULEBOOK D3).
+	// Département where it is located: selects its working-day calendar
+	// (CSS art. D161-13-3; docs/rules.md#calendar).
 	Departement string `protobuf:"bytes,4,opt,name=departement,proto3" json:"departement,omitempty"`
 	// Conventions (délégataires only).
 	Conventions   []*Convention `protobuf:"bytes,5,rep,name=conventions,proto3" json:"conventions,omitempty"`
@@ -1071,10 +1082,10 @@ const file_tierspayant_v1_organisms_proto_rawDesc = "" +
 	"\x19median_delay_working_days\x18\a \x01(\x01R\x16medianDelayWorkingDays\x123\n" +
 	"\x16p90_delay_working_days\x18\b \x01(\x01R\x13p90DelayWorkingDays\x12\x1d\n" +
 	"\n" +
-	"target_met\x18\t \x01(\bR\ttargetMet\"V\n" +
+	"target_met\x18\t \x01(\bR\ttargetMet\"X\n" +
 	"\n" +
-	"RemiseRule\x12\x12\n" +
-	"\x04from\x18\x01 \x01(\tR\x04from\x124\n" +
+	"RemiseRule\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\tR\x05start\x124\n" +
 	"\x16amount_per_beneficiary\x18\x02 \x01(\tR\x14amountPerBeneficiary\"^\n" +
 	"\rAmcDelegation\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
@@ -1130,8 +1141,8 @@ const file_tierspayant_v1_organisms_proto_rawDesc = "" +
 	"\vGetOrganism\x12\".tierspayant.v1.GetOrganismRequest\x1a#.tierspayant.v1.GetOrganismResponse\x12\\\n" +
 	"\rListOrganisms\x12$.tierspayant.v1.ListOrganismsRequest\x1a%.tierspayant.v1.ListOrganismsResponse\x12e\n" +
 	"\x10GetRemisesReport\x12'.tierspayant.v1.GetRemisesReportRequest\x1a(.tierspayant.v1.GetRemisesReportResponse\x12z\n" +
-	"\x17GetConventionIndicators\x12..tierspayant.v1.GetConventionIndicatorsRequest\x1a/.tierspayant.v1.GetConventionIndicatorsResponseB\xc2\x01\n" +
-	"\x12com.tierspayant.v1B\x0eOrganismsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x17GetConventionIndicators\x12..tierspayant.v1.GetConventionIndicatorsRequest\x1a/.tierspayant.v1.GetConventionIndicatorsResponseB\xa5\x01\n" +
+	"\x12com.tierspayant.v1B\x0eOrganismsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_organisms_proto_rawDescOnce sync.Once

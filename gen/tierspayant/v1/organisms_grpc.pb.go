@@ -32,7 +32,7 @@ const (
 //
 // OrganismService holds the organisms that manage beneficiaries: caisses and
 // délégataires, and each délégataire's convention with the national fund
-// (CSS art. L160-17; R160-26).
+// (CSS art. L160-17; R160-26; docs/rules.md#convention).
 type OrganismServiceClient interface {
 	// UpsertOrganism creates or replaces an organism and its conventions.
 	UpsertOrganism(ctx context.Context, in *UpsertOrganismRequest, opts ...grpc.CallOption) (*UpsertOrganismResponse, error)
@@ -41,11 +41,12 @@ type OrganismServiceClient interface {
 	// ListOrganisms lists the organisms.
 	ListOrganisms(ctx context.Context, in *ListOrganismsRequest, opts ...grpc.CallOption) (*ListOrganismsResponse, error)
 	// GetRemisesReport computes an organism's remises de gestion for a year
-	// (R160-26 III 4°): beneficiaries managed, pro rata of the days managed,
-	// times the dated amount per beneficiary.
+	// (CSS art. R160-26 III 4°; docs/rules.md#remise-de-gestion): beneficiaries
+	// managed, pro rata of the days managed, times the dated amount per
+	// beneficiary.
 	GetRemisesReport(ctx context.Context, in *GetRemisesReportRequest, opts ...grpc.CallOption) (*GetRemisesReportResponse, error)
 	// GetConventionIndicators compares the convention's payment-delay target
-	// with the actual delays of a quarter (R160-26 III 3°).
+	// with the actual delays of a quarter (CSS art. R160-26 III 3°).
 	GetConventionIndicators(ctx context.Context, in *GetConventionIndicatorsRequest, opts ...grpc.CallOption) (*GetConventionIndicatorsResponse, error)
 }
 
@@ -113,7 +114,7 @@ func (c *organismServiceClient) GetConventionIndicators(ctx context.Context, in 
 //
 // OrganismService holds the organisms that manage beneficiaries: caisses and
 // délégataires, and each délégataire's convention with the national fund
-// (CSS art. L160-17; R160-26).
+// (CSS art. L160-17; R160-26; docs/rules.md#convention).
 type OrganismServiceServer interface {
 	// UpsertOrganism creates or replaces an organism and its conventions.
 	UpsertOrganism(context.Context, *UpsertOrganismRequest) (*UpsertOrganismResponse, error)
@@ -122,11 +123,12 @@ type OrganismServiceServer interface {
 	// ListOrganisms lists the organisms.
 	ListOrganisms(context.Context, *ListOrganismsRequest) (*ListOrganismsResponse, error)
 	// GetRemisesReport computes an organism's remises de gestion for a year
-	// (R160-26 III 4°): beneficiaries managed, pro rata of the days managed,
-	// times the dated amount per beneficiary.
+	// (CSS art. R160-26 III 4°; docs/rules.md#remise-de-gestion): beneficiaries
+	// managed, pro rata of the days managed, times the dated amount per
+	// beneficiary.
 	GetRemisesReport(context.Context, *GetRemisesReportRequest) (*GetRemisesReportResponse, error)
 	// GetConventionIndicators compares the convention's payment-delay target
-	// with the actual delays of a quarter (R160-26 III 3°).
+	// with the actual delays of a quarter (CSS art. R160-26 III 3°).
 	GetConventionIndicators(context.Context, *GetConventionIndicatorsRequest) (*GetConventionIndicatorsResponse, error)
 	mustEmbedUnimplementedOrganismServiceServer()
 }

@@ -24,7 +24,7 @@ const (
 // Request of ListParameters.
 type ListParametersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Date "YYYY-MM-DD"; defaults to the service's current date.
+	// Date "YYYY-MM-DD"; defaults to the service's current date (Europe/Paris).
 	At            string `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -70,19 +70,21 @@ func (x *ListParametersRequest) GetAt() string {
 // A parameter value in force.
 type Parameter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Parameter id, for example "P-PF-1".
+	// Parameter id of the dated value, for example "P-PF-1c"; traces cite it
+	// as Trace.parameter_id.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// What it is.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// Value as a decimal string.
+	// Value as written in the table, usually a decimal string.
 	Value string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
 	// Unit ("EUR", "rate", "days"…).
 	Unit string `protobuf:"bytes,4,opt,name=unit,proto3" json:"unit,omitempty"`
-	// First day the value applies.
-	From string `protobuf:"bytes,5,opt,name=from,proto3" json:"from,omitempty"`
-	// Last day it applies; empty while current.
-	To string `protobuf:"bytes,6,opt,name=to,proto3" json:"to,omitempty"`
-	// Legal reference of this value.
+	// First day the value applies, "YYYY-MM-DD".
+	Start string `protobuf:"bytes,5,opt,name=start,proto3" json:"start,omitempty"`
+	// Last day it applies, "YYYY-MM-DD"; empty while current.
+	End string `protobuf:"bytes,6,opt,name=end,proto3" json:"end,omitempty"`
+	// Legal reference of this value: "<reference id>: <title>", followed by
+	// " <url>" when the reference has one.
 	Reference     string `protobuf:"bytes,7,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -146,16 +148,16 @@ func (x *Parameter) GetUnit() string {
 	return ""
 }
 
-func (x *Parameter) GetFrom() string {
+func (x *Parameter) GetStart() string {
 	if x != nil {
-		return x.From
+		return x.Start
 	}
 	return ""
 }
 
-func (x *Parameter) GetTo() string {
+func (x *Parameter) GetEnd() string {
 	if x != nil {
-		return x.To
+		return x.End
 	}
 	return ""
 }
@@ -228,14 +230,14 @@ const file_tierspayant_v1_parameters_proto_rawDesc = "" +
 	"\n" +
 	"\x1ftierspayant/v1/parameters.proto\x12\x0etierspayant.v1\"'\n" +
 	"\x15ListParametersRequest\x12\x0e\n" +
-	"\x02at\x18\x01 \x01(\tR\x02at\"\xa9\x01\n" +
+	"\x02at\x18\x01 \x01(\tR\x02at\"\xad\x01\n" +
 	"\tParameter\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x12\n" +
-	"\x04unit\x18\x04 \x01(\tR\x04unit\x12\x12\n" +
-	"\x04from\x18\x05 \x01(\tR\x04from\x12\x0e\n" +
-	"\x02to\x18\x06 \x01(\tR\x02to\x12\x1c\n" +
+	"\x04unit\x18\x04 \x01(\tR\x04unit\x12\x14\n" +
+	"\x05start\x18\x05 \x01(\tR\x05start\x12\x10\n" +
+	"\x03end\x18\x06 \x01(\tR\x03end\x12\x1c\n" +
 	"\treference\x18\a \x01(\tR\treference\"c\n" +
 	"\x16ListParametersResponse\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\tR\x02at\x129\n" +
@@ -243,8 +245,8 @@ const file_tierspayant_v1_parameters_proto_rawDesc = "" +
 	"parameters\x18\x02 \x03(\v2\x19.tierspayant.v1.ParameterR\n" +
 	"parameters2s\n" +
 	"\x10ParameterService\x12_\n" +
-	"\x0eListParameters\x12%.tierspayant.v1.ListParametersRequest\x1a&.tierspayant.v1.ListParametersResponseB\xc3\x01\n" +
-	"\x12com.tierspayant.v1B\x0fParametersProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x0eListParameters\x12%.tierspayant.v1.ListParametersRequest\x1a&.tierspayant.v1.ListParametersResponseB\xa6\x01\n" +
+	"\x12com.tierspayant.v1B\x0fParametersProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_parameters_proto_rawDescOnce sync.Once

@@ -29,7 +29,8 @@ const (
 // ParameterService lets operators read the dated legal parameter table: every
 // rate, amount, cap and deadline with its legal reference and effective dates.
 type ParameterServiceClient interface {
-	// ListParameters lists the parameters in force on a date.
+	// ListParameters lists the parameters that have a value on a date; a
+	// parameter with no value that day (not yet set, or repealed) is left out.
 	ListParameters(ctx context.Context, in *ListParametersRequest, opts ...grpc.CallOption) (*ListParametersResponse, error)
 }
 
@@ -58,7 +59,8 @@ func (c *parameterServiceClient) ListParameters(ctx context.Context, in *ListPar
 // ParameterService lets operators read the dated legal parameter table: every
 // rate, amount, cap and deadline with its legal reference and effective dates.
 type ParameterServiceServer interface {
-	// ListParameters lists the parameters in force on a date.
+	// ListParameters lists the parameters that have a value on a date; a
+	// parameter with no value that day (not yet set, or repealed) is left out.
 	ListParameters(context.Context, *ListParametersRequest) (*ListParametersResponse, error)
 	mustEmbedUnimplementedParameterServiceServer()
 }

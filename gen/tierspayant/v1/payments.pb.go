@@ -22,19 +22,21 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// An extended payment deadline notified to a professional (RULEBOOK D5): while
-// it is active on a claim's receipt date, the deadline is max_working_days.
+// An extended payment deadline notified to a professional
+// (CSS art. D161-13-6; docs/rules.md#fraud-regime): while it is active on a
+// claim's receipt date, the deadline is max_working_days.
 type FraudRegime struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Professional identifier.
+	// Professional identifier; required.
 	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
-	// First day, "YYYY-MM-DD".
+	// First day (the notification), "YYYY-MM-DD"; required.
 	Start string `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
-	// Last day, "YYYY-MM-DD": at most 3 months after the start (P-PAY-7).
+	// Last day, "YYYY-MM-DD"; required: at most 3 months after the start
+	// (P-PAY-7).
 	End string `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
-	// Deadline in working days, at most 30 (P-PAY-6).
+	// Deadline in working days, 1 to 30 (P-PAY-6).
 	MaxWorkingDays int32 `protobuf:"varint,4,opt,name=max_working_days,json=maxWorkingDays,proto3" json:"max_working_days,omitempty"`
-	// Reference of the CPAM director's decision.
+	// Reference of the organism director's decision.
 	DecisionRef   string `protobuf:"bytes,5,opt,name=decision_ref,json=decisionRef,proto3" json:"decision_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -200,7 +202,7 @@ func (x *SetFraudRegimeResponse) GetRegimes() []*FraudRegime {
 // Request of ListFraudRegimes.
 type ListFraudRegimesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Professional identifier.
+	// Professional identifier; required.
 	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -292,11 +294,13 @@ func (x *ListFraudRegimesResponse) GetRegimes() []*FraudRegime {
 // Request of RecordPayment.
 type RecordPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The claim paid.
+	// The claim paid; required.
 	ClaimId string `protobuf:"bytes,1,opt,name=claim_id,json=claimId,proto3" json:"claim_id,omitempty"`
-	// Value date of the transfer to the professional.
+	// Value date of the transfer to the professional; required, not before the
+	// claim's receipt.
 	PaidAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`
-	// Payment reference; a second call with the same reference changes nothing.
+	// Payment reference, 1 to 64 characters; a second call with the same
+	// reference changes nothing.
 	PaymentReference string `protobuf:"bytes,3,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
@@ -358,7 +362,8 @@ type RecordPaymentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tracking after the payment, with the penalty.
 	Tracking *PaymentTracking `protobuf:"bytes,1,opt,name=tracking,proto3" json:"tracking,omitempty"`
-	// False when this payment reference had already been recorded: nothing changed.
+	// False when this payment reference had already been recorded: nothing
+	// changed.
 	RecordedNow   bool `protobuf:"varint,2,opt,name=recorded_now,json=recordedNow,proto3" json:"recorded_now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -411,7 +416,7 @@ func (x *RecordPaymentResponse) GetRecordedNow() bool {
 // Request of ListProfessionalClaims.
 type ListProfessionalClaimsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Professional identifier.
+	// Professional identifier; required.
 	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
 	// Only claims in this state; unspecified for all.
 	State PaymentState `protobuf:"varint,2,opt,name=state,proto3,enum=tierspayant.v1.PaymentState" json:"state,omitempty"`
@@ -603,7 +608,7 @@ func (x *ListProfessionalClaimsResponse) GetNextPageToken() string {
 // Request of GetDelayReport.
 type GetDelayReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organism code.
+	// Organism code; required.
 	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
 	// Quarter, "2026Q3".
 	Quarter       string `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
@@ -880,8 +885,8 @@ const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\x16ListProfessionalClaims\x12-.tierspayant.v1.ListProfessionalClaimsRequest\x1a..tierspayant.v1.ListProfessionalClaimsResponse\x12_\n" +
 	"\x0eGetDelayReport\x12%.tierspayant.v1.GetDelayReportRequest\x1a&.tierspayant.v1.GetDelayReportResponse\x12_\n" +
 	"\x0eSetFraudRegime\x12%.tierspayant.v1.SetFraudRegimeRequest\x1a&.tierspayant.v1.SetFraudRegimeResponse\x12e\n" +
-	"\x10ListFraudRegimes\x12'.tierspayant.v1.ListFraudRegimesRequest\x1a(.tierspayant.v1.ListFraudRegimesResponseB\xc1\x01\n" +
-	"\x12com.tierspayant.v1B\rPaymentsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TXX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xe2\x02\x1aTierspayant\\V1\\GPBMetadata\xea\x02\x0fTierspayant::V1b\x06proto3"
+	"\x10ListFraudRegimes\x12'.tierspayant.v1.ListFraudRegimesRequest\x1a(.tierspayant.v1.ListFraudRegimesResponseB\xa4\x01\n" +
+	"\x12com.tierspayant.v1B\rPaymentsProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
 	file_tierspayant_v1_payments_proto_rawDescOnce sync.Once

@@ -31,19 +31,26 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // PaymentService tracks the payment of guaranteed claims: the deadline of
-// 7 working days (D161-13-3), the penalties when late (D161-13-4), the
-// information the professional needs to follow each payment (L161-36-3 last
-// paragraph) and the quarterly delay publication (L161-36-3 third paragraph).
+// 7 working days (CSS art. D161-13-3; docs/rules.md#due-date), the penalties
+// when late (D161-13-4; docs/rules.md#late-penalty), the information the
+// professional needs to follow each payment (L161-36-3 last paragraph) and
+// the quarterly delay publication (L161-36-3 third paragraph).
 type PaymentServiceClient interface {
 	// RecordPayment records the payment of a claim and computes its penalty.
-	// Idempotent on the payment reference.
+	// Idempotent on the payment reference; another reference for a claim
+	// already paid fails with ALREADY_EXISTS (ErrorInfo reason ALREADY_PAID),
+	// a cancelled or rejected claim with FAILED_PRECONDITION (CLAIM_CANCELLED,
+	// CLAIM_REJECTED).
 	RecordPayment(ctx context.Context, in *RecordPaymentRequest, opts ...grpc.CallOption) (*RecordPaymentResponse, error)
-	// ListProfessionalClaims lists a professional's claims and their payment state.
+	// ListProfessionalClaims lists a professional's claims and their payment
+	// state.
 	ListProfessionalClaims(ctx context.Context, in *ListProfessionalClaimsRequest, opts ...grpc.CallOption) (*ListProfessionalClaimsResponse, error)
-	// GetDelayReport reports payment delays per organism, profession and quarter.
+	// GetDelayReport reports payment delays per organism, profession and
+	// quarter (CSS art. L161-36-3, third paragraph).
 	GetDelayReport(ctx context.Context, in *GetDelayReportRequest, opts ...grpc.CallOption) (*GetDelayReportResponse, error)
 	// SetFraudRegime records an extended payment deadline for a professional
-	// (L161-36-3 first paragraph; RULEBOOK D5, P-PAY-6 to P-PAY-8).
+	// (CSS art. L161-36-3 first paragraph, D161-13-6;
+	// docs/rules.md#fraud-regime).
 	SetFraudRegime(ctx context.Context, in *SetFraudRegimeRequest, opts ...grpc.CallOption) (*SetFraudRegimeResponse, error)
 	// ListFraudRegimes lists a professional's fraud regimes.
 	ListFraudRegimes(ctx context.Context, in *ListFraudRegimesRequest, opts ...grpc.CallOption) (*ListFraudRegimesResponse, error)
@@ -112,19 +119,26 @@ func (c *paymentServiceClient) ListFraudRegimes(ctx context.Context, in *ListFra
 // for forward compatibility.
 //
 // PaymentService tracks the payment of guaranteed claims: the deadline of
-// 7 working days (D161-13-3), the penalties when late (D161-13-4), the
-// information the professional needs to follow each payment (L161-36-3 last
-// paragraph) and the quarterly delay publication (L161-36-3 third paragraph).
+// 7 working days (CSS art. D161-13-3; docs/rules.md#due-date), the penalties
+// when late (D161-13-4; docs/rules.md#late-penalty), the information the
+// professional needs to follow each payment (L161-36-3 last paragraph) and
+// the quarterly delay publication (L161-36-3 third paragraph).
 type PaymentServiceServer interface {
 	// RecordPayment records the payment of a claim and computes its penalty.
-	// Idempotent on the payment reference.
+	// Idempotent on the payment reference; another reference for a claim
+	// already paid fails with ALREADY_EXISTS (ErrorInfo reason ALREADY_PAID),
+	// a cancelled or rejected claim with FAILED_PRECONDITION (CLAIM_CANCELLED,
+	// CLAIM_REJECTED).
 	RecordPayment(context.Context, *RecordPaymentRequest) (*RecordPaymentResponse, error)
-	// ListProfessionalClaims lists a professional's claims and their payment state.
+	// ListProfessionalClaims lists a professional's claims and their payment
+	// state.
 	ListProfessionalClaims(context.Context, *ListProfessionalClaimsRequest) (*ListProfessionalClaimsResponse, error)
-	// GetDelayReport reports payment delays per organism, profession and quarter.
+	// GetDelayReport reports payment delays per organism, profession and
+	// quarter (CSS art. L161-36-3, third paragraph).
 	GetDelayReport(context.Context, *GetDelayReportRequest) (*GetDelayReportResponse, error)
 	// SetFraudRegime records an extended payment deadline for a professional
-	// (L161-36-3 first paragraph; RULEBOOK D5, P-PAY-6 to P-PAY-8).
+	// (CSS art. L161-36-3 first paragraph, D161-13-6;
+	// docs/rules.md#fraud-regime).
 	SetFraudRegime(context.Context, *SetFraudRegimeRequest) (*SetFraudRegimeResponse, error)
 	// ListFraudRegimes lists a professional's fraud regimes.
 	ListFraudRegimes(context.Context, *ListFraudRegimesRequest) (*ListFraudRegimesResponse, error)
