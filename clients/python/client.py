@@ -93,7 +93,7 @@ def method(channel, path, request, response):
 
 
 def gp_claim(claims_pb2, common_pb2, claim_id, professional):
-    """The GP consultation of the README's walk-through (RULEBOOK section 7, Ex. 1)."""
+    """The GP consultation of the README's walk-through (docs/rules.md#ex-1)."""
     from google.protobuf import timestamp_pb2
 
     return claims_pb2.Claim(

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	}
 }
 
-// clock: Tue 11 Mar 2025, 10:00 Paris, the day after the care of RULEBOOK §7 Ex. 1.
+// clock: Tue 11 Mar 2025, 10:00 Paris, the day after the care of docs/rules.md#ex-1.
 var clock = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
 
 // syncBuffer collects the server's logs.
@@ -191,7 +191,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	cc := tpv1.NewClaimServiceClient(conn)
 	id := testPro + "-" + suffix + "-1"
 
-	// Simulate: RULEBOOK §7 Ex. 1, nothing consumed.
+	// Simulate: docs/rules.md#ex-1, nothing consumed.
 	sim, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: gpClaim(id)})
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +398,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 		t.Fatalf("list organisms: CPAM75 missing from %v", l)
 	}
 
-	// Payment tracking (L161-36-3): received Tue 11 Mar 2025, due Thu 20 Mar (RULEBOOK §7 Ex. 1).
+	// Payment tracking (L161-36-3): received Tue 11 Mar 2025, due Thu 20 Mar (docs/rules.md#ex-1).
 	if adj.GetDecision().GetDueDate() != "2025-03-20" {
 		t.Errorf("due date %q, want 2025-03-20", adj.GetDecision().GetDueDate())
 	}
@@ -505,7 +505,7 @@ func violation(t *testing.T, err error) string {
 	return ""
 }
 
-// checkEx1: GP consultation 30.00, adult with médecin traitant, 2025 (RULEBOOK §7 Ex. 1).
+// checkEx1: GP consultation 30.00, adult with médecin traitant, 2025 (docs/rules.md#ex-1).
 func checkEx1(t *testing.T, what string, d *tpv1.Decision) {
 	t.Helper()
 	tot := d.GetTotals()
