@@ -150,7 +150,7 @@ func startBinary(t *testing.T, bin string, env []string) (addr string, log *byte
 	}
 	pw.Close()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	log = &bytes.Buffer{}
+	all := &bytes.Buffer{} // the goroutine's; the caller gets a copy
 	var mu sync.Mutex
 	ready := make(chan struct{})
 	go func() {
@@ -158,7 +158,7 @@ func startBinary(t *testing.T, bin string, env []string) (addr string, log *byte
 		once := sync.Once{}
 		for sc.Scan() {
 			mu.Lock()
-			log.WriteString(sc.Text() + "\n")
+			all.WriteString(sc.Text() + "\n")
 			mu.Unlock()
 			if strings.Contains(sc.Text(), `"msg":"adjudicator serving"`) {
 				once.Do(func() { close(ready) })
@@ -170,11 +170,11 @@ func startBinary(t *testing.T, bin string, env []string) (addr string, log *byte
 	case <-time.After(30 * time.Second):
 		mu.Lock()
 		defer mu.Unlock()
-		t.Fatalf("the binary did not start serving:\n%s", log)
+		t.Fatalf("the binary did not start serving:\n%s", all)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return addr, bytes.NewBufferString(log.String())
+	return addr, bytes.NewBufferString(all.String())
 }
 
 var stepMark = regexp.MustCompile(`(?m)^@@step (\d+) exit (\d+)$`)
