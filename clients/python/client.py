@@ -92,6 +92,16 @@ def method(channel, path, request, response):
     )
 
 
+def rpps(n):
+    """An RPPS number: 11 digits, the last the Luhn key of the first ten."""
+    body = "1%09d" % (n % 1000000000)
+    total = 0
+    for i, c in enumerate(reversed(body)):
+        d = int(c) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return body + str((10 - total % 10) % 10)
+
+
 def gp_claim(claims_pb2, common_pb2, claim_id, professional):
     """The GP consultation of the README's walk-through (docs/rules.md#ex-1)."""
     from google.protobuf import timestamp_pb2
@@ -153,7 +163,7 @@ def run(addr, stubdir):
     check_python_names(modules)
 
     nonce = uuid.uuid4().hex[:12].upper()
-    professional, organism = "PY" + nonce, "CPAM75-PY" + nonce
+    professional, organism = rpps(int(nonce, 16)), "CPAM75-PY" + nonce
     channel = grpc.insecure_channel(addr, options=[("grpc.enable_http_proxy", 0)])
     grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
 

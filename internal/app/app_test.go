@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/app"
+	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/platform/config"
 	"github.com/tierspayant/tierspayant/internal/platform/logging"
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
@@ -108,7 +110,7 @@ const nir = "185057800608491" // 1 85 05 78 006 084, key 91
 // testPro and testOrg are the professional and organism of the end-to-end
 // scenario, unique per run so that a Redis shared with other tests or earlier
 // runs does not show their claims in the listings and reports.
-var testPro, testOrg = "10000000001", "CPAM75"
+var testPro, testOrg = "10000000009", "CPAM75"
 
 func gpClaim(id string) *tpv1.Claim {
 	return &tpv1.Claim{
@@ -130,7 +132,7 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	defer cancel()
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	suffix := strings.ReplaceAll(t.Name(), "/", "-") + "-" + nonce
-	testPro, testOrg = "P"+nonce, "CPAM75-"+nonce
+	testPro, testOrg = rppsFor(uint64(time.Now().UnixNano())), "CPAM75-"+nonce
 
 	// Health: liveness and readiness.
 	hc := healthpb.NewHealthClient(conn)
@@ -519,4 +521,16 @@ func checkEx1(t *testing.T, what string, d *tpv1.Decision) {
 	if len(d.GetTrace()) == 0 {
 		t.Errorf("%s: no trace", what)
 	}
+}
+
+// rppsFor returns an RPPS number (11 digits, the last the Luhn key of the
+// first ten) made of n's last nine digits.
+func rppsFor(n uint64) string {
+	body := fmt.Sprintf("1%09d", n%1_000_000_000)
+	for k := '0'; k <= '9'; k++ {
+		if id := body + string(k); claims.ValidProfessionalID(claims.ProfessionalIDRPPS, id) {
+			return id
+		}
+	}
+	panic("no Luhn key")
 }

@@ -38,7 +38,7 @@ var tokens = map[string]grpcapi.TokenEntry{
 	"mut01-token": {ID: "op-mut01", Role: "operator", Organism: "MUT01"},
 	"mut03-token": {ID: "op-mut03", Role: "operator", Organism: "MUT03"},
 	"mut04-token": {ID: "op-mut04", Role: "operator", Organism: "MUT04"},
-	"p1-token":    {ID: "pro-p1", Role: "professional", Professional: "P1"},
+	"p1-token":    {ID: "pro-p1", Role: "professional", Professional: "10000000017"},
 }
 
 func startSecured(t *testing.T, mutate func(*config.Config)) *app.App {
@@ -131,14 +131,14 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatalf("seed %s: %v", id, err)
 		}
 	}
-	seed("C1", "P1", b1)
-	seed("C2", "P2", b2)
-	seed("C1-cancel", "P1", b1)
-	seed("C2-cancel", "P2", b2)
-	seed("C3", "P3", b3)
+	seed("C1", "10000000017", b1)
+	seed("C2", "10000000025", b2)
+	seed("C1-cancel", "10000000017", b1)
+	seed("C2-cancel", "10000000025", b2)
+	seed("C3", "10000000033", b3)
 
 	// Convention checks (R160-26): MUT04's convention ended on 2024-12-31.
-	_, err = cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: claimFor("C4", "P4", b4, "2025-07-14")})
+	_, err = cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: claimFor("C4", "10000000041", b4, "2025-07-14")})
 	if clause(t, err) != "R160-26 II" {
 		t.Errorf("claim attributed to a délégataire outside its convention: %v", err)
 	}
@@ -175,17 +175,17 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	rpcs := []rpc{
 		{"Adjudicate", func(ctx context.Context) error {
-			_, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: claimFor("A1-"+fmt.Sprint(time.Now().UnixNano()), "P1", b1, "2025-07-14")})
+			_, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: claimFor("A1-"+fmt.Sprint(time.Now().UnixNano()), "10000000017", b1, "2025-07-14")})
 			return err
 		}, func(ctx context.Context) error {
-			_, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: claimFor("A2-"+fmt.Sprint(time.Now().UnixNano()), "P2", b2, "2025-07-14")})
+			_, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: claimFor("A2-"+fmt.Sprint(time.Now().UnixNano()), "10000000025", b2, "2025-07-14")})
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {pd, pd}, "professional": {ok, pd}}},
 		{"Simulate", func(ctx context.Context) error {
-			_, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: claimFor("S1", "P1", b1, "2025-07-14")})
+			_, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: claimFor("S1", "10000000017", b1, "2025-07-14")})
 			return err
 		}, func(ctx context.Context) error {
-			_, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: claimFor("S2", "P2", b2, "2025-07-14")})
+			_, err := cc.Simulate(ctx, &tpv1.SimulateRequest{Claim: claimFor("S2", "10000000025", b2, "2025-07-14")})
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, pd}}},
 		{"GetClaim", func(ctx context.Context) error {
@@ -216,10 +216,10 @@ func TestTenantIsolation(t *testing.T) {
 			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, pd}}},
 		{"AdjudicateStream", func(ctx context.Context) error {
-			return streamOne(ctx, cc, claimFor("T1-"+fmt.Sprint(time.Now().UnixNano()), "P1", b1, "2025-07-14"))
+			return streamOne(ctx, cc, claimFor("T1-"+fmt.Sprint(time.Now().UnixNano()), "10000000017", b1, "2025-07-14"))
 		},
 			func(ctx context.Context) error {
-				return streamOne(ctx, cc, claimFor("T2-"+fmt.Sprint(time.Now().UnixNano()), "P2", b2, "2025-07-14"))
+				return streamOne(ctx, cc, claimFor("T2-"+fmt.Sprint(time.Now().UnixNano()), "10000000025", b2, "2025-07-14"))
 			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {pd, pd}, "professional": {ok, pd}}},
 		{"AddOpposition", func(ctx context.Context) error {
@@ -278,10 +278,10 @@ func TestTenantIsolation(t *testing.T) {
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"RecordPayment", pay("C1"), pay("C2"), map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"ListProfessionalClaims", func(ctx context.Context) error {
-			_, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "P1"})
+			_, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000017"})
 			return err
 		}, func(ctx context.Context) error {
-			r, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "P2"})
+			r, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000025"})
 			if err == nil && len(r.GetClaims()) > 0 && callers["operator"] == ctx {
 				return status.Error(codes.Internal, "operator sees another organism's claims")
 			}
@@ -295,14 +295,14 @@ func TestTenantIsolation(t *testing.T) {
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"SetFraudRegime", func(ctx context.Context) error {
-			_, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "P1", Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "D1"}})
+			_, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000017", Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "D1"}})
 			return err
 		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {pd}, "professional": {pd}}},
 		{"ListFraudRegimes", func(ctx context.Context) error {
-			_, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "P1"})
+			_, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "10000000017"})
 			return err
 		}, func(ctx context.Context) error {
-			_, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "P2"})
+			_, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "10000000025"})
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {pd, pd}, "professional": {ok, pd}}},
 		{"UpsertOrganism", func(ctx context.Context) error {
@@ -413,7 +413,7 @@ func TestBeneficiaryChangesOrganism(t *testing.T) {
 	}
 	cc := tpv1.NewClaimServiceClient(conn)
 	for care, want := range map[string]string{"2025-06-30": "CPAM75", "2025-07-01": "CPAM69"} {
-		r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: claimFor("MOVE-"+care, "P9", nir, care)})
+		r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: claimFor("MOVE-"+care, "10000000090", nir, care)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -468,12 +468,12 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := op.UpsertOrganism(ctx, &tpv1.UpsertOrganismRequest{Organism: &tpv1.Organism{Code: "X", Kind: tpv1.OrganismKind_ORGANISM_KIND_CAISSE}}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("operator certificate upserting an organism: %v", err)
 	}
-	pro := tpv1.NewClaimServiceClient(dial("professional-10000000001"))
-	c := claimFor("MTLS-1", "10000000001", nirN(5), "2025-07-14")
+	pro := tpv1.NewClaimServiceClient(dial("professional-10000000009"))
+	c := claimFor("MTLS-1", "10000000009", nirN(5), "2025-07-14")
 	if _, err := pro.Simulate(ctx, &tpv1.SimulateRequest{Claim: c}); err != nil {
 		t.Fatalf("professional certificate, own claim: %v", err)
 	}
-	c.Professional.Id = "10000000002"
+	c.Professional.Id = "10000000058"
 	if _, err := pro.Simulate(ctx, &tpv1.SimulateRequest{Claim: c}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("professional certificate, another's claim: %v", err)
 	}
@@ -522,7 +522,7 @@ func TestAMCPartAndOrganismReports(t *testing.T) {
 		}
 	}
 	cc := tpv1.NewClaimServiceClient(conn)
-	integral := claimFor("AMC-1", "P1", withContract, "2025-07-14")
+	integral := claimFor("AMC-1", "10000000017", withContract, "2025-07-14")
 	integral.Mode = tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_AMC
 	r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: integral})
 	if err != nil {
@@ -537,11 +537,11 @@ func TestAMCPartAndOrganismReports(t *testing.T) {
 	if err != nil || len(again.GetDecision().GetAmcLines()) != 1 {
 		t.Fatalf("stored decision keeps its AMC lines: %v %v", again, err)
 	}
-	partial := claimFor("AMC-2", "P1", withContract, "2025-07-14")
+	partial := claimFor("AMC-2", "10000000017", withContract, "2025-07-14")
 	if r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: partial}); err != nil || len(r.GetDecision().GetAmcLines()) != 0 {
 		t.Fatalf("AMO only: no AMC part: %v %v", r, err)
 	}
-	noContract := claimFor("AMC-3", "P1", without, "2025-07-14")
+	noContract := claimFor("AMC-3", "10000000017", without, "2025-07-14")
 	noContract.Mode = tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_AMC
 	r, err = cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: noContract})
 	if err != nil || len(r.GetDecision().GetAmcLines()) != 0 || !hasReason(r.GetDecision(), "AMC_NOT_DELEGATED") {

@@ -3,10 +3,12 @@
 // deadline of CSS art. D161-13-3 and the penalty scale of art. D161-13-4.
 //
 // A Calendar is a small value: the national calendar (Code du travail
-// art. L3133-1) or the Alsace-Moselle one, which adds Good Friday and
-// 26 December (Code du travail art. L3134-13). Each paying organism has its
-// own calendar, chosen by the département where it sits (ForDepartement;
-// docs/rules.md#calendar).
+// art. L3133-1), the Alsace-Moselle one, which adds Good Friday and
+// 26 December (Code du travail art. L3134-13), or an overseas one, which adds
+// the territory's day commemorating the abolition of slavery (Code du travail
+// art. L3422-2; loi n° 83-550 du 30 juin 1983, décret n° 83-1003 du
+// 23 novembre 1983). Each paying organism has its own calendar, chosen by the
+// département where it sits (ForDepartement; docs/rules.md#calendar).
 //
 // The holiday list is calendar law, not a money parameter, so it lives here in
 // code with its articles rather than in internal/legal.
@@ -35,18 +37,76 @@ const (
 	// RegionAlsaceMoselle is the Bas-Rhin (67), Haut-Rhin (68) and Moselle (57),
 	// which keep two extra holidays under local law (Code du travail art. L3134-13).
 	RegionAlsaceMoselle
+	// The overseas territories of Code du travail art. L3422-2, each with its
+	// day commemorating the abolition of slavery on top of the national
+	// holidays: Guadeloupe (971), Martinique (972), Guyane (973),
+	// La Réunion (974), Mayotte (976), Saint-Barthélemy (977) and
+	// Saint-Martin (978).
+	RegionGuadeloupe
+	RegionMartinique
+	RegionGuyane
+	RegionLaReunion
+	RegionMayotte
+	RegionSaintBarthelemy
+	RegionSaintMartin
 )
 
-// String returns the region's stable name ("national", "alsace-moselle").
+// regionNames are the regions' stable names, used in traces, API answers and
+// stored payment tracking (Named reads them back).
+var regionNames = [...]string{
+	RegionNational:        "national",
+	RegionAlsaceMoselle:   "alsace-moselle",
+	RegionGuadeloupe:      "guadeloupe",
+	RegionMartinique:      "martinique",
+	RegionGuyane:          "guyane",
+	RegionLaReunion:       "la-reunion",
+	RegionMayotte:         "mayotte",
+	RegionSaintBarthelemy: "saint-barthelemy",
+	RegionSaintMartin:     "saint-martin",
+}
+
+// String returns the region's stable name ("national", "alsace-moselle",
+// "guadeloupe", "martinique", "guyane", "la-reunion", "mayotte",
+// "saint-barthelemy", "saint-martin"), "unknown" for any other value.
 func (r Region) String() string {
-	switch r {
-	case RegionNational:
-		return "national"
-	case RegionAlsaceMoselle:
-		return "alsace-moselle"
-	default:
+	if r < 0 || int(r) >= len(regionNames) {
 		return "unknown"
 	}
+	return regionNames[r]
+}
+
+// abolition is a territory's day commemorating the abolition of slavery, a
+// public holiday there (Code du travail art. L3422-2), from the year its date
+// was fixed.
+type abolition struct {
+	month time.Month
+	day   int
+	from  int // first year the day is a holiday
+}
+
+// abolitionDay returns the region's abolition day, if it has one. The dates
+// are those of Code du travail art. L3422-2 (in force 2018-01-01), the same as
+// the décret n° 83-1003 du 23 novembre 1983 taken under the loi n° 83-550 du
+// 30 juin 1983; Saint-Barthélemy and Saint-Martin were added by the décret
+// n° 2012-553 du 23 avril 2012, in force 2012-04-26, before both of their days.
+func abolitionDay(r Region) (abolition, bool) {
+	switch r {
+	case RegionMayotte:
+		return abolition{time.April, 27, 1983}, true
+	case RegionMartinique:
+		return abolition{time.May, 22, 1983}, true
+	case RegionGuadeloupe:
+		return abolition{time.May, 27, 1983}, true
+	case RegionSaintMartin:
+		return abolition{time.May, 27, 2012}, true
+	case RegionGuyane:
+		return abolition{time.June, 10, 1983}, true
+	case RegionSaintBarthelemy:
+		return abolition{time.October, 9, 2012}, true
+	case RegionLaReunion:
+		return abolition{time.December, 20, 1983}, true
+	}
+	return abolition{}, false
 }
 
 // Calendar is a holiday calendar used to count jours ouvrés. It is a
@@ -69,25 +129,58 @@ func AlsaceMoselle() Calendar {
 	return Calendar{name: RegionAlsaceMoselle.String(), region: RegionAlsaceMoselle}
 }
 
+// ForRegion returns the calendar of a region; an unknown region gives the
+// national calendar.
+func ForRegion(r Region) Calendar {
+	if r < 0 || int(r) >= len(regionNames) {
+		return National()
+	}
+	return Calendar{name: r.String(), region: r}
+}
+
+// Named returns the calendar whose Name is name, and false (with the
+// national calendar) for a name no calendar has. It reads back a stored Name.
+func Named(name string) (Calendar, bool) {
+	for r, n := range regionNames {
+		if n == name {
+			return ForRegion(Region(r)), true
+		}
+	}
+	return National(), false
+}
+
 // ForDepartement returns the calendar of a paying organism located in the
 // given département code ("57", "2A", "971"). Organisms in Moselle (57),
-// Bas-Rhin (67) and Haut-Rhin (68) use the Alsace-Moselle calendar, all others
+// Bas-Rhin (67) and Haut-Rhin (68) use the Alsace-Moselle calendar; those in
+// Guadeloupe (971), Martinique (972), Guyane (973), La Réunion (974),
+// Mayotte (976), Saint-Barthélemy (977) and Saint-Martin (978) their
+// territory's calendar; all others, Saint-Pierre-et-Miquelon (975) included,
 // the national one (docs/rules.md#calendar). Surrounding spaces are ignored.
 func ForDepartement(dep string) Calendar {
 	switch strings.TrimSpace(dep) {
 	case "57", "67", "68":
 		return AlsaceMoselle()
+	case "971":
+		return ForRegion(RegionGuadeloupe)
+	case "972":
+		return ForRegion(RegionMartinique)
+	case "973":
+		return ForRegion(RegionGuyane)
+	case "974":
+		return ForRegion(RegionLaReunion)
+	case "976":
+		return ForRegion(RegionMayotte)
+	case "977":
+		return ForRegion(RegionSaintBarthelemy)
+	case "978":
+		return ForRegion(RegionSaintMartin)
 	default:
-		// TODO(calendar): overseas départements (971 to 976) also
-		// commemorate the abolition of slavery, on a date that differs by
-		// territory (loi 83-550, décret 83-1003; Code du travail L3422-2);
-		// the national calendar is used until that date list is added
-		// (docs/rules.md#calendar).
 		return National()
 	}
 }
 
-// Name returns the calendar's name, for traces ("national", "alsace-moselle").
+// Name returns the calendar's name, for traces ("national", "alsace-moselle",
+// "guadeloupe"…: Region.String).
 func (c Calendar) Name() string {
 	if c.name == "" {
 		return c.region.String()
@@ -149,9 +242,10 @@ const (
 )
 
 // Holidays returns the calendar's public holidays of the year, sorted, at
-// 00:00 UTC: the eleven days of Code du travail art. L3133-1 and, for
-// Alsace-Moselle, Good Friday and 26 December (art. L3134-13). Holidays that
-// fall on a weekend are listed too.
+// 00:00 UTC: the eleven days of Code du travail art. L3133-1; for
+// Alsace-Moselle, Good Friday and 26 December (art. L3134-13); overseas, the
+// territory's abolition day (art. L3422-2). Holidays that fall on a weekend
+// are listed too.
 func (c Calendar) Holidays(year int) []time.Time {
 	out := make([]time.Time, 0, len(fixedNational)+5)
 	for _, f := range fixedNational {
@@ -165,6 +259,9 @@ func (c Calendar) Holidays(year int) []time.Time {
 		out = append(out,
 			easter.AddDate(0, 0, goodFriday),
 			time.Date(year, time.December, 26, 0, 0, 0, 0, time.UTC))
+	}
+	if a, ok := abolitionDay(c.region); ok && year >= a.from {
+		out = append(out, time.Date(year, a.month, a.day, 0, 0, 0, 0, time.UTC))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
 	return out
@@ -180,6 +277,9 @@ func (c Calendar) IsHoliday(day time.Time) bool {
 		}
 	}
 	if c.region == RegionAlsaceMoselle && m == time.December && d == 26 {
+		return true
+	}
+	if a, ok := abolitionDay(c.region); ok && a.month == m && a.day == d && y >= a.from {
 		return true
 	}
 	// Movable holidays fall between March (Good Friday) and June (Whit Monday).

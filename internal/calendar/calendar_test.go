@@ -205,8 +205,9 @@ func TestForDepartement(t *testing.T) {
 		{"75", calendar.National()},
 		{"54", calendar.National()}, // Meurthe-et-Moselle is not Moselle
 		{"2A", calendar.National()},
-		{"971", calendar.National()}, // overseas: national until P-CAL-3 is settled
-		{"974", calendar.National()},
+		{"971", calendar.ForRegion(calendar.RegionGuadeloupe)}, // overseas: overseas_test.go
+		{"974", calendar.ForRegion(calendar.RegionLaReunion)},
+		{"975", calendar.National()}, // Saint-Pierre-et-Miquelon: no abolition day in L3422-2
 		{"", calendar.National()},
 	}
 	for _, tt := range tests {

@@ -45,6 +45,11 @@ func (c Claim) AppendCanonical(b []byte) []byte {
 		b = binary.AppendVarint(b, int64(l.Parcours))
 		b = appendAmount(b, l.HighestGenericPrice)
 	}
+	if c.Professional.IDKind != ProfessionalIDUnspecified {
+		// Written last and only when set, so that a claim without a kind
+		// keeps the encoding (and digest) it had before the field existed.
+		b = binary.AppendVarint(b, int64(c.Professional.IDKind))
+	}
 	return b
 }
 

@@ -94,7 +94,8 @@ const (
 
 // Professional is the sender of the claim.
 type Professional struct {
-	ID          string // RPPS, ADELI or FINESS identifier
+	ID          string             // RPPS, ADELI or FINESS identifier
+	IDKind      ProfessionalIDKind // register of ID; unspecified: ID not checked by kind (docs/rules.md#identifiers)
 	Profession  Profession
 	Departement string // "75", "2A", "971": where it practises (the payer's calendar is the organism's, docs/rules.md#calendar)
 }

@@ -31,9 +31,9 @@
 //     with rights open; else NONE. An opposed identifier rejects the claim
 //     (lines priced for information, nothing payable, nothing consumed:
 //     docs/rules.md#opposition).
-//   - docs/rules.md#time-bar: a line received on or after the second
-//     anniversary of the first day of the quarter following its care quarter
-//     is TIME_BARRED (L160-11).
+//   - docs/rules.md#time-bar: a line received after the second anniversary
+//     of the first day of the quarter following its care quarter is
+//     TIME_BARRED (L160-11); the anniversary day itself is admissible.
 //   - docs/rules.md#pf, docs/rules.md#franchise, docs/rules.md#order:
 //     participation forfaitaire on physician and biology lines, franchise on
 //     medicine, auxiliary, transport and pharmacist-service lines, consumed in

@@ -138,11 +138,10 @@ func (p *pricer) line(i int) error {
 
 	// CSS art. L160-11: time bar (docs/rules.md#time-bar).
 	bar := p.timeBar
-	limit := timeBarLimit(care, bar.Int())
-	if !p.adj.Before(limit) {
+	if p.adj.After(timeBarLimit(care, bar.Int())) {
 		ld.Status = StatusRejected
 		p.reason(i, ReasonTimeBarred, citeTimeBar,
-			"received on or after the second anniversary of the first day of the quarter following the care")
+			"received after the second anniversary of the first day of the quarter following the care")
 		p.traceRejected(Trace{Line: i, Rule: "TIME_BARRED", Article: citeTimeBar, ParameterID: bar.RefID, Parameter: bar.Text})
 		return nil
 	}
@@ -290,18 +289,29 @@ func zeroLine(ld *LineDecision) {
 	ld.PatientShare, ld.PatientDebt = decimal.Zero, decimal.Zero
 }
 
-// timeBarLimit returns the first receipt date at which care is time-barred:
+// timeBarLimit returns the last receipt date on which care is admissible:
 // the years-th anniversary of the first day of the quarter following the care
-// quarter (L160-11, docs/rules.md#time-bar: care 2023-01-10 is admissible
-// through 2025-03-31).
-//
-// TODO(legal): a period counted in years ends at the end of the anniversary
-// day (CPC art. 641), so care of 2023-01-10 is still admissible on
-// 2025-04-01; the limit is one day early.
+// quarter, a period counted in years ending at the end of its anniversary day
+// (L160-11; CPC art. 641; docs/rules.md#time-bar: care 2023-01-10 is
+// admissible through 2025-04-01, barred from 2025-04-02).
 func timeBarLimit(care time.Time, years int) time.Time {
 	q := (int(care.Month()) - 1) / 3 // 0..3
 	start := time.Date(care.Year(), time.Month(q*3+1), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 3, 0)
-	return start.AddDate(years, 0, 0)
+	return anniversary(start, years)
+}
+
+// anniversary returns the day a period of the given years that starts on
+// start expires (CPC art. 641, 2nd paragraph): the day of the same number in
+// the same month, or the last day of the month when that day does not exist
+// (a period starting on 29 February ends on 28 February of a common year,
+// not on 1 March as time.AddDate would give).
+func anniversary(start time.Time, years int) time.Time {
+	y, m, d := start.Date()
+	end := time.Date(y+years, m, d, 0, 0, 0, 0, time.UTC)
+	if end.Month() != m { // the day does not exist: normalised into the next month
+		end = time.Date(y+years, m+1, 0, 0, 0, 0, 0, time.UTC)
+	}
+	return end
 }
 
 // rightsOpen reports whether the beneficiary has open rights on day: PUMa

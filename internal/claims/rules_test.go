@@ -488,7 +488,7 @@ func TestAgeOn(t *testing.T) {
 func TestTimeBarLimit(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ name, care, want string }{
-		{"Ex9 care in Q1 2023: barred from 2025-04-01", "2023-01-10", "2025-04-01"},
+		{"Ex9 care in Q1 2023: admissible through 2025-04-01", "2023-01-10", "2025-04-01"},
 		{"last day of Q1", "2023-03-31", "2025-04-01"},
 		{"first day of Q2", "2023-04-02", "2025-07-01"},
 		{"Q4 care: next quarter starts the next year", "2023-12-31", "2026-01-01"},

@@ -83,8 +83,15 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 	if c.CreatedAt.IsZero() {
 		add("created_at", "required")
 	}
-	if strings.TrimSpace(c.Professional.ID) == "" {
+	switch k := c.Professional.IDKind; {
+	case strings.TrimSpace(c.Professional.ID) == "":
 		add("professional.id", "required")
+	case k < ProfessionalIDUnspecified || k > ProfessionalIDFINESS:
+		add("professional.id_kind", "unknown identifier kind")
+	default:
+		if desc := professionalIDProblem(k, c.Professional.ID); desc != "" {
+			add("professional.id", desc)
+		}
 	}
 	if c.Professional.Profession <= ProfessionUnspecified || c.Professional.Profession > ProfessionTransporter {
 		add("professional.profession", "unknown or unspecified profession")
@@ -94,8 +101,8 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 	} else if c.Identification.Kind != IdentificationNone && strings.TrimSpace(c.Identification.Value) == "" {
 		add("identification.value", "required unless the identification kind is NONE")
 	}
-	if !ValidNIR(c.NIR) {
-		add("nir", "not a valid NIR (13 characters and a 2-digit key)")
+	if desc := nirProblem(c.NIR); desc != "" {
+		add("nir", desc)
 	}
 	if c.Nature <= NatureUnspecified || c.Nature > NatureATMP {
 		add("nature", "unknown or unspecified insurance nature")
@@ -171,17 +178,22 @@ func cents(d decimal.Decimal) bool {
 }
 
 // ValidNIR reports whether s is a well-formed NIR (docs/rules.md#identifiers):
-// 13 characters (sex digit, year, month, département — "2A" or "2B" allowed
-// in positions 6–7 only —, commune, order number) followed by a 2-digit key
-// equal to 97 − (body mod 97), where for the key the Corsican départements 2A
-// and 2B read as 19 and 18.
-//
-// TODO(legal): the first digit may be 1 to 8 here, while a NIR starts with 1
-// or 2 (7 or 8 for a temporary number); the month and département fields are
-// not checked.
+// 15 characters, the 13 of the number and a 2-digit key. The number is a sex
+// digit 1 or 2 (7 or 8 for a temporary number), the year of birth, a birth
+// month 01–12 or a conventional month 20–99, the département of birth 01–99
+// or, for Corsica, "2A" or "2B" (positions 6–7 only), then digits for the
+// commune and the order number. The key equals 97 − (number mod 97), the
+// Corsican départements 2A and 2B reading as 19 and 18.
 func ValidNIR(s string) bool {
-	if len(s) != 15 || s[0] < '1' || s[0] > '8' {
-		return false
+	return nirProblem(s) == ""
+}
+
+// nirProblem describes, without the value, what makes s an invalid NIR, or
+// returns "" for a valid one (ValidNIR).
+func nirProblem(s string) string {
+	const shape = "not a valid NIR: 13 characters and a 2-digit key"
+	if len(s) != 15 {
+		return shape
 	}
 	var digits [13]byte
 	copy(digits[:], s[:13])
@@ -192,13 +204,105 @@ func ValidNIR(s string) bool {
 	var body int64
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return false
+			return shape
 		}
 		body = body*10 + int64(c-'0')
 	}
 	if s[13] < '0' || s[13] > '9' || s[14] < '0' || s[14] > '9' {
-		return false
+		return shape
 	}
-	key := int64(s[13]-'0')*10 + int64(s[14]-'0')
-	return key == 97-body%97
+	switch s[0] {
+	case '1', '2', '7', '8':
+	default:
+		return "not a valid NIR: the first digit is 1 or 2 (7 or 8 for a temporary number)"
+	}
+	if month := int(s[3]-'0')*10 + int(s[4]-'0'); month < 1 || (month > 12 && month < 20) {
+		return "not a valid NIR: the birth month is 01 to 12, or 20 to 99"
+	}
+	if s[5] == '0' && s[6] == '0' {
+		return "not a valid NIR: the département of birth is 01 to 99, 2A or 2B"
+	}
+	if key := int64(s[13]-'0')*10 + int64(s[14]-'0'); key != 97-body%97 {
+		return "not a valid NIR: the key does not match the number"
+	}
+	return ""
+}
+
+// ProfessionalIDKind is the register a professional identifier belongs to;
+// its values are those of the API's ProfessionalIdKind.
+type ProfessionalIDKind int
+
+// Professional identifier kinds.
+const (
+	// ProfessionalIDUnspecified: the register is not given; the identifier
+	// is then not checked beyond being present.
+	ProfessionalIDUnspecified ProfessionalIDKind = iota
+	// ProfessionalIDRPPS: répertoire partagé des professionnels de santé,
+	// 11 digits, the last a Luhn key.
+	ProfessionalIDRPPS
+	// ProfessionalIDADELI: ADELI register, 9 digits.
+	ProfessionalIDADELI
+	// ProfessionalIDFINESS: FINESS establishment number, 9 characters.
+	ProfessionalIDFINESS
+)
+
+// ValidProfessionalID reports whether id has the form of an identifier of
+// the given kind (docs/rules.md#identifiers): RPPS 11 digits whose last is
+// the Luhn key of the first ten; ADELI 9 digits; FINESS 9 digits, or "2A" or
+// "2B" followed by 7 digits. An identifier of unspecified kind is valid when
+// it is not blank.
+func ValidProfessionalID(kind ProfessionalIDKind, id string) bool {
+	return professionalIDProblem(kind, id) == ""
+}
+
+// professionalIDProblem describes, without the value, what makes id invalid
+// for its kind, or returns "" (ValidProfessionalID).
+func professionalIDProblem(kind ProfessionalIDKind, id string) string {
+	switch kind {
+	case ProfessionalIDUnspecified:
+		if strings.TrimSpace(id) == "" {
+			return "required"
+		}
+	case ProfessionalIDRPPS:
+		if len(id) != 11 || !allDigits(id) || !luhn(id) {
+			return "not a valid RPPS number: 11 digits, the last a Luhn key"
+		}
+	case ProfessionalIDADELI:
+		if len(id) != 9 || !allDigits(id) {
+			return "not a valid ADELI number: 9 digits"
+		}
+	case ProfessionalIDFINESS:
+		if len(id) != 9 || !allDigits(id) && !(id[0] == '2' && (id[1] == 'A' || id[1] == 'B') && allDigits(id[2:])) {
+			return "not a valid FINESS number: 9 digits, or 2A or 2B and 7 digits"
+		}
+	default:
+		return "unknown identifier kind"
+	}
+	return ""
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// luhn reports whether the digits of s end with their Luhn key: from the
+// right, every second digit is doubled (9 subtracted above 9) and the sum of
+// all is a multiple of 10.
+func luhn(s string) bool {
+	sum := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		n := int(s[i] - '0')
+		if (len(s)-1-i)%2 == 1 {
+			if n *= 2; n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+	}
+	return sum%10 == 0
 }

@@ -150,7 +150,7 @@ func WriteDevSet(dir string, now time.Time, clients []Client) error {
 			return err
 		}
 	}
-	ec, ek, err := ca.Client(Client{Name: "expired", Role: "professional", Tenant: "10000000001", NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(0, 0, -1)})
+	ec, ek, err := ca.Client(Client{Name: "expired", Role: "professional", Tenant: "10000000009", NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(0, 0, -1)})
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func DefaultClients() []Client {
 		{Name: "admin", Role: "admin"},
 		{Name: "operator-MUT01", Role: "operator", Tenant: "MUT01"},
 		{Name: "operator-CPAM75", Role: "operator", Tenant: "CPAM75"},
-		{Name: "professional-10000000001", Role: "professional", Tenant: "10000000001"},
+		{Name: "professional-10000000009", Role: "professional", Tenant: "10000000009"},
 	}
 }
 

@@ -190,7 +190,7 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 	c.Professional = claims.Professional{ID: pro.GetId(), Departement: pro.GetDepartement()}
 	c.Professional.Profession = claims.Profession(d.enum("claim.professional.profession", int32(pro.GetProfession()), int32(tpv1.Profession_PROFESSION_TRANSPORTER)))
 	if pro.GetIdKind() != tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_UNSPECIFIED {
-		d.enum("claim.professional.id_kind", int32(pro.GetIdKind()), int32(tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_FINESS))
+		c.Professional.IDKind = claims.ProfessionalIDKind(d.enum("claim.professional.id_kind", int32(pro.GetIdKind()), int32(tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_FINESS)))
 	}
 	c.Identification = claims.Identification{Value: p.GetIdentification().GetValue()}
 	c.Identification.Kind = claims.IdentificationKind(d.enum("claim.identification.kind", int32(p.GetIdentification().GetKind()), int32(tpv1.IdentificationKind_IDENTIFICATION_KIND_NONE)))

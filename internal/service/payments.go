@@ -36,10 +36,11 @@ type ClaimMeta struct {
 	Professional  string               `json:"pro"`
 	Profession    claims.Profession    `json:"prf"`
 	Organism      string               `json:"org,omitempty"`
-	AlsaceMoselle bool                 `json:"am,omitempty"` // calendar of the paying organism (docs/rules.md#calendar)
-	Receipt       time.Time            `json:"rcv"`          // civil date of receipt (day 0)
-	DueDate       time.Time            `json:"due,omitzero"` // zero when not guaranteed
-	Payable       decimal.Decimal      `json:"amt"`          // AMO payable to the professional
+	AlsaceMoselle bool                 `json:"am,omitempty"`  // records written before CalendarName: the Alsace-Moselle calendar
+	CalendarName  string               `json:"cal,omitempty"` // calendar of the paying organism (calendar.Named; docs/rules.md#calendar)
+	Receipt       time.Time            `json:"rcv"`           // civil date of receipt (day 0)
+	DueDate       time.Time            `json:"due,omitzero"`  // zero when not guaranteed
+	Payable       decimal.Decimal      `json:"amt"`           // AMO payable to the professional
 	Guaranteed    bool                 `json:"g,omitempty"`
 	Rejected      bool                 `json:"rej,omitempty"`
 	Fraud         *payment.FraudRegime `json:"fraud,omitempty"`
@@ -49,6 +50,9 @@ type ClaimMeta struct {
 
 // Calendar is the paying organism's calendar.
 func (m ClaimMeta) Calendar() calendar.Calendar {
+	if c, ok := calendar.Named(m.CalendarName); ok {
+		return c
+	}
 	if m.AlsaceMoselle {
 		return calendar.AlsaceMoselle()
 	}
@@ -149,7 +153,8 @@ func (s *Service) meta(c claims.Claim, d claims.Decision, now time.Time, regimes
 		Rejected:   d.Status == claims.StatusRejected,
 	}
 	if o, ok := s.organisms.cached(d.Organism); ok {
-		m.AlsaceMoselle = o.Calendar().Region() == calendar.RegionAlsaceMoselle
+		m.CalendarName = o.Calendar().Name()
+		m.AlsaceMoselle = o.Calendar().Region() == calendar.RegionAlsaceMoselle // read by older versions
 	}
 	if !m.Guaranteed || m.Rejected {
 		return m, nil

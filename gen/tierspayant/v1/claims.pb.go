@@ -1521,7 +1521,7 @@ type PaymentTracking struct {
 	// How the penalty was computed: rule, article and parameter ids.
 	PenaltyRule string `protobuf:"bytes,10,opt,name=penalty_rule,json=penaltyRule,proto3" json:"penalty_rule,omitempty"`
 	// Calendar of the paying organism used for working days ("national",
-	// "alsace-moselle"; docs/rules.md#calendar).
+	// "alsace-moselle", or an overseas territory's: docs/rules.md#calendar).
 	Calendar string `protobuf:"bytes,11,opt,name=calendar,proto3" json:"calendar,omitempty"`
 	// Reference of the fraud regime that extended the deadline, when one did
 	// (CSS art. D161-13-6; docs/rules.md#fraud-regime).

@@ -110,11 +110,12 @@ type ProfessionalIdKind int32
 const (
 	// Not set: accepted, the identifier's register is then unknown.
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_UNSPECIFIED ProfessionalIdKind = 0
-	// Répertoire partagé des professionnels de santé number (11 digits).
+	// Répertoire partagé des professionnels de santé number: 11 digits, the
+	// last a Luhn key, checked (docs/rules.md#identifiers).
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_RPPS ProfessionalIdKind = 1
-	// ADELI number (9 characters).
+	// ADELI number: 9 digits (docs/rules.md#identifiers).
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_ADELI ProfessionalIdKind = 2
-	// FINESS establishment number (9 characters), for pharmacies, labs and
+	// FINESS establishment number: 9 digits, or 2A/2B then 7 digits, for pharmacies, labs and
 	// transport companies.
 	ProfessionalIdKind_PROFESSIONAL_ID_KIND_FINESS ProfessionalIdKind = 3
 )
