@@ -42,8 +42,25 @@ func tag(ref string) string { return "{b:" + ref + "}" }
 
 func beneficiaryKey(ref string) string { return "ben:" + tag(ref) }
 
+// countersKey holds the annual counters ("pf", "fr", cents) of one
+// adjudication year: they belong to the year the claim is received in
+// (docs/rules.md#dates).
 func countersKey(ref string, year int) string {
 	return "cnt:" + tag(ref) + ":" + strconv.Itoa(year)
+}
+
+// dailyKey holds the daily counters of every care date of one calendar year
+// of care: the franchise per care date and category ("fd:<date>:<kind>",
+// cents) and the PF count per professional and care date
+// ("pc:<professional>:<date>"). A daily cap belongs to its care date whatever
+// the year the claim is received in (docs/rules.md#franchise-daily-cap,
+// docs/rules.md#pf-daily-count-cap): care on 31 December received on
+// 2 January reads and writes the key of the care date's year, beside the
+// annual counters of the year of receipt. One key per care year (not per care
+// date) keeps a claim at one or two counter keys; the hash tag keeps them in
+// the beneficiary's slot. Its lifetime is dailyTTL (store.go).
+func dailyKey(ref string, careYear int) string {
+	return "cntd:" + tag(ref) + ":" + strconv.Itoa(careYear)
 }
 
 func claimKey(ref, claimID string) string { return "clm:" + tag(ref) + ":" + claimID }

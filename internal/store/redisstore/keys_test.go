@@ -23,10 +23,13 @@ func TestClusterKeySlots(t *testing.T) {
 	k := NewKeyer([]byte("secret"))
 	ref := k.Ref("185057800608491")
 	scripts := map[string][]string{
-		"commit": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2025), beneficiaryKey(ref), auditKey(ref)},
-		"cancel": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2024), beneficiaryKey(ref), auditKey(ref)},
-		"cas":    {locate("1234567890").bucket, oppVersionKey, oppLogKey},
-		"import": {oppVersionKey, oppLogKey, locate("a").bucket, locate("12").bucket, locate("app-zzzz").bucket},
+		"commit": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2026), beneficiaryKey(ref), auditKey(ref),
+			dailyKey(ref, 2025), dailyKey(ref, 2026)},
+		"cancel": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2024), beneficiaryKey(ref), auditKey(ref),
+			dailyKey(ref, 2023), dailyKey(ref, 2024)},
+		"payment": {claimKey(ref, "PRO-INV-1")},
+		"cas":     {locate("1234567890").bucket, oppVersionKey, oppLogKey},
+		"import":  {oppVersionKey, oppLogKey, locate("a").bucket, locate("12").bucket, locate("app-zzzz").bucket},
 	}
 	for name, c := range clients {
 		defer c.Close()
@@ -45,7 +48,7 @@ func TestClusterKeySlots(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(claimKey(ref, "x")+countersKey(ref, 2025)+beneficiaryKey(ref), "185057800608491") {
+	if strings.Contains(claimKey(ref, "x")+countersKey(ref, 2025)+dailyKey(ref, 2025)+beneficiaryKey(ref), "185057800608491") {
 		t.Fatal("a key contains the NIR")
 	}
 }

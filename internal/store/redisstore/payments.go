@@ -21,7 +21,9 @@ var (
 	_ service.OrganismRegistry = OrganismRegistry{}
 )
 
-// RecordPayment stores a claim's payment once.
+// RecordPayment stores a claim's payment once. It returns
+// service.ErrClaimCancelled when the claim is cancelled, checked atomically
+// with the write (paymentScript).
 func (s *Store) RecordPayment(ctx context.Context, claimID, reference string, pay []byte) ([]byte, bool, error) {
 	ref, err := s.locate(ctx, claimID)
 	if err != nil {
@@ -36,6 +38,8 @@ func (s *Store) RecordPayment(ctx context.Context, claimID, reference string, pa
 		return []byte(res[1]), true, nil
 	case "OLD":
 		return []byte(res[1]), false, nil
+	case "CANCELLED":
+		return nil, false, service.ErrClaimCancelled
 	}
 	return nil, false, service.ErrNotFound
 }

@@ -14,15 +14,21 @@ import (
 // Difference is one disagreement between the audit streams and the state.
 type Difference struct {
 	BeneficiaryRef string
-	Year           int    // 0 for the debt
-	Field          string // counter field ("pf", "fr", "fd:…", "pc:…"), "debt", or "claim:<id>"
-	FromAudit      int64  // cents, or counts for "pc:" fields; commits for "claim:"
-	InState        int64
+	// Year is the adjudication year of an annual counter ("pf", "fr"), the
+	// care year of a daily one ("fd:…", "pc:…", Daily set), 0 for the debt.
+	Year      int
+	Daily     bool
+	Field     string // counter field ("pf", "fr", "fd:…", "pc:…"), "debt", or "claim:<id>"
+	FromAudit int64  // cents, or counts for "pc:" fields; commits for "claim:"
+	InState   int64
 }
 
 func (d Difference) String() string {
 	if strings.HasPrefix(d.Field, "claim:") {
 		return fmt.Sprintf("beneficiary %s: %s committed %d times in the audit stream (net of cancels)", d.BeneficiaryRef, d.Field, d.FromAudit)
+	}
+	if d.Daily {
+		return fmt.Sprintf("beneficiary %s, care year %d, %s: audit %d, state %d", d.BeneficiaryRef, d.Year, d.Field, d.FromAudit, d.InState)
 	}
 	return fmt.Sprintf("beneficiary %s, year %d, %s: audit %d, state %d", d.BeneficiaryRef, d.Year, d.Field, d.FromAudit, d.InState)
 }
@@ -33,10 +39,12 @@ type ReconcileStats struct {
 }
 
 // Reconcile recomputes, for every beneficiary with an audit stream, the cap
-// counters of each year and the patient debt from the stream (commits minus
-// cancels), compares them with the stored counters and debt, and checks that
-// no claim is counted twice. It calls diff for every difference. Years older
-// than minYear are skipped (their counters have expired).
+// counters and the patient debt from the stream (commits minus what cancels
+// gave back): the annual counters of each adjudication year ("inc" of year
+// "y") and the daily counters of each care year ("dinc"). It compares them
+// with the stored counters and debt, and checks that no claim is counted
+// twice. It calls diff for every difference. Adjudication years and care
+// years older than minYear are skipped (their counters may have expired).
 func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference)) (ReconcileStats, error) {
 	var stats ReconcileStats
 	refs, err := s.auditRefs(ctx)
@@ -45,7 +53,8 @@ func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference
 	}
 	for _, ref := range refs {
 		stats.Beneficiaries++
-		expect := map[int]map[string]int64{}
+		expect := map[int]map[string]int64{}      // adjudication year → annual field
+		expectDaily := map[int]map[string]int64{} // care year → daily field
 		debt := int64(0)
 		net := map[string]int{}
 		last := "-"
@@ -85,6 +94,16 @@ func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference
 					}
 					expect[year][f] += sign * n
 				}
+				daily, err := parseDaily(str("dinc"))
+				if err != nil {
+					return stats, fmt.Errorf("audit %s %s: %w", ref, m.ID, err)
+				}
+				for _, e := range daily {
+					if expectDaily[e.Year] == nil {
+						expectDaily[e.Year] = map[string]int64{}
+					}
+					expectDaily[e.Year][e.Field] += sign * e.Delta
+				}
 				d, _ := strconv.ParseInt(str("debt"), 10, 64)
 				debt += d // a cancel records its debt negated
 			}
@@ -94,36 +113,13 @@ func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference
 				diff(Difference{BeneficiaryRef: ref, Field: "claim:" + claim, FromAudit: int64(n), InState: 1})
 			}
 		}
-		years := make([]int, 0, len(expect))
-		for y := range expect {
-			years = append(years, y)
-		}
-		sort.Ints(years)
-		for _, y := range years {
-			if y < minYear {
-				continue
-			}
-			state, err := s.rdb.HGetAll(ctx, countersKey(ref, y)).Result()
-			if err != nil {
-				return stats, wrap(err)
-			}
-			fields := map[string]bool{}
-			for f := range expect[y] {
-				fields[f] = true
-			}
-			for f := range state {
-				fields[f] = true
-			}
-			names := make([]string, 0, len(fields))
-			for f := range fields {
-				names = append(names, f)
-			}
-			sort.Strings(names)
-			for _, f := range names {
-				got, _ := strconv.ParseInt(state[f], 10, 64)
-				if got != expect[y][f] {
-					diff(Difference{BeneficiaryRef: ref, Year: y, Field: f, FromAudit: expect[y][f], InState: got})
-				}
+		for _, kind := range []struct {
+			expect map[int]map[string]int64
+			key    func(string, int) string
+			daily  bool
+		}{{expect, countersKey, false}, {expectDaily, dailyKey, true}} {
+			if err := s.compareCounters(ctx, ref, minYear, kind.expect, kind.key, kind.daily, diff); err != nil {
+				return stats, err
 			}
 		}
 		got, err := s.rdb.HGet(ctx, beneficiaryKey(ref), "debt").Int64()
@@ -135,6 +131,45 @@ func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference
 		}
 	}
 	return stats, nil
+}
+
+// compareCounters compares the counters expected of each year (from year
+// minYear) with the hash key(ref, year).
+func (s *Store) compareCounters(ctx context.Context, ref string, minYear int, expect map[int]map[string]int64,
+	key func(string, int) string, daily bool, diff func(Difference)) error {
+	years := make([]int, 0, len(expect))
+	for y := range expect {
+		years = append(years, y)
+	}
+	sort.Ints(years)
+	for _, y := range years {
+		if y < minYear {
+			continue
+		}
+		state, err := s.rdb.HGetAll(ctx, key(ref, y)).Result()
+		if err != nil {
+			return wrap(err)
+		}
+		fields := map[string]bool{}
+		for f := range expect[y] {
+			fields[f] = true
+		}
+		for f := range state {
+			fields[f] = true
+		}
+		names := make([]string, 0, len(fields))
+		for f := range fields {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		for _, f := range names {
+			got, _ := strconv.ParseInt(state[f], 10, 64)
+			if got != expect[y][f] {
+				diff(Difference{BeneficiaryRef: ref, Year: y, Daily: daily, Field: f, FromAudit: expect[y][f], InState: got})
+			}
+		}
+	}
+	return nil
 }
 
 func excl(id string) string {

@@ -18,13 +18,29 @@ import (
 	"github.com/tierspayant/tierspayant/internal/service"
 )
 
-// Retention of a committed claim: at least the time bar of L160-11 (two
-// years from the quarter after the care) plus the time a claim may take to
-// arrive, rounded up (docs/rules.md#claim-id-reuse). Product setting, not a
-// legal number.
+// Lifetimes, set (and renewed) by every commit that writes the key; measured
+// on the Redis server's clock. Product settings, not legal numbers.
+//
+//   - claimTTL, a committed claim and its id: at least the time bar of
+//     L160-11 (two years from the quarter after the care) plus the time a
+//     claim may take to arrive, rounded up (docs/rules.md#claim-id-reuse).
+//   - countersTTL, the annual counters of an adjudication year: only claims
+//     received that year read them; two years leave room for cancellations
+//     and the reconciliation. A claim outlives them: cancelling it then gives
+//     nothing back (cancelScript).
+//   - dailyTTL, the daily counters of a care year (dailyKey): a care date can
+//     be claimed until the time bar, at most 2 years and 3 months after it
+//     (care on 1 January, quarter after from 1 April, admissible through the
+//     anniversary day, docs/rules.md#time-bar). A care date's counter is only
+//     ever written on or after that date (a care date after receipt is
+//     refused), so a key renewed for 3 × 366 days at each write outlives
+//     every claim still admissible for each of its care dates by more than
+//     nine months, and every claim that wrote it (claimTTL from a commit that
+//     is at most the key's last write): a cancellation always finds it.
 const (
 	claimTTL    = 3 * 366 * 24 * time.Hour
 	countersTTL = 2 * 366 * 24 * time.Hour
+	dailyTTL    = 3 * 366 * 24 * time.Hour
 )
 
 // Store implements the service's ports on Redis.
@@ -102,17 +118,39 @@ func (r beneficiaryRecord) beneficiary() service.Beneficiary {
 }
 
 // Read reads, in one pipelined round trip, everything a claim needs: the
-// claim-id reservation, the beneficiary, the counters it may touch and the
-// opposition entry of its identifier.
+// claim-id reservation, the beneficiary, the counters it may touch (the
+// annual ones of r.Year, the daily ones in the key of each care date's year)
+// and the opposition entry of its identifier.
 func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapshot, error) {
 	ref := s.keyer.Ref(r.NIR)
 	snap := service.Snapshot{BeneficiaryRef: ref}
-	fields := []string{"pf", "fr"}
+	// Daily fields grouped by care year, in first-seen order.
+	type dailyRead struct {
+		year   int
+		fields []string
+		days   []franchise.DayKey    // fields[i] for i < len(days)
+		pros   []franchise.ProDayKey // then these
+		cmd    *redis.SliceCmd
+	}
+	var daily []*dailyRead
+	byYear := map[int]*dailyRead{}
+	group := func(careDate time.Time) *dailyRead {
+		y := careDate.Year()
+		d := byYear[y]
+		if d == nil {
+			d = &dailyRead{year: y}
+			byYear[y] = d
+			daily = append(daily, d)
+		}
+		return d
+	}
 	for _, k := range r.DayKeys {
-		fields = append(fields, dayField(k))
+		d := group(k.CareDate)
+		d.days = append(d.days, k)
 	}
 	for _, k := range r.ProDays {
-		fields = append(fields, countField(k))
+		d := group(k.CareDate)
+		d.pros = append(d.pros, k)
 	}
 	pipe := s.rdb.Pipeline()
 	var reserve *redis.StatusCmd
@@ -120,7 +158,16 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 		reserve = pipe.SetArgs(ctx, claimIndexKey(r.ClaimID), ref+"|"+r.Digest, redis.SetArgs{Mode: "NX", Get: true, TTL: claimTTL})
 	}
 	ben := pipe.HMGet(ctx, beneficiaryKey(ref), "r", "debt")
-	cnt := pipe.HMGet(ctx, countersKey(ref, r.Year), fields...)
+	cnt := pipe.HMGet(ctx, countersKey(ref, r.Year), "pf", "fr")
+	for _, d := range daily {
+		for _, k := range d.days {
+			d.fields = append(d.fields, dayField(k))
+		}
+		for _, k := range d.pros {
+			d.fields = append(d.fields, countField(k))
+		}
+		d.cmd = pipe.HMGet(ctx, dailyKey(ref, d.year), d.fields...)
+	}
 	var fraud *redis.StringCmd
 	if r.Professional != "" {
 		fraud = pipe.HGet(ctx, fraudKey, r.Professional)
@@ -164,35 +211,42 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 		snap.Beneficiary.Rights.Debt = d
 	}
 	st := franchise.State{Year: r.Year, FranchiseDay: map[franchise.DayKey]decimal.Decimal{}, PFCount: map[franchise.ProDayKey]int{}}
-	cv := cnt.Val()
-	num := func(i int) (int64, error) {
+	num := func(cv []any, i int) (int64, error) {
 		raw, ok := cv[i].(string)
 		if !ok {
 			return 0, nil
 		}
-		return strconv.ParseInt(raw, 10, 64)
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad stored counter %q", raw)
+		}
+		return n, nil
 	}
 	var err error
 	var n int64
-	if n, err = num(0); err != nil {
+	cv := cnt.Val()
+	if n, err = num(cv, 0); err != nil {
 		return snap, err
 	}
 	st.PFYear = decimal.New(n, -2)
-	if n, err = num(1); err != nil {
+	if n, err = num(cv, 1); err != nil {
 		return snap, err
 	}
 	st.FranchiseYear = decimal.New(n, -2)
-	for i, k := range r.DayKeys {
-		if n, err = num(2 + i); err != nil {
-			return snap, err
+	for _, d := range daily {
+		dv := d.cmd.Val()
+		for i, k := range d.days {
+			if n, err = num(dv, i); err != nil {
+				return snap, err
+			}
+			st.FranchiseDay[k] = decimal.New(n, -2)
 		}
-		st.FranchiseDay[k] = decimal.New(n, -2)
-	}
-	for i, k := range r.ProDays {
-		if n, err = num(2 + len(r.DayKeys) + i); err != nil {
-			return snap, err
+		for i, k := range d.pros {
+			if n, err = num(dv, len(d.days)+i); err != nil {
+				return snap, err
+			}
+			st.PFCount[k] = int(n)
 		}
-		st.PFCount[k] = int(n)
 	}
 	snap.Counters = st
 	if fraud != nil {
@@ -220,25 +274,46 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Committed, error) {
 	keys := []string{claimKey(c.BeneficiaryRef, c.ClaimID), countersKey(c.BeneficiaryRef, c.Year),
 		beneficiaryKey(c.BeneficiaryRef), auditKey(c.BeneficiaryRef)}
-	args := make([]any, 0, 9+10*len(c.Requests))
-	args = append(args, c.Digest, c.Blob, c.ReceivedAt.UnixMilli(), int64(claimTTL/time.Second), c.Year, c.ClaimID,
-		int64(countersTTL/time.Second), len(c.Requests), c.Meta)
+	// One daily key per care year with a daily field, numbered from 1 in
+	// first-seen order (KEYS[4 + i]).
+	var years []int
+	keyIndex := map[int]int{}
+	dailyIndex := func(careDate time.Time) int {
+		y := careDate.Year()
+		if i, ok := keyIndex[y]; ok {
+			return i
+		}
+		years = append(years, y)
+		keyIndex[y] = len(years)
+		keys = append(keys, dailyKey(c.BeneficiaryRef, y))
+		return len(years)
+	}
+	reqs := make([]any, 0, 11*len(c.Requests))
 	for _, r := range c.Requests {
-		ded, dayf, daycap, cntf, cntcap := "fr", "", "-1", "", 0
+		ded, dk, dayf, daycap, cntf, cntcap := "fr", 0, "", "-1", "", 0
 		if r.Deduction == franchise.DeductionPF {
 			ded = "pf"
 			if r.DailyCount > 0 {
-				cntf, cntcap = countField(franchise.ProDayKey{Professional: r.Professional, CareDate: r.CareDate}), r.DailyCount
+				k := franchise.ProDayKey{Professional: r.Professional, CareDate: franchise.Day(r.CareDate)}
+				dk, cntf, cntcap = dailyIndex(k.CareDate), countField(k), r.DailyCount
 			}
 		} else if r.HasDailyCap {
-			dayf, daycap = dayField(franchise.DayKey{CareDate: r.CareDate, Kind: r.Kind}), cents(r.DailyCap)
+			k := franchise.DayKey{CareDate: franchise.Day(r.CareDate), Kind: r.Kind}
+			dk, dayf, daycap = dailyIndex(k.CareDate), dayField(k), cents(r.DailyCap)
 		}
 		debt := "0"
 		if r.Debt {
 			debt = "1"
 		}
-		args = append(args, ded, r.Units, cents(r.UnitAmount), cents(r.LineLimit), dayf, daycap, cntf, cntcap, cents(r.AnnualCap), debt)
+		reqs = append(reqs, ded, r.Units, cents(r.UnitAmount), cents(r.LineLimit), dk, dayf, daycap, cntf, cntcap, cents(r.AnnualCap), debt)
 	}
+	args := make([]any, 0, 11+len(years)+len(reqs))
+	args = append(args, c.Digest, c.Blob, c.ReceivedAt.UnixMilli(), int64(claimTTL/time.Second), c.Year, c.ClaimID,
+		int64(countersTTL/time.Second), len(c.Requests), c.Meta, int64(dailyTTL/time.Second), len(years))
+	for _, y := range years {
+		args = append(args, y)
+	}
+	args = append(args, reqs...)
 	score := float64(c.ReceivedAt.UnixMilli())
 	run := func() (*redis.Cmd, error) {
 		pipe := s.rdb.Pipeline()
@@ -379,25 +454,37 @@ func (s *Store) Get(ctx context.Context, claimID string) (service.Stored, error)
 	return st, err
 }
 
-// Cancel reverses a committed claim once.
+// Cancel reverses a committed claim once. The restored amounts are what the
+// cancellation actually gave back: nothing of counters that have expired.
 func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (service.Cancellation, error) {
 	ref, err := s.locate(ctx, claimID)
 	if err != nil {
 		return service.Cancellation{}, err
 	}
-	y, err := s.rdb.HGet(ctx, claimKey(ref, claimID), "y").Result()
-	if errors.Is(err, redis.Nil) {
-		return service.Cancellation{}, service.ErrNotFound
-	}
+	v, err := s.rdb.HMGet(ctx, claimKey(ref, claimID), "y", "dinc").Result()
 	if err != nil {
 		return service.Cancellation{}, wrap(err)
+	}
+	y, ok := v[0].(string)
+	if !ok {
+		return service.Cancellation{}, service.ErrNotFound
 	}
 	year, err := strconv.Atoi(y)
 	if err != nil {
 		return service.Cancellation{}, fmt.Errorf("bad stored year %q", y)
 	}
 	keys := []string{claimKey(ref, claimID), countersKey(ref, year), beneficiaryKey(ref), auditKey(ref)}
-	res, err := cancelScript.Run(ctx, s.rdb, keys, at.UnixMilli(), claimID).StringSlice()
+	args := []any{at.UnixMilli(), claimID}
+	dinc, _ := v[1].(string)
+	years, err := dailyYears(dinc)
+	if err != nil {
+		return service.Cancellation{}, err
+	}
+	for _, cy := range years {
+		keys = append(keys, dailyKey(ref, cy))
+		args = append(args, cy)
+	}
+	res, err := cancelScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
 		return service.Cancellation{}, wrap(err)
 	}
@@ -425,6 +512,52 @@ func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (servi
 		}
 	}
 	return out, nil
+}
+
+// dailyIncrement is one entry of a "dinc" list ("careyear|field=delta").
+type dailyIncrement struct {
+	Year  int
+	Field string
+	Delta int64
+}
+
+// parseDaily reads a "dinc" list of the commit and cancel scripts.
+func parseDaily(dinc string) ([]dailyIncrement, error) {
+	if dinc == "" {
+		return nil, nil
+	}
+	var out []dailyIncrement
+	for _, e := range strings.Split(dinc, ";") {
+		y, rest, ok1 := strings.Cut(e, "|")
+		i := strings.LastIndexByte(rest, '=')
+		if !ok1 || i < 0 {
+			return nil, fmt.Errorf("bad daily increment %q", e)
+		}
+		year, err1 := strconv.Atoi(y)
+		d, err2 := strconv.ParseInt(rest[i+1:], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("bad daily increment %q", e)
+		}
+		out = append(out, dailyIncrement{Year: year, Field: rest[:i], Delta: d})
+	}
+	return out, nil
+}
+
+// dailyYears lists the care years of a "dinc" list, in first-seen order.
+func dailyYears(dinc string) ([]int, error) {
+	incs, err := parseDaily(dinc)
+	if err != nil {
+		return nil, err
+	}
+	var years []int
+	seen := map[int]bool{}
+	for _, d := range incs {
+		if !seen[d.Year] {
+			seen[d.Year] = true
+			years = append(years, d.Year)
+		}
+	}
+	return years, nil
 }
 
 // Registry is the beneficiary registry kept in the same Redis.

@@ -54,7 +54,7 @@ func opts(addrs ...string) *redis.UniversalOptions {
 // targets: a real redis-server always; a 3-master Cluster when
 // TIERSPAYANT_TEST_CLUSTER names one (make test-cluster); the embedded
 // in-process store that `make run` uses, which must behave the same.
-func targets(t *testing.T) []target {
+func targets(t testing.TB) []target {
 	t.Helper()
 	srv := redistest.Shared(t)
 	single := redis.NewUniversalClient(opts(srv.Addr))
@@ -162,9 +162,33 @@ func nurse(id, nir, pro string, acts int) claims.Claim {
 	return c
 }
 
-func counters(t *testing.T, rdb redis.UniversalClient, ref string, year int) map[string]int64 {
+// counters returns the annual counters of adjudication year year ("pf",
+// "fr") together with the daily counters of the care dates of that year
+// ("fd:…", "pc:…"): two hashes, one map.
+func counters(t testing.TB, rdb redis.UniversalClient, ref string, year int) map[string]int64 {
 	t.Helper()
-	v, err := rdb.HGetAll(adminCtx(), "cnt:{b:"+ref+"}:"+strconv.Itoa(year)).Result()
+	out := annualCounters(t, rdb, ref, year)
+	for k, v := range dailyCounters(t, rdb, ref, year) {
+		out[k] = v
+	}
+	return out
+}
+
+// annualCounters reads the annual counters hash of an adjudication year.
+func annualCounters(t testing.TB, rdb redis.UniversalClient, ref string, year int) map[string]int64 {
+	t.Helper()
+	return hashCounters(t, rdb, "cnt:{b:"+ref+"}:"+strconv.Itoa(year))
+}
+
+// dailyCounters reads the daily counters hash of a care year.
+func dailyCounters(t testing.TB, rdb redis.UniversalClient, ref string, careYear int) map[string]int64 {
+	t.Helper()
+	return hashCounters(t, rdb, "cntd:{b:"+ref+"}:"+strconv.Itoa(careYear))
+}
+
+func hashCounters(t testing.TB, rdb redis.UniversalClient, key string) map[string]int64 {
+	t.Helper()
+	v, err := rdb.HGetAll(adminCtx(), key).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +196,7 @@ func counters(t *testing.T, rdb redis.UniversalClient, ref string, year int) map
 	for k, s := range v {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			t.Fatalf("counter %s=%q", k, s)
+			t.Fatalf("%s: counter %s=%q", key, k, s)
 		}
 		out[k] = n
 	}
