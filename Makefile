@@ -64,12 +64,17 @@ run: build ## run the service (embedded in-process store unless ADJ_REDIS_ADDRS 
 params-check: ## validate the legal parameter tables
 	go test -count=1 ./internal/legal/...
 
-FUZZTIME ?= 15s
-fuzz: ## run each fuzz target for FUZZTIME (request decoding, engine invariants, cap arithmetic, stored records)
-	go test -run='^$$' -fuzz=FuzzDecodeClaim -fuzztime=$(FUZZTIME) ./internal/grpcapi/
-	go test -run='^$$' -fuzz=FuzzEngineInvariants -fuzztime=$(FUZZTIME) ./internal/claims/
-	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(FUZZTIME) ./internal/franchise/
-	go test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./internal/store/redisstore/
+# Each target runs a fixed number of executions: a count cannot race the wall
+# clock, while a duration (-fuzztime=10s) trips Go's coordinator at the deadline
+# on a loaded machine ("context deadline exceeded", go.dev/issue/75804, fixed in
+# Go 1.27). FUZZTIME=2m (or 100000x) overrides every target for a longer hunt.
+FUZZTIME ?=
+fuzz-budget = $(if $(FUZZTIME),$(FUZZTIME),$(1))
+fuzz: ## run each fuzz target for a bounded number of executions (request decoding, engine invariants, cap arithmetic, stored records)
+	go test -run='^$$' -fuzz=FuzzDecodeClaim -fuzztime=$(call fuzz-budget,30000x) ./internal/grpcapi/
+	go test -run='^$$' -fuzz=FuzzEngineInvariants -fuzztime=$(call fuzz-budget,300x) ./internal/claims/
+	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(call fuzz-budget,6000x) ./internal/franchise/
+	go test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(call fuzz-budget,50000x) ./internal/store/redisstore/
 
 MAX_FILE_BYTES := 1048576
 size-check: ## fail when a tracked file outside gen/ and testdata/ exceeds 1 MB (binaries, reports)
