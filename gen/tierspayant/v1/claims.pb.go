@@ -232,9 +232,8 @@ const (
 	// Emergency transport requested by SAMU/centre 15: 100 % from 2023
 	// (P-TM-8c, CSS art. L160-14), no franchise (L160-13 III 3°).
 	Category_CATEGORY_EMERGENCY_TRANSPORT Category = 8
-	// Pharmacist service of CSS art. L160-13 III 4° (franchise 0.00). Until its
-	// rate P-TM-PHARMACIST has a value, pricing such a line fails with
-	// FAILED_PRECONDITION, ErrorInfo reason NO_PARAMETER_FOR_DATE.
+	// Pharmacist service of CSS art. L160-13 III 4°: 70 % (P-TM-PHARMACIST,
+	// R160-5 17°), franchise 0.00 (no amount fixed by D160-9).
 	Category_CATEGORY_PHARMACIST_SERVICE Category = 9
 )
 
@@ -305,8 +304,10 @@ const (
 	Parcours_PARCOURS_UNSPECIFIED Parcours = 0
 	// Médecin traitant consulted, or referred by them: ordinary rate.
 	Parcours_PARCOURS_RESPECTED Parcours = 1
-	// Hors parcours: no médecin traitant and no referral; the rate falls to
-	// 30 % (P-TM-2) from age 16 (P-TM-2-AGE), unless the line is an emergency.
+	// Hors parcours: no médecin traitant and no referral. From age 16
+	// (P-TM-2-AGE) the ticket modérateur is increased by a majoration of
+	// P-TM-2 (40 points) of the tariff, capped at P-TM-2-CAP, unless the line
+	// is an emergency or the specialty is one of direct access (D162-1-7).
 	Parcours_PARCOURS_HORS Parcours = 2
 	// A legal exception applies (emergency, away from home, referral by a
 	// midwife…): no majoration.
@@ -356,6 +357,334 @@ func (Parcours) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{4}
 }
 
+// Kind of item a line bills (docs/rules.md#line-kind). The participation
+// forfaitaire and the franchise on auxiliaries' acts are due per act: a
+// complement bears neither.
+type LineKind int32
+
+const (
+	// Not set: LINE_KIND_ACT.
+	LineKind_LINE_KIND_UNSPECIFIED LineKind = 0
+	// An act, a consultation, a medicine pack, a transport leg or a service.
+	LineKind_LINE_KIND_ACT LineKind = 1
+	// A complement of an act: majoration (night, Sunday, emergency), travel
+	// allowance (IK, IFD), coordination complement. No participation
+	// forfaitaire, no franchise.
+	LineKind_LINE_KIND_COMPLEMENT LineKind = 2
+)
+
+// Enum value maps for LineKind.
+var (
+	LineKind_name = map[int32]string{
+		0: "LINE_KIND_UNSPECIFIED",
+		1: "LINE_KIND_ACT",
+		2: "LINE_KIND_COMPLEMENT",
+	}
+	LineKind_value = map[string]int32{
+		"LINE_KIND_UNSPECIFIED": 0,
+		"LINE_KIND_ACT":         1,
+		"LINE_KIND_COMPLEMENT":  2,
+	}
+)
+
+func (x LineKind) Enum() *LineKind {
+	p := new(LineKind)
+	*p = x
+	return p
+}
+
+func (x LineKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LineKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_claims_proto_enumTypes[5].Descriptor()
+}
+
+func (LineKind) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_claims_proto_enumTypes[5]
+}
+
+func (x LineKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LineKind.Descriptor instead.
+func (LineKind) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
+}
+
+// Family of an act, where the law gives it a rule of its own. Not set: an
+// ordinary act of its category.
+type ActFamily int32
+
+const (
+	// An ordinary act of its category.
+	ActFamily_ACT_FAMILY_UNSPECIFIED ActFamily = 0
+	// Imaging (radiodiagnosis, MRI, scanner, scintigraphy, PET): at or above
+	// the heavy-act threshold, no participation at all (CSS art. R160-16;
+	// docs/rules.md#heavy-act).
+	ActFamily_ACT_FAMILY_IMAGING ActFamily = 1
+	// Anatomo-cyto-pathology: excluded from the heavy-act rule, the ticket
+	// modérateur stays proportional (R160-16).
+	ActFamily_ACT_FAMILY_PATHOLOGY ActFamily = 2
+	// Dental prosthesis: excluded from the heavy-act rule (R160-16).
+	ActFamily_ACT_FAMILY_DENTAL_PROSTHESIS ActFamily = 3
+	// Sampling act done for a biology exam: no participation forfaitaire, the
+	// exam bears it (CSS art. D160-8; docs/rules.md#pf-scope).
+	ActFamily_ACT_FAMILY_BIOLOGY_SAMPLING ActFamily = 4
+	// Spa cure (cure thermale): not covered for AME beneficiaries
+	// (CASF art. R251-1; docs/rules.md#ame-basket).
+	ActFamily_ACT_FAMILY_SPA_CURE ActFamily = 5
+	// Medically assisted procreation: not covered for AME beneficiaries
+	// (CASF art. R251-1; docs/rules.md#ame-basket).
+	ActFamily_ACT_FAMILY_ASSISTED_PROCREATION ActFamily = 6
+)
+
+// Enum value maps for ActFamily.
+var (
+	ActFamily_name = map[int32]string{
+		0: "ACT_FAMILY_UNSPECIFIED",
+		1: "ACT_FAMILY_IMAGING",
+		2: "ACT_FAMILY_PATHOLOGY",
+		3: "ACT_FAMILY_DENTAL_PROSTHESIS",
+		4: "ACT_FAMILY_BIOLOGY_SAMPLING",
+		5: "ACT_FAMILY_SPA_CURE",
+		6: "ACT_FAMILY_ASSISTED_PROCREATION",
+	}
+	ActFamily_value = map[string]int32{
+		"ACT_FAMILY_UNSPECIFIED":          0,
+		"ACT_FAMILY_IMAGING":              1,
+		"ACT_FAMILY_PATHOLOGY":            2,
+		"ACT_FAMILY_DENTAL_PROSTHESIS":    3,
+		"ACT_FAMILY_BIOLOGY_SAMPLING":     4,
+		"ACT_FAMILY_SPA_CURE":             5,
+		"ACT_FAMILY_ASSISTED_PROCREATION": 6,
+	}
+)
+
+func (x ActFamily) Enum() *ActFamily {
+	p := new(ActFamily)
+	*p = x
+	return p
+}
+
+func (x ActFamily) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ActFamily) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_claims_proto_enumTypes[6].Descriptor()
+}
+
+func (ActFamily) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_claims_proto_enumTypes[6]
+}
+
+func (x ActFamily) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ActFamily.Descriptor instead.
+func (ActFamily) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
+}
+
+// A ground of exoneration borne by the line itself
+// (docs/rules.md#line-exoneration). More values will be added for the
+// exonerations of CSS art. L160-14 and R160-17; a client sends only the
+// values it knows.
+type Exoneration int32
+
+const (
+	// No exoneration beyond ald_related and maternity_exam.
+	Exoneration_EXONERATION_UNSPECIFIED Exoneration = 0
+	// Care related to an act of terrorism (CSS art. L169-2): no ticket
+	// modérateur, no participation forfaitaire, no franchise.
+	Exoneration_EXONERATION_TERRORISM Exoneration = 1
+	// Care related to the affection for which a war pension is granted (Code
+	// des pensions militaires d'invalidité et des victimes de guerre,
+	// art. L212-1): no ticket modérateur, no participation forfaitaire, no
+	// franchise.
+	Exoneration_EXONERATION_WAR_PENSION Exoneration = 2
+)
+
+// Enum value maps for Exoneration.
+var (
+	Exoneration_name = map[int32]string{
+		0: "EXONERATION_UNSPECIFIED",
+		1: "EXONERATION_TERRORISM",
+		2: "EXONERATION_WAR_PENSION",
+	}
+	Exoneration_value = map[string]int32{
+		"EXONERATION_UNSPECIFIED": 0,
+		"EXONERATION_TERRORISM":   1,
+		"EXONERATION_WAR_PENSION": 2,
+	}
+)
+
+func (x Exoneration) Enum() *Exoneration {
+	p := new(Exoneration)
+	*p = x
+	return p
+}
+
+func (x Exoneration) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Exoneration) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_claims_proto_enumTypes[7].Descriptor()
+}
+
+func (Exoneration) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_claims_proto_enumTypes[7]
+}
+
+func (x Exoneration) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Exoneration.Descriptor instead.
+func (Exoneration) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
+}
+
+// Which legal exception to the coordinated-care pathway a physician line
+// relies on (CSS art. L162-5-3 1° to 5°, D162-1-6;
+// docs/rules.md#hors-parcours). Given with PARCOURS_EXCEPTION; it names the
+// exception in the decision.
+type ParcoursException int32
+
+const (
+	// Not given: the exception is taken on the professional's word.
+	ParcoursException_PARCOURS_EXCEPTION_UNSPECIFIED ParcoursException = 0
+	// Emergency (L162-5-3).
+	ParcoursException_PARCOURS_EXCEPTION_EMERGENCY ParcoursException = 1
+	// Away from the patient's usual place of residence (L162-5-3).
+	ParcoursException_PARCOURS_EXCEPTION_AWAY_FROM_HOME ParcoursException = 2
+	// Referral by the médecin traitant or by a midwife (L162-5-3).
+	ParcoursException_PARCOURS_EXCEPTION_REFERRAL ParcoursException = 3
+	// In the year after the médecin traitant ceased practice or when the one
+	// chosen is unavailable (D162-1-6).
+	ParcoursException_PARCOURS_EXCEPTION_MEDECIN_TRAITANT_UNAVAILABLE ParcoursException = 4
+	// Military personnel cared for by the armed forces' health service
+	// (L162-5-3).
+	ParcoursException_PARCOURS_EXCEPTION_MILITARY ParcoursException = 5
+	// Another case of D162-1-6 (e.g. the patient's own médecin traitant
+	// replaced, a patient under 16).
+	ParcoursException_PARCOURS_EXCEPTION_OTHER ParcoursException = 6
+)
+
+// Enum value maps for ParcoursException.
+var (
+	ParcoursException_name = map[int32]string{
+		0: "PARCOURS_EXCEPTION_UNSPECIFIED",
+		1: "PARCOURS_EXCEPTION_EMERGENCY",
+		2: "PARCOURS_EXCEPTION_AWAY_FROM_HOME",
+		3: "PARCOURS_EXCEPTION_REFERRAL",
+		4: "PARCOURS_EXCEPTION_MEDECIN_TRAITANT_UNAVAILABLE",
+		5: "PARCOURS_EXCEPTION_MILITARY",
+		6: "PARCOURS_EXCEPTION_OTHER",
+	}
+	ParcoursException_value = map[string]int32{
+		"PARCOURS_EXCEPTION_UNSPECIFIED":                  0,
+		"PARCOURS_EXCEPTION_EMERGENCY":                    1,
+		"PARCOURS_EXCEPTION_AWAY_FROM_HOME":               2,
+		"PARCOURS_EXCEPTION_REFERRAL":                     3,
+		"PARCOURS_EXCEPTION_MEDECIN_TRAITANT_UNAVAILABLE": 4,
+		"PARCOURS_EXCEPTION_MILITARY":                     5,
+		"PARCOURS_EXCEPTION_OTHER":                        6,
+	}
+)
+
+func (x ParcoursException) Enum() *ParcoursException {
+	p := new(ParcoursException)
+	*p = x
+	return p
+}
+
+func (x ParcoursException) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ParcoursException) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_claims_proto_enumTypes[8].Descriptor()
+}
+
+func (ParcoursException) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_claims_proto_enumTypes[8]
+}
+
+func (x ParcoursException) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ParcoursException.Descriptor instead.
+func (ParcoursException) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
+}
+
+// Justification of a medicine dispensed as non-substitutable (CSS art.
+// L162-16 III, L5125-23 of the Code de la santé publique; arrêté du
+// 12 novembre 2019): with one, the generic base limit does not apply and the
+// line stays under tiers payant (docs/rules.md#generic).
+type NonSubstitution int32
+
+const (
+	// No non-substitutable mention.
+	NonSubstitution_NON_SUBSTITUTION_UNSPECIFIED NonSubstitution = 0
+	// MTE: narrow therapeutic margin.
+	NonSubstitution_NON_SUBSTITUTION_MTE NonSubstitution = 1
+	// EFG: child under 6 when no generic has a suitable form.
+	NonSubstitution_NON_SUBSTITUTION_EFG NonSubstitution = 2
+	// CIF: formal and demonstrated contraindication to an excipient.
+	NonSubstitution_NON_SUBSTITUTION_CIF NonSubstitution = 3
+)
+
+// Enum value maps for NonSubstitution.
+var (
+	NonSubstitution_name = map[int32]string{
+		0: "NON_SUBSTITUTION_UNSPECIFIED",
+		1: "NON_SUBSTITUTION_MTE",
+		2: "NON_SUBSTITUTION_EFG",
+		3: "NON_SUBSTITUTION_CIF",
+	}
+	NonSubstitution_value = map[string]int32{
+		"NON_SUBSTITUTION_UNSPECIFIED": 0,
+		"NON_SUBSTITUTION_MTE":         1,
+		"NON_SUBSTITUTION_EFG":         2,
+		"NON_SUBSTITUTION_CIF":         3,
+	}
+)
+
+func (x NonSubstitution) Enum() *NonSubstitution {
+	p := new(NonSubstitution)
+	*p = x
+	return p
+}
+
+func (x NonSubstitution) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NonSubstitution) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_claims_proto_enumTypes[9].Descriptor()
+}
+
+func (NonSubstitution) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_claims_proto_enumTypes[9]
+}
+
+func (x NonSubstitution) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NonSubstitution.Descriptor instead.
+func (NonSubstitution) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
+}
+
 // Outcome of a claim or a line.
 type DecisionStatus int32
 
@@ -397,11 +726,11 @@ func (x DecisionStatus) String() string {
 }
 
 func (DecisionStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[5].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[10].Descriptor()
 }
 
 func (DecisionStatus) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[5]
+	return &file_tierspayant_v1_claims_proto_enumTypes[10]
 }
 
 func (x DecisionStatus) Number() protoreflect.EnumNumber {
@@ -410,7 +739,7 @@ func (x DecisionStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DecisionStatus.Descriptor instead.
 func (DecisionStatus) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
 }
 
 // Payment guarantee of CSS art. L161-36-3 (docs/rules.md#guarantee).
@@ -419,12 +748,13 @@ type Guarantee int32
 const (
 	// Never returned.
 	Guarantee_GUARANTEE_UNSPECIFIED Guarantee = 0
-	// Card or app used, not opposed, rights open on the care date: paid within
-	// the deadline or with penalties.
+	// Card or app used and not opposed (CSS art. L161-36-3, D161-13-2): paid
+	// within the deadline or with penalties, even when the registry shows the
+	// rights closed (the decision then carries amount_to_recover).
 	Guarantee_GUARANTEE_GUARANTEED Guarantee = 1
-	// ADRi check or attestation de droits (décret 2016-1069).
-	Guarantee_GUARANTEE_GUARANTEED_ALT_PROOF Guarantee = 2
-	// Priced and paid under the ordinary rules, with no deadline or penalty.
+	// Priced and paid under the ordinary rules, with no deadline or penalty:
+	// an ADRi check, an attestation or no proof (D161-13-2 names only the card
+	// and the app), an opposed identifier, an unknown beneficiary.
 	Guarantee_GUARANTEE_NOT_GUARANTEED Guarantee = 3
 )
 
@@ -433,14 +763,12 @@ var (
 	Guarantee_name = map[int32]string{
 		0: "GUARANTEE_UNSPECIFIED",
 		1: "GUARANTEE_GUARANTEED",
-		2: "GUARANTEE_GUARANTEED_ALT_PROOF",
 		3: "GUARANTEE_NOT_GUARANTEED",
 	}
 	Guarantee_value = map[string]int32{
-		"GUARANTEE_UNSPECIFIED":          0,
-		"GUARANTEE_GUARANTEED":           1,
-		"GUARANTEE_GUARANTEED_ALT_PROOF": 2,
-		"GUARANTEE_NOT_GUARANTEED":       3,
+		"GUARANTEE_UNSPECIFIED":    0,
+		"GUARANTEE_GUARANTEED":     1,
+		"GUARANTEE_NOT_GUARANTEED": 3,
 	}
 )
 
@@ -455,11 +783,11 @@ func (x Guarantee) String() string {
 }
 
 func (Guarantee) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[6].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[11].Descriptor()
 }
 
 func (Guarantee) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[6]
+	return &file_tierspayant_v1_claims_proto_enumTypes[11]
 }
 
 func (x Guarantee) Number() protoreflect.EnumNumber {
@@ -468,7 +796,7 @@ func (x Guarantee) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Guarantee.Descriptor instead.
 func (Guarantee) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
 }
 
 // Payment state of a claim (CSS art. L161-36-3, last paragraph).
@@ -520,11 +848,11 @@ func (x PaymentState) String() string {
 }
 
 func (PaymentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[7].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[12].Descriptor()
 }
 
 func (PaymentState) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[7]
+	return &file_tierspayant_v1_claims_proto_enumTypes[12]
 }
 
 func (x PaymentState) Number() protoreflect.EnumNumber {
@@ -533,7 +861,77 @@ func (x PaymentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PaymentState.Descriptor instead.
 func (PaymentState) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
+}
+
+// Generic group of a medicine line (CSS art. L162-16; docs/rules.md#generic).
+type GenericGroup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First day the group's generic price limit could apply: the day the
+	// group's first generic price was published ("YYYY-MM-DD"). The limit
+	// applies once the delay in force (P-MED-GENERIC-DELAY: 2 years, 1 year for
+	// groups published from 2026-09-01) has run. Required with the group.
+	Published string `protobuf:"bytes,1,opt,name=published,proto3" json:"published,omitempty"`
+	// A biosimilar group (CSS art. L162-16 V): limited the same way only from
+	// 2026-09-01 (P-MED-BIOSIMILAR-LIMIT).
+	Biosimilar bool `protobuf:"varint,2,opt,name=biosimilar,proto3" json:"biosimilar,omitempty"`
+	// Tarif forfaitaire de responsabilité per unit, when the group has one:
+	// the base is the TFR (CSS art. L162-16 II), and a refused substitution
+	// keeps the line under tiers payant (L162-16-7).
+	Tfr           string `protobuf:"bytes,3,opt,name=tfr,proto3" json:"tfr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenericGroup) Reset() {
+	*x = GenericGroup{}
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenericGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenericGroup) ProtoMessage() {}
+
+func (x *GenericGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenericGroup.ProtoReflect.Descriptor instead.
+func (*GenericGroup) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GenericGroup) GetPublished() string {
+	if x != nil {
+		return x.Published
+	}
+	return ""
+}
+
+func (x *GenericGroup) GetBiosimilar() bool {
+	if x != nil {
+		return x.Biosimilar
+	}
+	return false
+}
+
+func (x *GenericGroup) GetTfr() string {
+	if x != nil {
+		return x.Tfr
+	}
+	return ""
 }
 
 // Identifier or proof presented for the beneficiary.
@@ -552,7 +950,7 @@ type Identification struct {
 
 func (x *Identification) Reset() {
 	*x = Identification{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[0]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +962,7 @@ func (x *Identification) String() string {
 func (*Identification) ProtoMessage() {}
 
 func (x *Identification) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[0]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +975,7 @@ func (x *Identification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identification.ProtoReflect.Descriptor instead.
 func (*Identification) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{0}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Identification) GetKind() IdentificationKind {
@@ -643,13 +1041,26 @@ type ClaimLine struct {
 	// Highest generic price of the group, limiting the base when the generic
 	// was refused (CSS art. L162-16 III).
 	HighestGenericPrice string `protobuf:"bytes,16,opt,name=highest_generic_price,json=highestGenericPrice,proto3" json:"highest_generic_price,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Act or complement (docs/rules.md#line-kind).
+	Kind LineKind `protobuf:"varint,17,opt,name=kind,proto3,enum=tierspayant.v1.LineKind" json:"kind,omitempty"`
+	// Family of the act, where it has a rule of its own (heavy acts, biology
+	// sampling, AME basket).
+	ActFamily ActFamily `protobuf:"varint,18,opt,name=act_family,json=actFamily,proto3,enum=tierspayant.v1.ActFamily" json:"act_family,omitempty"`
+	// Ground of exoneration of the line itself.
+	Exoneration Exoneration `protobuf:"varint,19,opt,name=exoneration,proto3,enum=tierspayant.v1.Exoneration" json:"exoneration,omitempty"`
+	// Which exception, with PARCOURS_EXCEPTION (physician lines).
+	ParcoursException ParcoursException `protobuf:"varint,20,opt,name=parcours_exception,json=parcoursException,proto3,enum=tierspayant.v1.ParcoursException" json:"parcours_exception,omitempty"`
+	// Non-substitutable justification of a medicine line.
+	NonSubstitution NonSubstitution `protobuf:"varint,21,opt,name=non_substitution,json=nonSubstitution,proto3,enum=tierspayant.v1.NonSubstitution" json:"non_substitution,omitempty"`
+	// Generic group of a medicine line, when it belongs to one.
+	GenericGroup  *GenericGroup `protobuf:"bytes,22,opt,name=generic_group,json=genericGroup,proto3" json:"generic_group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClaimLine) Reset() {
 	*x = ClaimLine{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[1]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +1072,7 @@ func (x *ClaimLine) String() string {
 func (*ClaimLine) ProtoMessage() {}
 
 func (x *ClaimLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[1]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +1085,7 @@ func (x *ClaimLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimLine.ProtoReflect.Descriptor instead.
 func (*ClaimLine) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{1}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ClaimLine) GetLineId() string {
@@ -789,6 +1200,48 @@ func (x *ClaimLine) GetHighestGenericPrice() string {
 	return ""
 }
 
+func (x *ClaimLine) GetKind() LineKind {
+	if x != nil {
+		return x.Kind
+	}
+	return LineKind_LINE_KIND_UNSPECIFIED
+}
+
+func (x *ClaimLine) GetActFamily() ActFamily {
+	if x != nil {
+		return x.ActFamily
+	}
+	return ActFamily_ACT_FAMILY_UNSPECIFIED
+}
+
+func (x *ClaimLine) GetExoneration() Exoneration {
+	if x != nil {
+		return x.Exoneration
+	}
+	return Exoneration_EXONERATION_UNSPECIFIED
+}
+
+func (x *ClaimLine) GetParcoursException() ParcoursException {
+	if x != nil {
+		return x.ParcoursException
+	}
+	return ParcoursException_PARCOURS_EXCEPTION_UNSPECIFIED
+}
+
+func (x *ClaimLine) GetNonSubstitution() NonSubstitution {
+	if x != nil {
+		return x.NonSubstitution
+	}
+	return NonSubstitution_NON_SUBSTITUTION_UNSPECIFIED
+}
+
+func (x *ClaimLine) GetGenericGroup() *GenericGroup {
+	if x != nil {
+		return x.GenericGroup
+	}
+	return nil
+}
+
 // A tiers-payant claim as built by the billing software.
 type Claim struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -819,7 +1272,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[2]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +1284,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[2]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1297,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{2}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Claim) GetClaimId() string {
@@ -923,8 +1376,9 @@ type LineDecision struct {
 	// Ticket modérateur: base − AMO (CSS art. L160-13 I), or the heavy-act flat
 	// amount.
 	TicketModerateur string `protobuf:"bytes,7,opt,name=ticket_moderateur,json=ticketModerateur,proto3" json:"ticket_moderateur,omitempty"`
-	// True when the heavy-act flat amount replaced the ticket modérateur
-	// (CSS art. R160-16; docs/rules.md#heavy-act).
+	// True when the heavy-act participation applies to the line: the ticket
+	// modérateur is the line's share of min(proportional, 24 €) per session, or
+	// nothing for imaging (CSS art. R160-16; docs/rules.md#heavy-act).
 	HeavyActFlat bool `protobuf:"varint,8,opt,name=heavy_act_flat,json=heavyActFlat,proto3" json:"heavy_act_flat,omitempty"`
 	// Participation forfaitaire consumed (CSS art. L160-13 II;
 	// docs/rules.md#pf).
@@ -943,14 +1397,21 @@ type LineDecision struct {
 	PatientShare string `protobuf:"bytes,14,opt,name=patient_share,json=patientShare,proto3" json:"patient_share,omitempty"`
 	// PF and franchise recorded as the beneficiary's debt (CSS art. L160-13 II,
 	// last paragraph).
-	PatientDebt   string `protobuf:"bytes,15,opt,name=patient_debt,json=patientDebt,proto3" json:"patient_debt,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PatientDebt string `protobuf:"bytes,15,opt,name=patient_debt,json=patientDebt,proto3" json:"patient_debt,omitempty"`
+	// Hors-parcours majoration included in the ticket modérateur, borne by the
+	// patient (CSS art. L162-5-3; docs/rules.md#hors-parcours); "0.00" otherwise.
+	HorsParcoursMajoration string `protobuf:"bytes,16,opt,name=hors_parcours_majoration,json=horsParcoursMajoration,proto3" json:"hors_parcours_majoration,omitempty"`
+	// Paid under the card's guarantee although the registry shows the rights
+	// closed on the care date: to be recovered from the insured
+	// (docs/rules.md#guarantee); "0.00" otherwise.
+	AmountToRecover string `protobuf:"bytes,17,opt,name=amount_to_recover,json=amountToRecover,proto3" json:"amount_to_recover,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *LineDecision) Reset() {
 	*x = LineDecision{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[3]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1423,7 @@ func (x *LineDecision) String() string {
 func (*LineDecision) ProtoMessage() {}
 
 func (x *LineDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[3]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1436,7 @@ func (x *LineDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineDecision.ProtoReflect.Descriptor instead.
 func (*LineDecision) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{3}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LineDecision) GetLineId() string {
@@ -1083,6 +1544,20 @@ func (x *LineDecision) GetPatientDebt() string {
 	return ""
 }
 
+func (x *LineDecision) GetHorsParcoursMajoration() string {
+	if x != nil {
+		return x.HorsParcoursMajoration
+	}
+	return ""
+}
+
+func (x *LineDecision) GetAmountToRecover() string {
+	if x != nil {
+		return x.AmountToRecover
+	}
+	return ""
+}
+
 // Totals of a decision: sums of the rounded line amounts
 // (docs/rules.md#rounding).
 type DecisionTotals struct {
@@ -1111,13 +1586,18 @@ type DecisionTotals struct {
 	AmcPayableToProfessional string `protobuf:"bytes,11,opt,name=amc_payable_to_professional,json=amcPayableToProfessional,proto3" json:"amc_payable_to_professional,omitempty"`
 	// What the patient still pays at the counter after the AMC part.
 	PatientShareAfterAmc string `protobuf:"bytes,12,opt,name=patient_share_after_amc,json=patientShareAfterAmc,proto3" json:"patient_share_after_amc,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Sum of the lines' hors_parcours_majoration.
+	HorsParcoursMajoration string `protobuf:"bytes,13,opt,name=hors_parcours_majoration,json=horsParcoursMajoration,proto3" json:"hors_parcours_majoration,omitempty"`
+	// Sum of the lines' amount_to_recover: paid to the professional on the
+	// card's evidence, to be recovered from the insured.
+	AmountToRecover string `protobuf:"bytes,14,opt,name=amount_to_recover,json=amountToRecover,proto3" json:"amount_to_recover,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *DecisionTotals) Reset() {
 	*x = DecisionTotals{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1609,7 @@ func (x *DecisionTotals) String() string {
 func (*DecisionTotals) ProtoMessage() {}
 
 func (x *DecisionTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1622,7 @@ func (x *DecisionTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecisionTotals.ProtoReflect.Descriptor instead.
 func (*DecisionTotals) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{4}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DecisionTotals) GetBase() string {
@@ -1229,6 +1709,20 @@ func (x *DecisionTotals) GetPatientShareAfterAmc() string {
 	return ""
 }
 
+func (x *DecisionTotals) GetHorsParcoursMajoration() string {
+	if x != nil {
+		return x.HorsParcoursMajoration
+	}
+	return ""
+}
+
+func (x *DecisionTotals) GetAmountToRecover() string {
+	if x != nil {
+		return x.AmountToRecover
+	}
+	return ""
+}
+
 // Adjudication of a claim.
 type Decision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1269,14 +1763,17 @@ type Decision struct {
 	// under its AMC delegation, when the claim asks for AMO+AMC tiers payant
 	// (CSS art. L161-36-2; docs/rules.md#amc-part): its own lines, with their
 	// own payer.
-	AmcLines      []*AmcLine `protobuf:"bytes,14,rep,name=amc_lines,json=amcLines,proto3" json:"amc_lines,omitempty"`
+	AmcLines []*AmcLine `protobuf:"bytes,14,rep,name=amc_lines,json=amcLines,proto3" json:"amc_lines,omitempty"`
+	// Proof of rights the professional used, as the claim gave it: the
+	// guarantee follows from it (CSS art. D161-13-2; docs/rules.md#guarantee).
+	Proof         IdentificationKind `protobuf:"varint,15,opt,name=proof,proto3,enum=tierspayant.v1.IdentificationKind" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1785,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1798,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Decision) GetClaimId() string {
@@ -1402,6 +1899,13 @@ func (x *Decision) GetAmcLines() []*AmcLine {
 	return nil
 }
 
+func (x *Decision) GetProof() IdentificationKind {
+	if x != nil {
+		return x.Proof
+	}
+	return IdentificationKind_IDENTIFICATION_KIND_UNSPECIFIED
+}
+
 // Complementary (AMC) amount of one line (CSS art. L161-36-2;
 // docs/rules.md#amc-part).
 type AmcLine struct {
@@ -1424,7 +1928,7 @@ type AmcLine struct {
 
 func (x *AmcLine) Reset() {
 	*x = AmcLine{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1940,7 @@ func (x *AmcLine) String() string {
 func (*AmcLine) ProtoMessage() {}
 
 func (x *AmcLine) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1953,7 @@ func (x *AmcLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmcLine.ProtoReflect.Descriptor instead.
 func (*AmcLine) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AmcLine) GetLineId() string {
@@ -1532,7 +2036,7 @@ type PaymentTracking struct {
 
 func (x *PaymentTracking) Reset() {
 	*x = PaymentTracking{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +2048,7 @@ func (x *PaymentTracking) String() string {
 func (*PaymentTracking) ProtoMessage() {}
 
 func (x *PaymentTracking) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +2061,7 @@ func (x *PaymentTracking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentTracking.ProtoReflect.Descriptor instead.
 func (*PaymentTracking) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PaymentTracking) GetState() PaymentState {
@@ -1655,7 +2159,7 @@ type AdjudicateRequest struct {
 
 func (x *AdjudicateRequest) Reset() {
 	*x = AdjudicateRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +2171,7 @@ func (x *AdjudicateRequest) String() string {
 func (*AdjudicateRequest) ProtoMessage() {}
 
 func (x *AdjudicateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[8]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +2184,7 @@ func (x *AdjudicateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateRequest.ProtoReflect.Descriptor instead.
 func (*AdjudicateRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AdjudicateRequest) GetClaim() *Claim {
@@ -1701,7 +2205,7 @@ type AdjudicateResponse struct {
 
 func (x *AdjudicateResponse) Reset() {
 	*x = AdjudicateResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +2217,7 @@ func (x *AdjudicateResponse) String() string {
 func (*AdjudicateResponse) ProtoMessage() {}
 
 func (x *AdjudicateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[9]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +2230,7 @@ func (x *AdjudicateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateResponse.ProtoReflect.Descriptor instead.
 func (*AdjudicateResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AdjudicateResponse) GetDecision() *Decision {
@@ -1747,7 +2251,7 @@ type SimulateRequest struct {
 
 func (x *SimulateRequest) Reset() {
 	*x = SimulateRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2263,7 @@ func (x *SimulateRequest) String() string {
 func (*SimulateRequest) ProtoMessage() {}
 
 func (x *SimulateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[10]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2276,7 @@ func (x *SimulateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateRequest.ProtoReflect.Descriptor instead.
 func (*SimulateRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SimulateRequest) GetClaim() *Claim {
@@ -1793,7 +2297,7 @@ type SimulateResponse struct {
 
 func (x *SimulateResponse) Reset() {
 	*x = SimulateResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +2309,7 @@ func (x *SimulateResponse) String() string {
 func (*SimulateResponse) ProtoMessage() {}
 
 func (x *SimulateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[11]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +2322,7 @@ func (x *SimulateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateResponse.ProtoReflect.Descriptor instead.
 func (*SimulateResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SimulateResponse) GetDecision() *Decision {
@@ -1839,7 +2343,7 @@ type GetClaimRequest struct {
 
 func (x *GetClaimRequest) Reset() {
 	*x = GetClaimRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +2355,7 @@ func (x *GetClaimRequest) String() string {
 func (*GetClaimRequest) ProtoMessage() {}
 
 func (x *GetClaimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[12]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +2368,7 @@ func (x *GetClaimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimRequest.ProtoReflect.Descriptor instead.
 func (*GetClaimRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetClaimRequest) GetClaimId() string {
@@ -1889,7 +2393,7 @@ type GetClaimResponse struct {
 
 func (x *GetClaimResponse) Reset() {
 	*x = GetClaimResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +2405,7 @@ func (x *GetClaimResponse) String() string {
 func (*GetClaimResponse) ProtoMessage() {}
 
 func (x *GetClaimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[13]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +2418,7 @@ func (x *GetClaimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClaimResponse.ProtoReflect.Descriptor instead.
 func (*GetClaimResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{13}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetClaimResponse) GetDecision() *Decision {
@@ -1951,7 +2455,7 @@ type CancelClaimRequest struct {
 
 func (x *CancelClaimRequest) Reset() {
 	*x = CancelClaimRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1963,7 +2467,7 @@ func (x *CancelClaimRequest) String() string {
 func (*CancelClaimRequest) ProtoMessage() {}
 
 func (x *CancelClaimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[14]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1976,7 +2480,7 @@ func (x *CancelClaimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelClaimRequest.ProtoReflect.Descriptor instead.
 func (*CancelClaimRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{14}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CancelClaimRequest) GetClaimId() string {
@@ -2014,7 +2518,7 @@ type CancelClaimResponse struct {
 
 func (x *CancelClaimResponse) Reset() {
 	*x = CancelClaimResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2530,7 @@ func (x *CancelClaimResponse) String() string {
 func (*CancelClaimResponse) ProtoMessage() {}
 
 func (x *CancelClaimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[15]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2543,7 @@ func (x *CancelClaimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelClaimResponse.ProtoReflect.Descriptor instead.
 func (*CancelClaimResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{15}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CancelClaimResponse) GetCancelledNow() bool {
@@ -2081,7 +2585,7 @@ type AdjudicateStreamRequest struct {
 
 func (x *AdjudicateStreamRequest) Reset() {
 	*x = AdjudicateStreamRequest{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2597,7 @@ func (x *AdjudicateStreamRequest) String() string {
 func (*AdjudicateStreamRequest) ProtoMessage() {}
 
 func (x *AdjudicateStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[16]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2610,7 @@ func (x *AdjudicateStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateStreamRequest.ProtoReflect.Descriptor instead.
 func (*AdjudicateStreamRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{16}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AdjudicateStreamRequest) GetClaim() *Claim {
@@ -2135,7 +2639,7 @@ type AdjudicateStreamResponse struct {
 
 func (x *AdjudicateStreamResponse) Reset() {
 	*x = AdjudicateStreamResponse{}
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[17]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2651,7 @@ func (x *AdjudicateStreamResponse) String() string {
 func (*AdjudicateStreamResponse) ProtoMessage() {}
 
 func (x *AdjudicateStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_claims_proto_msgTypes[17]
+	mi := &file_tierspayant_v1_claims_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2664,7 @@ func (x *AdjudicateStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjudicateStreamResponse.ProtoReflect.Descriptor instead.
 func (*AdjudicateStreamResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{17}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AdjudicateStreamResponse) GetClaimId() string {
@@ -2221,9 +2725,15 @@ var File_tierspayant_v1_claims_proto protoreflect.FileDescriptor
 const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\n" +
 	"\x1btierspayant/v1/claims.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1btierspayant/v1/common.proto\"^\n" +
+	"\fGenericGroup\x12\x1c\n" +
+	"\tpublished\x18\x01 \x01(\tR\tpublished\x12\x1e\n" +
+	"\n" +
+	"biosimilar\x18\x02 \x01(\bR\n" +
+	"biosimilar\x12\x10\n" +
+	"\x03tfr\x18\x03 \x01(\tR\x03tfr\"^\n" +
 	"\x0eIdentification\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".tierspayant.v1.IdentificationKindR\x04kind\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xdb\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xe3\a\n" +
 	"\tClaimLine\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x124\n" +
@@ -2243,7 +2753,14 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\temergency\x18\r \x01(\bR\temergency\x120\n" +
 	"\x14during_hospital_stay\x18\x0e \x01(\bR\x12duringHospitalStay\x12'\n" +
 	"\x0fgeneric_refused\x18\x0f \x01(\bR\x0egenericRefused\x122\n" +
-	"\x15highest_generic_price\x18\x10 \x01(\tR\x13highestGenericPrice\"\x98\x03\n" +
+	"\x15highest_generic_price\x18\x10 \x01(\tR\x13highestGenericPrice\x12,\n" +
+	"\x04kind\x18\x11 \x01(\x0e2\x18.tierspayant.v1.LineKindR\x04kind\x128\n" +
+	"\n" +
+	"act_family\x18\x12 \x01(\x0e2\x19.tierspayant.v1.ActFamilyR\tactFamily\x12=\n" +
+	"\vexoneration\x18\x13 \x01(\x0e2\x1b.tierspayant.v1.ExonerationR\vexoneration\x12P\n" +
+	"\x12parcours_exception\x18\x14 \x01(\x0e2!.tierspayant.v1.ParcoursExceptionR\x11parcoursException\x12J\n" +
+	"\x10non_substitution\x18\x15 \x01(\x0e2\x1f.tierspayant.v1.NonSubstitutionR\x0fnonSubstitution\x12A\n" +
+	"\rgeneric_group\x18\x16 \x01(\v2\x1c.tierspayant.v1.GenericGroupR\fgenericGroup\"\x98\x03\n" +
 	"\x05Claim\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x129\n" +
 	"\n" +
@@ -2253,7 +2770,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x03nir\x18\x05 \x01(\tR\x03nir\x127\n" +
 	"\x06nature\x18\x06 \x01(\x0e2\x1f.tierspayant.v1.InsuranceNatureR\x06nature\x123\n" +
 	"\x04mode\x18\a \x01(\x0e2\x1f.tierspayant.v1.TiersPayantModeR\x04mode\x12/\n" +
-	"\x05lines\x18\b \x03(\v2\x19.tierspayant.v1.ClaimLineR\x05lines\"\xb0\x04\n" +
+	"\x05lines\x18\b \x03(\v2\x19.tierspayant.v1.ClaimLineR\x05lines\"\x96\x05\n" +
 	"\fLineDecision\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.tierspayant.v1.DecisionStatusR\x06status\x12!\n" +
@@ -2270,7 +2787,9 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x17payable_to_professional\x18\f \x01(\tR\x15payableToProfessional\x12,\n" +
 	"\x12payable_to_patient\x18\r \x01(\tR\x10payableToPatient\x12#\n" +
 	"\rpatient_share\x18\x0e \x01(\tR\fpatientShare\x12!\n" +
-	"\fpatient_debt\x18\x0f \x01(\tR\vpatientDebt\"\xfa\x03\n" +
+	"\fpatient_debt\x18\x0f \x01(\tR\vpatientDebt\x128\n" +
+	"\x18hors_parcours_majoration\x18\x10 \x01(\tR\x16horsParcoursMajoration\x12*\n" +
+	"\x11amount_to_recover\x18\x11 \x01(\tR\x0famountToRecover\"\xe0\x04\n" +
 	"\x0eDecisionTotals\x12\x12\n" +
 	"\x04base\x18\x01 \x01(\tR\x04base\x12\x10\n" +
 	"\x03amo\x18\x02 \x01(\tR\x03amo\x12+\n" +
@@ -2284,7 +2803,9 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\fpatient_debt\x18\n" +
 	" \x01(\tR\vpatientDebt\x12=\n" +
 	"\x1bamc_payable_to_professional\x18\v \x01(\tR\x18amcPayableToProfessional\x125\n" +
-	"\x17patient_share_after_amc\x18\f \x01(\tR\x14patientShareAfterAmc\"\x88\x05\n" +
+	"\x17patient_share_after_amc\x18\f \x01(\tR\x14patientShareAfterAmc\x128\n" +
+	"\x18hors_parcours_majoration\x18\r \x01(\tR\x16horsParcoursMajoration\x12*\n" +
+	"\x11amount_to_recover\x18\x0e \x01(\tR\x0famountToRecover\"\xc2\x05\n" +
 	"\bDecision\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.tierspayant.v1.DecisionStatusR\x06status\x120\n" +
@@ -2301,7 +2822,8 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x11adjudication_date\x18\v \x01(\tR\x10adjudicationDate\x12+\n" +
 	"\x05trace\x18\f \x03(\v2\x15.tierspayant.v1.TraceR\x05trace\x12\x1a\n" +
 	"\breplayed\x18\r \x01(\bR\breplayed\x124\n" +
-	"\tamc_lines\x18\x0e \x03(\v2\x17.tierspayant.v1.AmcLineR\bamcLines\"\xae\x01\n" +
+	"\tamc_lines\x18\x0e \x03(\v2\x17.tierspayant.v1.AmcLineR\bamcLines\x128\n" +
+	"\x05proof\x18\x0f \x01(\x0e2\".tierspayant.v1.IdentificationKindR\x05proof\"\xae\x01\n" +
 	"\aAmcLine\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12\x14\n" +
 	"\x05payer\x18\x02 \x01(\tR\x05payer\x12\x1f\n" +
@@ -2387,17 +2909,45 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x14PARCOURS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PARCOURS_RESPECTED\x10\x01\x12\x11\n" +
 	"\rPARCOURS_HORS\x10\x02\x12\x16\n" +
-	"\x12PARCOURS_EXCEPTION\x10\x03*\x8a\x01\n" +
+	"\x12PARCOURS_EXCEPTION\x10\x03*R\n" +
+	"\bLineKind\x12\x19\n" +
+	"\x15LINE_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rLINE_KIND_ACT\x10\x01\x12\x18\n" +
+	"\x14LINE_KIND_COMPLEMENT\x10\x02*\xda\x01\n" +
+	"\tActFamily\x12\x1a\n" +
+	"\x16ACT_FAMILY_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12ACT_FAMILY_IMAGING\x10\x01\x12\x18\n" +
+	"\x14ACT_FAMILY_PATHOLOGY\x10\x02\x12 \n" +
+	"\x1cACT_FAMILY_DENTAL_PROSTHESIS\x10\x03\x12\x1f\n" +
+	"\x1bACT_FAMILY_BIOLOGY_SAMPLING\x10\x04\x12\x17\n" +
+	"\x13ACT_FAMILY_SPA_CURE\x10\x05\x12#\n" +
+	"\x1fACT_FAMILY_ASSISTED_PROCREATION\x10\x06*b\n" +
+	"\vExoneration\x12\x1b\n" +
+	"\x17EXONERATION_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15EXONERATION_TERRORISM\x10\x01\x12\x1b\n" +
+	"\x17EXONERATION_WAR_PENSION\x10\x02*\x95\x02\n" +
+	"\x11ParcoursException\x12\"\n" +
+	"\x1ePARCOURS_EXCEPTION_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cPARCOURS_EXCEPTION_EMERGENCY\x10\x01\x12%\n" +
+	"!PARCOURS_EXCEPTION_AWAY_FROM_HOME\x10\x02\x12\x1f\n" +
+	"\x1bPARCOURS_EXCEPTION_REFERRAL\x10\x03\x123\n" +
+	"/PARCOURS_EXCEPTION_MEDECIN_TRAITANT_UNAVAILABLE\x10\x04\x12\x1f\n" +
+	"\x1bPARCOURS_EXCEPTION_MILITARY\x10\x05\x12\x1c\n" +
+	"\x18PARCOURS_EXCEPTION_OTHER\x10\x06*\x81\x01\n" +
+	"\x0fNonSubstitution\x12 \n" +
+	"\x1cNON_SUBSTITUTION_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14NON_SUBSTITUTION_MTE\x10\x01\x12\x18\n" +
+	"\x14NON_SUBSTITUTION_EFG\x10\x02\x12\x18\n" +
+	"\x14NON_SUBSTITUTION_CIF\x10\x03*\x8a\x01\n" +
 	"\x0eDecisionStatus\x12\x1f\n" +
 	"\x1bDECISION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DECISION_STATUS_ACCEPTED\x10\x01\x12\x1b\n" +
 	"\x17DECISION_STATUS_PARTIAL\x10\x02\x12\x1c\n" +
-	"\x18DECISION_STATUS_REJECTED\x10\x03*\x82\x01\n" +
+	"\x18DECISION_STATUS_REJECTED\x10\x03*\x84\x01\n" +
 	"\tGuarantee\x12\x19\n" +
 	"\x15GUARANTEE_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14GUARANTEE_GUARANTEED\x10\x01\x12\"\n" +
-	"\x1eGUARANTEE_GUARANTEED_ALT_PROOF\x10\x02\x12\x1c\n" +
-	"\x18GUARANTEE_NOT_GUARANTEED\x10\x03*\xb5\x01\n" +
+	"\x14GUARANTEE_GUARANTEED\x10\x01\x12\x1c\n" +
+	"\x18GUARANTEE_NOT_GUARANTEED\x10\x03\"\x04\b\x02\x10\x02*\x1eGUARANTEE_GUARANTEED_ALT_PROOF*\xb5\x01\n" +
 	"\fPaymentState\x12\x1d\n" +
 	"\x19PAYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PAYMENT_STATE_RECEIVED\x10\x01\x12\x19\n" +
@@ -2426,88 +2976,101 @@ func file_tierspayant_v1_claims_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_claims_proto_rawDescData
 }
 
-var file_tierspayant_v1_claims_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_tierspayant_v1_claims_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tierspayant_v1_claims_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_tierspayant_v1_claims_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tierspayant_v1_claims_proto_goTypes = []any{
 	(IdentificationKind)(0),          // 0: tierspayant.v1.IdentificationKind
 	(InsuranceNature)(0),             // 1: tierspayant.v1.InsuranceNature
 	(TiersPayantMode)(0),             // 2: tierspayant.v1.TiersPayantMode
 	(Category)(0),                    // 3: tierspayant.v1.Category
 	(Parcours)(0),                    // 4: tierspayant.v1.Parcours
-	(DecisionStatus)(0),              // 5: tierspayant.v1.DecisionStatus
-	(Guarantee)(0),                   // 6: tierspayant.v1.Guarantee
-	(PaymentState)(0),                // 7: tierspayant.v1.PaymentState
-	(*Identification)(nil),           // 8: tierspayant.v1.Identification
-	(*ClaimLine)(nil),                // 9: tierspayant.v1.ClaimLine
-	(*Claim)(nil),                    // 10: tierspayant.v1.Claim
-	(*LineDecision)(nil),             // 11: tierspayant.v1.LineDecision
-	(*DecisionTotals)(nil),           // 12: tierspayant.v1.DecisionTotals
-	(*Decision)(nil),                 // 13: tierspayant.v1.Decision
-	(*AmcLine)(nil),                  // 14: tierspayant.v1.AmcLine
-	(*PaymentTracking)(nil),          // 15: tierspayant.v1.PaymentTracking
-	(*AdjudicateRequest)(nil),        // 16: tierspayant.v1.AdjudicateRequest
-	(*AdjudicateResponse)(nil),       // 17: tierspayant.v1.AdjudicateResponse
-	(*SimulateRequest)(nil),          // 18: tierspayant.v1.SimulateRequest
-	(*SimulateResponse)(nil),         // 19: tierspayant.v1.SimulateResponse
-	(*GetClaimRequest)(nil),          // 20: tierspayant.v1.GetClaimRequest
-	(*GetClaimResponse)(nil),         // 21: tierspayant.v1.GetClaimResponse
-	(*CancelClaimRequest)(nil),       // 22: tierspayant.v1.CancelClaimRequest
-	(*CancelClaimResponse)(nil),      // 23: tierspayant.v1.CancelClaimResponse
-	(*AdjudicateStreamRequest)(nil),  // 24: tierspayant.v1.AdjudicateStreamRequest
-	(*AdjudicateStreamResponse)(nil), // 25: tierspayant.v1.AdjudicateStreamResponse
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
-	(*Professional)(nil),             // 27: tierspayant.v1.Professional
-	(*Reason)(nil),                   // 28: tierspayant.v1.Reason
-	(*Trace)(nil),                    // 29: tierspayant.v1.Trace
-	(*status.Status)(nil),            // 30: google.rpc.Status
+	(LineKind)(0),                    // 5: tierspayant.v1.LineKind
+	(ActFamily)(0),                   // 6: tierspayant.v1.ActFamily
+	(Exoneration)(0),                 // 7: tierspayant.v1.Exoneration
+	(ParcoursException)(0),           // 8: tierspayant.v1.ParcoursException
+	(NonSubstitution)(0),             // 9: tierspayant.v1.NonSubstitution
+	(DecisionStatus)(0),              // 10: tierspayant.v1.DecisionStatus
+	(Guarantee)(0),                   // 11: tierspayant.v1.Guarantee
+	(PaymentState)(0),                // 12: tierspayant.v1.PaymentState
+	(*GenericGroup)(nil),             // 13: tierspayant.v1.GenericGroup
+	(*Identification)(nil),           // 14: tierspayant.v1.Identification
+	(*ClaimLine)(nil),                // 15: tierspayant.v1.ClaimLine
+	(*Claim)(nil),                    // 16: tierspayant.v1.Claim
+	(*LineDecision)(nil),             // 17: tierspayant.v1.LineDecision
+	(*DecisionTotals)(nil),           // 18: tierspayant.v1.DecisionTotals
+	(*Decision)(nil),                 // 19: tierspayant.v1.Decision
+	(*AmcLine)(nil),                  // 20: tierspayant.v1.AmcLine
+	(*PaymentTracking)(nil),          // 21: tierspayant.v1.PaymentTracking
+	(*AdjudicateRequest)(nil),        // 22: tierspayant.v1.AdjudicateRequest
+	(*AdjudicateResponse)(nil),       // 23: tierspayant.v1.AdjudicateResponse
+	(*SimulateRequest)(nil),          // 24: tierspayant.v1.SimulateRequest
+	(*SimulateResponse)(nil),         // 25: tierspayant.v1.SimulateResponse
+	(*GetClaimRequest)(nil),          // 26: tierspayant.v1.GetClaimRequest
+	(*GetClaimResponse)(nil),         // 27: tierspayant.v1.GetClaimResponse
+	(*CancelClaimRequest)(nil),       // 28: tierspayant.v1.CancelClaimRequest
+	(*CancelClaimResponse)(nil),      // 29: tierspayant.v1.CancelClaimResponse
+	(*AdjudicateStreamRequest)(nil),  // 30: tierspayant.v1.AdjudicateStreamRequest
+	(*AdjudicateStreamResponse)(nil), // 31: tierspayant.v1.AdjudicateStreamResponse
+	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
+	(*Professional)(nil),             // 33: tierspayant.v1.Professional
+	(*Reason)(nil),                   // 34: tierspayant.v1.Reason
+	(*Trace)(nil),                    // 35: tierspayant.v1.Trace
+	(*status.Status)(nil),            // 36: google.rpc.Status
 }
 var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	0,  // 0: tierspayant.v1.Identification.kind:type_name -> tierspayant.v1.IdentificationKind
 	3,  // 1: tierspayant.v1.ClaimLine.category:type_name -> tierspayant.v1.Category
 	4,  // 2: tierspayant.v1.ClaimLine.parcours:type_name -> tierspayant.v1.Parcours
-	26, // 3: tierspayant.v1.Claim.created_at:type_name -> google.protobuf.Timestamp
-	27, // 4: tierspayant.v1.Claim.professional:type_name -> tierspayant.v1.Professional
-	8,  // 5: tierspayant.v1.Claim.identification:type_name -> tierspayant.v1.Identification
-	1,  // 6: tierspayant.v1.Claim.nature:type_name -> tierspayant.v1.InsuranceNature
-	2,  // 7: tierspayant.v1.Claim.mode:type_name -> tierspayant.v1.TiersPayantMode
-	9,  // 8: tierspayant.v1.Claim.lines:type_name -> tierspayant.v1.ClaimLine
-	5,  // 9: tierspayant.v1.LineDecision.status:type_name -> tierspayant.v1.DecisionStatus
-	5,  // 10: tierspayant.v1.Decision.status:type_name -> tierspayant.v1.DecisionStatus
-	28, // 11: tierspayant.v1.Decision.reasons:type_name -> tierspayant.v1.Reason
-	6,  // 12: tierspayant.v1.Decision.guarantee:type_name -> tierspayant.v1.Guarantee
-	11, // 13: tierspayant.v1.Decision.lines:type_name -> tierspayant.v1.LineDecision
-	12, // 14: tierspayant.v1.Decision.totals:type_name -> tierspayant.v1.DecisionTotals
-	26, // 15: tierspayant.v1.Decision.received_at:type_name -> google.protobuf.Timestamp
-	29, // 16: tierspayant.v1.Decision.trace:type_name -> tierspayant.v1.Trace
-	14, // 17: tierspayant.v1.Decision.amc_lines:type_name -> tierspayant.v1.AmcLine
-	7,  // 18: tierspayant.v1.PaymentTracking.state:type_name -> tierspayant.v1.PaymentState
-	26, // 19: tierspayant.v1.PaymentTracking.received_at:type_name -> google.protobuf.Timestamp
-	26, // 20: tierspayant.v1.PaymentTracking.paid_at:type_name -> google.protobuf.Timestamp
-	10, // 21: tierspayant.v1.AdjudicateRequest.claim:type_name -> tierspayant.v1.Claim
-	13, // 22: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
-	10, // 23: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
-	13, // 24: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
-	13, // 25: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
-	15, // 26: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	26, // 27: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
-	10, // 28: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
-	13, // 29: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
-	30, // 30: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
-	16, // 31: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
-	18, // 32: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
-	20, // 33: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
-	22, // 34: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
-	24, // 35: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
-	17, // 36: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
-	19, // 37: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
-	21, // 38: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
-	23, // 39: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
-	25, // 40: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
-	36, // [36:41] is the sub-list for method output_type
-	31, // [31:36] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	5,  // 3: tierspayant.v1.ClaimLine.kind:type_name -> tierspayant.v1.LineKind
+	6,  // 4: tierspayant.v1.ClaimLine.act_family:type_name -> tierspayant.v1.ActFamily
+	7,  // 5: tierspayant.v1.ClaimLine.exoneration:type_name -> tierspayant.v1.Exoneration
+	8,  // 6: tierspayant.v1.ClaimLine.parcours_exception:type_name -> tierspayant.v1.ParcoursException
+	9,  // 7: tierspayant.v1.ClaimLine.non_substitution:type_name -> tierspayant.v1.NonSubstitution
+	13, // 8: tierspayant.v1.ClaimLine.generic_group:type_name -> tierspayant.v1.GenericGroup
+	32, // 9: tierspayant.v1.Claim.created_at:type_name -> google.protobuf.Timestamp
+	33, // 10: tierspayant.v1.Claim.professional:type_name -> tierspayant.v1.Professional
+	14, // 11: tierspayant.v1.Claim.identification:type_name -> tierspayant.v1.Identification
+	1,  // 12: tierspayant.v1.Claim.nature:type_name -> tierspayant.v1.InsuranceNature
+	2,  // 13: tierspayant.v1.Claim.mode:type_name -> tierspayant.v1.TiersPayantMode
+	15, // 14: tierspayant.v1.Claim.lines:type_name -> tierspayant.v1.ClaimLine
+	10, // 15: tierspayant.v1.LineDecision.status:type_name -> tierspayant.v1.DecisionStatus
+	10, // 16: tierspayant.v1.Decision.status:type_name -> tierspayant.v1.DecisionStatus
+	34, // 17: tierspayant.v1.Decision.reasons:type_name -> tierspayant.v1.Reason
+	11, // 18: tierspayant.v1.Decision.guarantee:type_name -> tierspayant.v1.Guarantee
+	17, // 19: tierspayant.v1.Decision.lines:type_name -> tierspayant.v1.LineDecision
+	18, // 20: tierspayant.v1.Decision.totals:type_name -> tierspayant.v1.DecisionTotals
+	32, // 21: tierspayant.v1.Decision.received_at:type_name -> google.protobuf.Timestamp
+	35, // 22: tierspayant.v1.Decision.trace:type_name -> tierspayant.v1.Trace
+	20, // 23: tierspayant.v1.Decision.amc_lines:type_name -> tierspayant.v1.AmcLine
+	0,  // 24: tierspayant.v1.Decision.proof:type_name -> tierspayant.v1.IdentificationKind
+	12, // 25: tierspayant.v1.PaymentTracking.state:type_name -> tierspayant.v1.PaymentState
+	32, // 26: tierspayant.v1.PaymentTracking.received_at:type_name -> google.protobuf.Timestamp
+	32, // 27: tierspayant.v1.PaymentTracking.paid_at:type_name -> google.protobuf.Timestamp
+	16, // 28: tierspayant.v1.AdjudicateRequest.claim:type_name -> tierspayant.v1.Claim
+	19, // 29: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
+	16, // 30: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
+	19, // 31: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
+	19, // 32: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
+	21, // 33: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	32, // 34: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
+	16, // 35: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
+	19, // 36: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
+	36, // 37: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
+	22, // 38: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
+	24, // 39: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
+	26, // 40: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
+	28, // 41: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
+	30, // 42: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
+	23, // 43: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
+	25, // 44: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
+	27, // 45: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
+	29, // 46: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
+	31, // 47: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
+	43, // [43:48] is the sub-list for method output_type
+	38, // [38:43] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_claims_proto_init() }
@@ -2516,7 +3079,7 @@ func file_tierspayant_v1_claims_proto_init() {
 		return
 	}
 	file_tierspayant_v1_common_proto_init()
-	file_tierspayant_v1_claims_proto_msgTypes[17].OneofWrappers = []any{
+	file_tierspayant_v1_claims_proto_msgTypes[18].OneofWrappers = []any{
 		(*AdjudicateStreamResponse_Decision)(nil),
 		(*AdjudicateStreamResponse_Error)(nil),
 	}
@@ -2525,8 +3088,8 @@ func file_tierspayant_v1_claims_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_claims_proto_rawDesc), len(file_tierspayant_v1_claims_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   18,
+			NumEnums:      13,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

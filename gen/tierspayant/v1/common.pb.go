@@ -104,6 +104,81 @@ func (Profession) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{0}
 }
 
+// Specialty of a physician (docs/rules.md#hors-parcours): the direct-access
+// specialties of CSS art. D162-1-7 bear no hors-parcours majoration.
+type Specialty int32
+
+const (
+	// Not given: a general practitioner, or not a physician.
+	Specialty_SPECIALTY_UNSPECIFIED Specialty = 0
+	// General practice.
+	Specialty_SPECIALTY_GENERAL_PRACTICE Specialty = 1
+	// Gynaecology (medical or obstetrical): direct access (D162-1-7).
+	Specialty_SPECIALTY_GYNAECOLOGY Specialty = 2
+	// Ophthalmology: direct access (D162-1-7).
+	Specialty_SPECIALTY_OPHTHALMOLOGY Specialty = 3
+	// Psychiatry: direct access for patients aged 16 to 25 (D162-1-7;
+	// P-TM-2-PSY-AGE).
+	Specialty_SPECIALTY_PSYCHIATRY Specialty = 4
+	// Neuropsychiatry: direct access for patients aged 16 to 25 (D162-1-7).
+	Specialty_SPECIALTY_NEUROPSYCHIATRY Specialty = 5
+	// Stomatology: direct access (D162-1-7).
+	Specialty_SPECIALTY_STOMATOLOGY Specialty = 6
+	// Any other specialty.
+	Specialty_SPECIALTY_OTHER Specialty = 7
+)
+
+// Enum value maps for Specialty.
+var (
+	Specialty_name = map[int32]string{
+		0: "SPECIALTY_UNSPECIFIED",
+		1: "SPECIALTY_GENERAL_PRACTICE",
+		2: "SPECIALTY_GYNAECOLOGY",
+		3: "SPECIALTY_OPHTHALMOLOGY",
+		4: "SPECIALTY_PSYCHIATRY",
+		5: "SPECIALTY_NEUROPSYCHIATRY",
+		6: "SPECIALTY_STOMATOLOGY",
+		7: "SPECIALTY_OTHER",
+	}
+	Specialty_value = map[string]int32{
+		"SPECIALTY_UNSPECIFIED":      0,
+		"SPECIALTY_GENERAL_PRACTICE": 1,
+		"SPECIALTY_GYNAECOLOGY":      2,
+		"SPECIALTY_OPHTHALMOLOGY":    3,
+		"SPECIALTY_PSYCHIATRY":       4,
+		"SPECIALTY_NEUROPSYCHIATRY":  5,
+		"SPECIALTY_STOMATOLOGY":      6,
+		"SPECIALTY_OTHER":            7,
+	}
+)
+
+func (x Specialty) Enum() *Specialty {
+	p := new(Specialty)
+	*p = x
+	return p
+}
+
+func (x Specialty) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Specialty) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_common_proto_enumTypes[1].Descriptor()
+}
+
+func (Specialty) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_common_proto_enumTypes[1]
+}
+
+func (x Specialty) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Specialty.Descriptor instead.
+func (Specialty) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{1}
+}
+
 // Kind of the professional identifier.
 type ProfessionalIdKind int32
 
@@ -147,11 +222,11 @@ func (x ProfessionalIdKind) String() string {
 }
 
 func (ProfessionalIdKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_common_proto_enumTypes[1].Descriptor()
+	return file_tierspayant_v1_common_proto_enumTypes[2].Descriptor()
 }
 
 func (ProfessionalIdKind) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_common_proto_enumTypes[1]
+	return &file_tierspayant_v1_common_proto_enumTypes[2]
 }
 
 func (x ProfessionalIdKind) Number() protoreflect.EnumNumber {
@@ -160,7 +235,7 @@ func (x ProfessionalIdKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProfessionalIdKind.Descriptor instead.
 func (ProfessionalIdKind) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{1}
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
 // Professional who sends a claim (CSS art. L161-33 last paragraph: the sender
@@ -177,7 +252,9 @@ type Professional struct {
 	// Département of practice ("75", "2A", "971"). Selects the working-day
 	// calendar of the paying organism when it has none of its own
 	// (CSS art. D161-13-3; docs/rules.md#calendar).
-	Departement   string `protobuf:"bytes,4,opt,name=departement,proto3" json:"departement,omitempty"`
+	Departement string `protobuf:"bytes,4,opt,name=departement,proto3" json:"departement,omitempty"`
+	// Specialty, for physicians (CSS art. D162-1-7).
+	Specialty     Specialty `protobuf:"varint,5,opt,name=specialty,proto3,enum=tierspayant.v1.Specialty" json:"specialty,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,6 +315,13 @@ func (x *Professional) GetDepartement() string {
 		return x.Departement
 	}
 	return ""
+}
+
+func (x *Professional) GetSpecialty() Specialty {
+	if x != nil {
+		return x.Specialty
+	}
+	return Specialty_SPECIALTY_UNSPECIFIED
 }
 
 // A stable, machine-readable explanation in a decision: a rejection, an
@@ -431,14 +515,15 @@ var File_tierspayant_v1_common_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1btierspayant/v1/common.proto\x12\x0etierspayant.v1\"\xb9\x01\n" +
+	"\x1btierspayant/v1/common.proto\x12\x0etierspayant.v1\"\xf2\x01\n" +
 	"\fProfessional\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12;\n" +
 	"\aid_kind\x18\x02 \x01(\x0e2\".tierspayant.v1.ProfessionalIdKindR\x06idKind\x12:\n" +
 	"\n" +
 	"profession\x18\x03 \x01(\x0e2\x1a.tierspayant.v1.ProfessionR\n" +
 	"profession\x12 \n" +
-	"\vdepartement\x18\x04 \x01(\tR\vdepartement\"{\n" +
+	"\vdepartement\x18\x04 \x01(\tR\vdepartement\x127\n" +
+	"\tspecialty\x18\x05 \x01(\x0e2\x19.tierspayant.v1.SpecialtyR\tspecialty\"{\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x17\n" +
 	"\aline_id\x18\x05 \x01(\tR\x06lineId\x12\x18\n" +
@@ -465,7 +550,16 @@ const file_tierspayant_v1_common_proto_rawDesc = "" +
 	"\x12PROFESSION_DENTIST\x10\x06\x12\x16\n" +
 	"\x12PROFESSION_MIDWIFE\x10\a\x12\x19\n" +
 	"\x15PROFESSION_LABORATORY\x10\b\x12\x1a\n" +
-	"\x16PROFESSION_TRANSPORTER\x10\t*\x9a\x01\n" +
+	"\x16PROFESSION_TRANSPORTER\x10\t*\xe7\x01\n" +
+	"\tSpecialty\x12\x19\n" +
+	"\x15SPECIALTY_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSPECIALTY_GENERAL_PRACTICE\x10\x01\x12\x19\n" +
+	"\x15SPECIALTY_GYNAECOLOGY\x10\x02\x12\x1b\n" +
+	"\x17SPECIALTY_OPHTHALMOLOGY\x10\x03\x12\x18\n" +
+	"\x14SPECIALTY_PSYCHIATRY\x10\x04\x12\x1d\n" +
+	"\x19SPECIALTY_NEUROPSYCHIATRY\x10\x05\x12\x19\n" +
+	"\x15SPECIALTY_STOMATOLOGY\x10\x06\x12\x13\n" +
+	"\x0fSPECIALTY_OTHER\x10\a*\x9a\x01\n" +
 	"\x12ProfessionalIdKind\x12$\n" +
 	" PROFESSIONAL_ID_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19PROFESSIONAL_ID_KIND_RPPS\x10\x01\x12\x1e\n" +
@@ -485,23 +579,25 @@ func file_tierspayant_v1_common_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_common_proto_rawDescData
 }
 
-var file_tierspayant_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_tierspayant_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_tierspayant_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_tierspayant_v1_common_proto_goTypes = []any{
 	(Profession)(0),         // 0: tierspayant.v1.Profession
-	(ProfessionalIdKind)(0), // 1: tierspayant.v1.ProfessionalIdKind
-	(*Professional)(nil),    // 2: tierspayant.v1.Professional
-	(*Reason)(nil),          // 3: tierspayant.v1.Reason
-	(*Trace)(nil),           // 4: tierspayant.v1.Trace
+	(Specialty)(0),          // 1: tierspayant.v1.Specialty
+	(ProfessionalIdKind)(0), // 2: tierspayant.v1.ProfessionalIdKind
+	(*Professional)(nil),    // 3: tierspayant.v1.Professional
+	(*Reason)(nil),          // 4: tierspayant.v1.Reason
+	(*Trace)(nil),           // 5: tierspayant.v1.Trace
 }
 var file_tierspayant_v1_common_proto_depIdxs = []int32{
-	1, // 0: tierspayant.v1.Professional.id_kind:type_name -> tierspayant.v1.ProfessionalIdKind
+	2, // 0: tierspayant.v1.Professional.id_kind:type_name -> tierspayant.v1.ProfessionalIdKind
 	0, // 1: tierspayant.v1.Professional.profession:type_name -> tierspayant.v1.Profession
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1, // 2: tierspayant.v1.Professional.specialty:type_name -> tierspayant.v1.Specialty
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_common_proto_init() }
@@ -514,7 +610,7 @@ func file_tierspayant_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_common_proto_rawDesc), len(file_tierspayant_v1_common_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -22,6 +22,67 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Kind of a fraud regime (CSS art. D161-13-6, décret n° 2023-1423;
+// docs/rules.md#fraud-regime).
+type FraudRegimeKind int32
+
+const (
+	// Not set: refused.
+	FraudRegimeKind_FRAUD_REGIME_KIND_UNSPECIFIED FraudRegimeKind = 0
+	// First measure: at most 3 months (P-PAY-7).
+	FraudRegimeKind_FRAUD_REGIME_KIND_INITIAL FraudRegimeKind = 1
+	// Maintenance by a reasoned decision after an initial measure: at most 6
+	// months (P-PAY-7-MAINTENANCE), renewable once (P-PAY-7-RENEWALS); it must
+	// start the day after the measure it extends ends.
+	FraudRegimeKind_FRAUD_REGIME_KIND_MAINTENANCE FraudRegimeKind = 2
+	// Maintained while the judicial investigation that follows the organism's
+	// complaint lasts: no maximum length; decision_ref names the complaint.
+	FraudRegimeKind_FRAUD_REGIME_KIND_JUDICIAL FraudRegimeKind = 3
+)
+
+// Enum value maps for FraudRegimeKind.
+var (
+	FraudRegimeKind_name = map[int32]string{
+		0: "FRAUD_REGIME_KIND_UNSPECIFIED",
+		1: "FRAUD_REGIME_KIND_INITIAL",
+		2: "FRAUD_REGIME_KIND_MAINTENANCE",
+		3: "FRAUD_REGIME_KIND_JUDICIAL",
+	}
+	FraudRegimeKind_value = map[string]int32{
+		"FRAUD_REGIME_KIND_UNSPECIFIED": 0,
+		"FRAUD_REGIME_KIND_INITIAL":     1,
+		"FRAUD_REGIME_KIND_MAINTENANCE": 2,
+		"FRAUD_REGIME_KIND_JUDICIAL":    3,
+	}
+)
+
+func (x FraudRegimeKind) Enum() *FraudRegimeKind {
+	p := new(FraudRegimeKind)
+	*p = x
+	return p
+}
+
+func (x FraudRegimeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FraudRegimeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_payments_proto_enumTypes[0].Descriptor()
+}
+
+func (FraudRegimeKind) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_payments_proto_enumTypes[0]
+}
+
+func (x FraudRegimeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FraudRegimeKind.Descriptor instead.
+func (FraudRegimeKind) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{0}
+}
+
 // An extended payment deadline notified to a professional
 // (CSS art. D161-13-6; docs/rules.md#fraud-regime): while it is active on a
 // claim's receipt date, the deadline is max_working_days.
@@ -31,13 +92,14 @@ type FraudRegime struct {
 	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
 	// First day (the notification), "YYYY-MM-DD"; required.
 	Start string `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
-	// Last day, "YYYY-MM-DD"; required: at most 3 months after the start
-	// (P-PAY-7).
+	// Last day, "YYYY-MM-DD"; required: within the maximum length of its kind.
 	End string `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`
 	// Deadline in working days, 1 to 30 (P-PAY-6).
 	MaxWorkingDays int32 `protobuf:"varint,4,opt,name=max_working_days,json=maxWorkingDays,proto3" json:"max_working_days,omitempty"`
 	// Reference of the organism director's decision.
-	DecisionRef   string `protobuf:"bytes,5,opt,name=decision_ref,json=decisionRef,proto3" json:"decision_ref,omitempty"`
+	DecisionRef string `protobuf:"bytes,5,opt,name=decision_ref,json=decisionRef,proto3" json:"decision_ref,omitempty"`
+	// Kind of the measure; required.
+	Kind          FraudRegimeKind `protobuf:"varint,6,opt,name=kind,proto3,enum=tierspayant.v1.FraudRegimeKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +167,13 @@ func (x *FraudRegime) GetDecisionRef() string {
 		return x.DecisionRef
 	}
 	return ""
+}
+
+func (x *FraudRegime) GetKind() FraudRegimeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FraudRegimeKind_FRAUD_REGIME_KIND_UNSPECIFIED
 }
 
 // Request of SetFraudRegime.
@@ -828,13 +897,14 @@ var File_tierspayant_v1_payments_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtierspayant/v1/payments.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btierspayant/v1/claims.proto\x1a\x1btierspayant/v1/common.proto\"\xab\x01\n" +
+	"\x1dtierspayant/v1/payments.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1btierspayant/v1/claims.proto\x1a\x1btierspayant/v1/common.proto\"\xe0\x01\n" +
 	"\vFraudRegime\x12'\n" +
 	"\x0fprofessional_id\x18\x01 \x01(\tR\x0eprofessionalId\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\tR\x05start\x12\x10\n" +
 	"\x03end\x18\x03 \x01(\tR\x03end\x12(\n" +
 	"\x10max_working_days\x18\x04 \x01(\x05R\x0emaxWorkingDays\x12!\n" +
-	"\fdecision_ref\x18\x05 \x01(\tR\vdecisionRef\"L\n" +
+	"\fdecision_ref\x18\x05 \x01(\tR\vdecisionRef\x123\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x1f.tierspayant.v1.FraudRegimeKindR\x04kind\"L\n" +
 	"\x15SetFraudRegimeRequest\x123\n" +
 	"\x06regime\x18\x01 \x01(\v2\x1b.tierspayant.v1.FraudRegimeR\x06regime\"O\n" +
 	"\x16SetFraudRegimeResponse\x125\n" +
@@ -879,7 +949,12 @@ const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\x16GetDelayReportResponse\x12#\n" +
 	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x18\n" +
 	"\aquarter\x18\x02 \x01(\tR\aquarter\x122\n" +
-	"\x04rows\x18\x03 \x03(\v2\x1e.tierspayant.v1.DelayReportRowR\x04rows2\x90\x04\n" +
+	"\x04rows\x18\x03 \x03(\v2\x1e.tierspayant.v1.DelayReportRowR\x04rows*\x96\x01\n" +
+	"\x0fFraudRegimeKind\x12!\n" +
+	"\x1dFRAUD_REGIME_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FRAUD_REGIME_KIND_INITIAL\x10\x01\x12!\n" +
+	"\x1dFRAUD_REGIME_KIND_MAINTENANCE\x10\x02\x12\x1e\n" +
+	"\x1aFRAUD_REGIME_KIND_JUDICIAL\x10\x032\x90\x04\n" +
 	"\x0ePaymentService\x12\\\n" +
 	"\rRecordPayment\x12$.tierspayant.v1.RecordPaymentRequest\x1a%.tierspayant.v1.RecordPaymentResponse\x12w\n" +
 	"\x16ListProfessionalClaims\x12-.tierspayant.v1.ListProfessionalClaimsRequest\x1a..tierspayant.v1.ListProfessionalClaimsResponse\x12_\n" +
@@ -900,52 +975,55 @@ func file_tierspayant_v1_payments_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_payments_proto_rawDescData
 }
 
+var file_tierspayant_v1_payments_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_tierspayant_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tierspayant_v1_payments_proto_goTypes = []any{
-	(*FraudRegime)(nil),                    // 0: tierspayant.v1.FraudRegime
-	(*SetFraudRegimeRequest)(nil),          // 1: tierspayant.v1.SetFraudRegimeRequest
-	(*SetFraudRegimeResponse)(nil),         // 2: tierspayant.v1.SetFraudRegimeResponse
-	(*ListFraudRegimesRequest)(nil),        // 3: tierspayant.v1.ListFraudRegimesRequest
-	(*ListFraudRegimesResponse)(nil),       // 4: tierspayant.v1.ListFraudRegimesResponse
-	(*RecordPaymentRequest)(nil),           // 5: tierspayant.v1.RecordPaymentRequest
-	(*RecordPaymentResponse)(nil),          // 6: tierspayant.v1.RecordPaymentResponse
-	(*ListProfessionalClaimsRequest)(nil),  // 7: tierspayant.v1.ListProfessionalClaimsRequest
-	(*ProfessionalClaim)(nil),              // 8: tierspayant.v1.ProfessionalClaim
-	(*ListProfessionalClaimsResponse)(nil), // 9: tierspayant.v1.ListProfessionalClaimsResponse
-	(*GetDelayReportRequest)(nil),          // 10: tierspayant.v1.GetDelayReportRequest
-	(*DelayReportRow)(nil),                 // 11: tierspayant.v1.DelayReportRow
-	(*GetDelayReportResponse)(nil),         // 12: tierspayant.v1.GetDelayReportResponse
-	(*timestamppb.Timestamp)(nil),          // 13: google.protobuf.Timestamp
-	(*PaymentTracking)(nil),                // 14: tierspayant.v1.PaymentTracking
-	(PaymentState)(0),                      // 15: tierspayant.v1.PaymentState
-	(Profession)(0),                        // 16: tierspayant.v1.Profession
+	(FraudRegimeKind)(0),                   // 0: tierspayant.v1.FraudRegimeKind
+	(*FraudRegime)(nil),                    // 1: tierspayant.v1.FraudRegime
+	(*SetFraudRegimeRequest)(nil),          // 2: tierspayant.v1.SetFraudRegimeRequest
+	(*SetFraudRegimeResponse)(nil),         // 3: tierspayant.v1.SetFraudRegimeResponse
+	(*ListFraudRegimesRequest)(nil),        // 4: tierspayant.v1.ListFraudRegimesRequest
+	(*ListFraudRegimesResponse)(nil),       // 5: tierspayant.v1.ListFraudRegimesResponse
+	(*RecordPaymentRequest)(nil),           // 6: tierspayant.v1.RecordPaymentRequest
+	(*RecordPaymentResponse)(nil),          // 7: tierspayant.v1.RecordPaymentResponse
+	(*ListProfessionalClaimsRequest)(nil),  // 8: tierspayant.v1.ListProfessionalClaimsRequest
+	(*ProfessionalClaim)(nil),              // 9: tierspayant.v1.ProfessionalClaim
+	(*ListProfessionalClaimsResponse)(nil), // 10: tierspayant.v1.ListProfessionalClaimsResponse
+	(*GetDelayReportRequest)(nil),          // 11: tierspayant.v1.GetDelayReportRequest
+	(*DelayReportRow)(nil),                 // 12: tierspayant.v1.DelayReportRow
+	(*GetDelayReportResponse)(nil),         // 13: tierspayant.v1.GetDelayReportResponse
+	(*timestamppb.Timestamp)(nil),          // 14: google.protobuf.Timestamp
+	(*PaymentTracking)(nil),                // 15: tierspayant.v1.PaymentTracking
+	(PaymentState)(0),                      // 16: tierspayant.v1.PaymentState
+	(Profession)(0),                        // 17: tierspayant.v1.Profession
 }
 var file_tierspayant_v1_payments_proto_depIdxs = []int32{
-	0,  // 0: tierspayant.v1.SetFraudRegimeRequest.regime:type_name -> tierspayant.v1.FraudRegime
-	0,  // 1: tierspayant.v1.SetFraudRegimeResponse.regimes:type_name -> tierspayant.v1.FraudRegime
-	0,  // 2: tierspayant.v1.ListFraudRegimesResponse.regimes:type_name -> tierspayant.v1.FraudRegime
-	13, // 3: tierspayant.v1.RecordPaymentRequest.paid_at:type_name -> google.protobuf.Timestamp
-	14, // 4: tierspayant.v1.RecordPaymentResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	15, // 5: tierspayant.v1.ListProfessionalClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
-	14, // 6: tierspayant.v1.ProfessionalClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
-	8,  // 7: tierspayant.v1.ListProfessionalClaimsResponse.claims:type_name -> tierspayant.v1.ProfessionalClaim
-	16, // 8: tierspayant.v1.DelayReportRow.profession:type_name -> tierspayant.v1.Profession
-	11, // 9: tierspayant.v1.GetDelayReportResponse.rows:type_name -> tierspayant.v1.DelayReportRow
-	5,  // 10: tierspayant.v1.PaymentService.RecordPayment:input_type -> tierspayant.v1.RecordPaymentRequest
-	7,  // 11: tierspayant.v1.PaymentService.ListProfessionalClaims:input_type -> tierspayant.v1.ListProfessionalClaimsRequest
-	10, // 12: tierspayant.v1.PaymentService.GetDelayReport:input_type -> tierspayant.v1.GetDelayReportRequest
-	1,  // 13: tierspayant.v1.PaymentService.SetFraudRegime:input_type -> tierspayant.v1.SetFraudRegimeRequest
-	3,  // 14: tierspayant.v1.PaymentService.ListFraudRegimes:input_type -> tierspayant.v1.ListFraudRegimesRequest
-	6,  // 15: tierspayant.v1.PaymentService.RecordPayment:output_type -> tierspayant.v1.RecordPaymentResponse
-	9,  // 16: tierspayant.v1.PaymentService.ListProfessionalClaims:output_type -> tierspayant.v1.ListProfessionalClaimsResponse
-	12, // 17: tierspayant.v1.PaymentService.GetDelayReport:output_type -> tierspayant.v1.GetDelayReportResponse
-	2,  // 18: tierspayant.v1.PaymentService.SetFraudRegime:output_type -> tierspayant.v1.SetFraudRegimeResponse
-	4,  // 19: tierspayant.v1.PaymentService.ListFraudRegimes:output_type -> tierspayant.v1.ListFraudRegimesResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 0: tierspayant.v1.FraudRegime.kind:type_name -> tierspayant.v1.FraudRegimeKind
+	1,  // 1: tierspayant.v1.SetFraudRegimeRequest.regime:type_name -> tierspayant.v1.FraudRegime
+	1,  // 2: tierspayant.v1.SetFraudRegimeResponse.regimes:type_name -> tierspayant.v1.FraudRegime
+	1,  // 3: tierspayant.v1.ListFraudRegimesResponse.regimes:type_name -> tierspayant.v1.FraudRegime
+	14, // 4: tierspayant.v1.RecordPaymentRequest.paid_at:type_name -> google.protobuf.Timestamp
+	15, // 5: tierspayant.v1.RecordPaymentResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	16, // 6: tierspayant.v1.ListProfessionalClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
+	15, // 7: tierspayant.v1.ProfessionalClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
+	9,  // 8: tierspayant.v1.ListProfessionalClaimsResponse.claims:type_name -> tierspayant.v1.ProfessionalClaim
+	17, // 9: tierspayant.v1.DelayReportRow.profession:type_name -> tierspayant.v1.Profession
+	12, // 10: tierspayant.v1.GetDelayReportResponse.rows:type_name -> tierspayant.v1.DelayReportRow
+	6,  // 11: tierspayant.v1.PaymentService.RecordPayment:input_type -> tierspayant.v1.RecordPaymentRequest
+	8,  // 12: tierspayant.v1.PaymentService.ListProfessionalClaims:input_type -> tierspayant.v1.ListProfessionalClaimsRequest
+	11, // 13: tierspayant.v1.PaymentService.GetDelayReport:input_type -> tierspayant.v1.GetDelayReportRequest
+	2,  // 14: tierspayant.v1.PaymentService.SetFraudRegime:input_type -> tierspayant.v1.SetFraudRegimeRequest
+	4,  // 15: tierspayant.v1.PaymentService.ListFraudRegimes:input_type -> tierspayant.v1.ListFraudRegimesRequest
+	7,  // 16: tierspayant.v1.PaymentService.RecordPayment:output_type -> tierspayant.v1.RecordPaymentResponse
+	10, // 17: tierspayant.v1.PaymentService.ListProfessionalClaims:output_type -> tierspayant.v1.ListProfessionalClaimsResponse
+	13, // 18: tierspayant.v1.PaymentService.GetDelayReport:output_type -> tierspayant.v1.GetDelayReportResponse
+	3,  // 19: tierspayant.v1.PaymentService.SetFraudRegime:output_type -> tierspayant.v1.SetFraudRegimeResponse
+	5,  // 20: tierspayant.v1.PaymentService.ListFraudRegimes:output_type -> tierspayant.v1.ListFraudRegimesResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_payments_proto_init() }
@@ -960,13 +1038,14 @@ func file_tierspayant_v1_payments_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_payments_proto_rawDesc), len(file_tierspayant_v1_payments_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tierspayant_v1_payments_proto_goTypes,
 		DependencyIndexes: file_tierspayant_v1_payments_proto_depIdxs,
+		EnumInfos:         file_tierspayant_v1_payments_proto_enumTypes,
 		MessageInfos:      file_tierspayant_v1_payments_proto_msgTypes,
 	}.Build()
 	File_tierspayant_v1_payments_proto = out.File
