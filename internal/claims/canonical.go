@@ -50,7 +50,39 @@ func (c Claim) AppendCanonical(b []byte) []byte {
 		// keeps the encoding (and digest) it had before the field existed.
 		b = binary.AppendVarint(b, int64(c.Professional.IDKind))
 	}
+	if c.hasIssue13Fields() {
+		// The fields added with issue 13, written after a marker and only
+		// when one of them is set, for the same reason.
+		b = append(b, 0xfe)
+		b = binary.AppendVarint(b, int64(c.Professional.Specialty))
+		for _, l := range c.Lines {
+			b = binary.AppendVarint(b, int64(l.Kind))
+			b = binary.AppendVarint(b, int64(l.ActFamily))
+			b = binary.AppendVarint(b, int64(l.Exoneration))
+			b = binary.AppendVarint(b, int64(l.ParcoursException))
+			b = binary.AppendVarint(b, int64(l.NonSubstitution))
+			b = appendInstant(b, l.GenericGroup.Published)
+			b = appendFlags(b, l.GenericGroup.Biosimilar)
+			b = appendAmount(b, l.GenericGroup.TFR)
+		}
+	}
 	return b
+}
+
+// hasIssue13Fields reports whether any field written behind the 0xfe marker
+// is set.
+func (c Claim) hasIssue13Fields() bool {
+	if c.Professional.Specialty != SpecialtyUnspecified {
+		return true
+	}
+	for _, l := range c.Lines {
+		if l.Kind != LineKindUnspecified || l.ActFamily != ActFamilyNone || l.Exoneration != ExonerationNone ||
+			l.ParcoursException != ExceptionUnspecified || l.NonSubstitution != NonSubstitutionNone ||
+			!l.GenericGroup.Published.IsZero() || l.GenericGroup.Biosimilar || !l.GenericGroup.TFR.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 func appendString(b []byte, s string) []byte {

@@ -74,6 +74,92 @@ const (
 	ParcoursException                   // emergency, away from home, other legal exception: no majoration
 )
 
+// LineKind says whether a line is an act or a complement of one
+// (docs/rules.md#line-kind).
+type LineKind int
+
+// Line kinds.
+const (
+	LineKindUnspecified LineKind = iota // read as LineKindAct
+	LineKindAct                         // act, consultation, pack, transport leg, service
+	LineKindComplement                  // majoration, travel allowance, coordination complement: no PF, no franchise
+)
+
+// ActFamily is the family of an act where the law gives it a rule of its own.
+type ActFamily int
+
+// Act families.
+const (
+	ActFamilyNone                ActFamily = iota // an ordinary act of its category
+	ActFamilyImaging                              // radiodiagnosis, MRI, scanner, scintigraphy, PET (R160-16)
+	ActFamilyPathology                            // anatomo-cyto-pathology (excluded from R160-16)
+	ActFamilyDentalProsthesis                     // dental prosthesis (excluded from R160-16)
+	ActFamilyBiologySampling                      // sampling act for a biology exam: no PF (D160-8)
+	ActFamilySpaCure                              // cure thermale: outside the AME basket
+	ActFamilyAssistedProcreation                  // assistance médicale à la procréation: outside the AME basket
+)
+
+// Exoneration is a ground of exoneration borne by the line itself
+// (docs/rules.md#line-exoneration).
+type Exoneration int
+
+// Exonerations.
+const (
+	ExonerationNone       Exoneration = iota
+	ExonerationTerrorism              // care related to an act of terrorism (L169-2)
+	ExonerationWarPension             // care related to a war pension (CPMIVG L212-1)
+)
+
+// ParcoursException names the legal exception a PARCOURS_EXCEPTION line
+// relies on (L162-5-3 1° to 5°, D162-1-6).
+type ParcoursExceptionReason int
+
+// Parcours exceptions.
+const (
+	ExceptionUnspecified ParcoursExceptionReason = iota
+	ExceptionEmergency
+	ExceptionAwayFromHome
+	ExceptionReferral
+	ExceptionMedecinTraitantUnavailable
+	ExceptionMilitary
+	ExceptionOther
+)
+
+// NonSubstitution is the justification of a medicine dispensed as
+// non-substitutable (arrêté du 12 novembre 2019; docs/rules.md#generic).
+type NonSubstitution int
+
+// Non-substitution justifications.
+const (
+	NonSubstitutionNone NonSubstitution = iota
+	NonSubstitutionMTE                  // narrow therapeutic margin
+	NonSubstitutionEFG                  // child under 6, no suitable generic form
+	NonSubstitutionCIF                  // contraindication to an excipient
+)
+
+// GenericGroup is the generic group of a medicine line (L162-16;
+// docs/rules.md#generic). The zero value means no group.
+type GenericGroup struct {
+	Published  time.Time       // first generic price published; zero: no group
+	Biosimilar bool            // a biosimilar group (L162-16 V)
+	TFR        decimal.Decimal // tarif forfaitaire de responsabilité per unit; zero: none
+}
+
+// Specialty is a physician's specialty (D162-1-7 direct access).
+type Specialty int
+
+// Specialties.
+const (
+	SpecialtyUnspecified Specialty = iota // general practitioner, or not a physician
+	SpecialtyGeneralPractice
+	SpecialtyGynaecology
+	SpecialtyOphthalmology
+	SpecialtyPsychiatry
+	SpecialtyNeuropsychiatry
+	SpecialtyStomatology
+	SpecialtyOther
+)
+
 // Profession is the billing professional's profession, used for reports and
 // tracking (L161-36-3 third paragraph) and for plausibility checks.
 type Profession int
@@ -97,7 +183,8 @@ type Professional struct {
 	ID          string             // RPPS, ADELI or FINESS identifier
 	IDKind      ProfessionalIDKind // register of ID; unspecified: ID not checked by kind (docs/rules.md#identifiers)
 	Profession  Profession
-	Departement string // "75", "2A", "971": where it practises (the payer's calendar is the organism's, docs/rules.md#calendar)
+	Departement string    // "75", "2A", "971": where it practises (the payer's calendar is the organism's, docs/rules.md#calendar)
+	Specialty   Specialty // physicians: direct-access specialties of D162-1-7 (docs/rules.md#hors-parcours)
 }
 
 // Identification is the electronic identifier or other proof presented.
@@ -134,6 +221,12 @@ type Line struct {
 	// HighestGenericPrice is the group's highest generic price, when known:
 	// the base is limited to it when the generic was refused (L162-16 III).
 	HighestGenericPrice decimal.Decimal
+	Kind                LineKind                // act or complement (docs/rules.md#line-kind)
+	ActFamily           ActFamily               // family with a rule of its own
+	Exoneration         Exoneration             // exoneration borne by the line (docs/rules.md#line-exoneration)
+	ParcoursException   ParcoursExceptionReason // with ParcoursException: which one
+	NonSubstitution     NonSubstitution         // medicines: non-substitutable justification
+	GenericGroup        GenericGroup            // medicines: generic group, zero when none
 }
 
 // Base is the line's reimbursement base before any generic limit: unit price

@@ -99,6 +99,16 @@ func (d *decoder) enum(field string, v, max int32) int {
 	return int(v)
 }
 
+// optionalEnum decodes an enum whose zero value is a documented default:
+// 0 through max are accepted, anything else is refused.
+func (d *decoder) optionalEnum(field string, v, max int32) int {
+	if v < 0 || v > max {
+		d.bad(field, "one of the documented values")
+		return 0
+	}
+	return int(v)
+}
+
 // decodeClaim decodes the claim of Adjudicate, Simulate and AdjudicateStream.
 // A claim that decodes is validated by the service, after its permission
 // check. One that does not is also validated here (claims.Validate, received
@@ -188,6 +198,7 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 	}
 	pro := p.GetProfessional()
 	c.Professional = claims.Professional{ID: pro.GetId(), Departement: pro.GetDepartement()}
+	c.Professional.Specialty = claims.Specialty(d.optionalEnum("claim.professional.specialty", int32(pro.GetSpecialty()), int32(tpv1.Specialty_SPECIALTY_OTHER)))
 	c.Professional.Profession = claims.Profession(d.enum("claim.professional.profession", int32(pro.GetProfession()), int32(tpv1.Profession_PROFESSION_TRANSPORTER)))
 	if pro.GetIdKind() != tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_UNSPECIFIED {
 		c.Professional.IDKind = claims.ProfessionalIDKind(d.enum("claim.professional.id_kind", int32(pro.GetIdKind()), int32(tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_FINESS)))
@@ -229,6 +240,27 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 			d.bad(f("parcours"), "required on a physician line: PARCOURS_RESPECTED, PARCOURS_HORS or PARCOURS_EXCEPTION")
 		}
 		l.Parcours = claims.Parcours(pl.GetParcours())
+		l.Kind = claims.LineKind(d.optionalEnum(f("kind"), int32(pl.GetKind()), int32(tpv1.LineKind_LINE_KIND_COMPLEMENT)))
+		l.ActFamily = claims.ActFamily(d.optionalEnum(f("act_family"), int32(pl.GetActFamily()), int32(tpv1.ActFamily_ACT_FAMILY_ASSISTED_PROCREATION)))
+		l.Exoneration = claims.Exoneration(d.optionalEnum(f("exoneration"), int32(pl.GetExoneration()), int32(tpv1.Exoneration_EXONERATION_WAR_PENSION)))
+		l.ParcoursException = claims.ParcoursExceptionReason(d.optionalEnum(f("parcours_exception"), int32(pl.GetParcoursException()), int32(tpv1.ParcoursException_PARCOURS_EXCEPTION_OTHER)))
+		if l.ParcoursException != claims.ExceptionUnspecified && pl.GetParcours() != tpv1.Parcours_PARCOURS_EXCEPTION {
+			d.bad(f("parcours_exception"), "only with parcours PARCOURS_EXCEPTION")
+		}
+		l.NonSubstitution = claims.NonSubstitution(d.optionalEnum(f("non_substitution"), int32(pl.GetNonSubstitution()), int32(tpv1.NonSubstitution_NON_SUBSTITUTION_CIF)))
+		if g := pl.GetGenericGroup(); g != nil {
+			l.GenericGroup.Published = d.date(f("generic_group.published"), g.GetPublished(), true)
+			l.GenericGroup.Biosimilar = g.GetBiosimilar()
+			l.GenericGroup.TFR, _ = d.money(f("generic_group.tfr"), g.GetTfr(), false)
+		}
+		if pl.GetCategory() != tpv1.Category_CATEGORY_MEDICINE {
+			if l.NonSubstitution != claims.NonSubstitutionNone {
+				d.bad(f("non_substitution"), "medicine lines only")
+			}
+			if pl.GetGenericGroup() != nil {
+				d.bad(f("generic_group"), "medicine lines only")
+			}
+		}
 		c.Lines = append(c.Lines, l)
 	}
 	return c, d.err()
