@@ -47,19 +47,43 @@ func NewAuthenticator(open bool, tokensJSON []byte) (*Authenticator, error) {
 	if err := json.Unmarshal(tokensJSON, &entries); err != nil {
 		return nil, fmt.Errorf("tokens file: %w", err)
 	}
+	ids := map[string]int{}
+	hashes := map[string]int{}
 	for i, e := range entries {
 		p, err := principal(e.ID, e.Role, e.Organism, e.Professional)
 		if err != nil {
 			return nil, fmt.Errorf("tokens file, entry %d: %w", i, err)
 		}
+		if e.ID == "" {
+			// Every state change records who made it: a caller without an
+			// id could not be told from another.
+			return nil, fmt.Errorf("tokens file, entry %d: id is required", i)
+		}
+		if j, dup := ids[e.ID]; dup {
+			return nil, fmt.Errorf("tokens file, entries %d and %d: the same id %q", j, i, e.ID)
+		}
 		h := strings.ToLower(e.SHA256)
 		if _, err := hex.DecodeString(h); err != nil || len(h) != 64 {
 			return nil, fmt.Errorf("tokens file, entry %d: sha256 must be 64 hex digits", i)
 		}
+		if h == emptyTokenHash {
+			// What `printf %s "$UNSET" | sha256sum` gives: it would make a
+			// bare "Bearer " header that role.
+			return nil, fmt.Errorf("tokens file, entry %d (%s): sha256 is the hash of the empty string, not of a token", i, e.ID)
+		}
+		if j, dup := hashes[h]; dup {
+			// One token, two principals: which one a call gets would be a
+			// matter of map order.
+			return nil, fmt.Errorf("tokens file, entries %d and %d: the same sha256", j, i)
+		}
+		ids[e.ID], hashes[h] = i, i
 		a.tokens[h] = p
 	}
 	return a, nil
 }
+
+// emptyTokenHash is the SHA-256 of the empty string.
+var emptyTokenHash = TokenHash("")
 
 func principal(id, role, org, pro string) (access.Principal, error) {
 	r, err := access.ParseRole(role)
@@ -98,6 +122,11 @@ func (a *Authenticator) Authenticate(ctx context.Context) (context.Context, erro
 	if pr, ok := peer.FromContext(ctx); ok {
 		if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 && len(ti.State.VerifiedChains[0]) > 0 {
 			c := ti.State.VerifiedChains[0][0]
+			if len(c.Subject.OrganizationalUnit) > 1 || len(c.Subject.Organization) > 1 {
+				// One certificate, one role and one tenant: with several, which
+				// one applies would be the order of the subject's attributes.
+				return nil, status.Error(codes.Unauthenticated, "client certificate names several roles (OU) or tenants (O): it must name exactly one of each")
+			}
 			var role, tenant string
 			if len(c.Subject.OrganizationalUnit) > 0 {
 				role = c.Subject.OrganizationalUnit[0]
@@ -113,7 +142,7 @@ func (a *Authenticator) Authenticate(ctx context.Context) (context.Context, erro
 		}
 	}
 	tok, err := grpcauth.AuthFromMD(ctx, "bearer")
-	if err != nil {
+	if err != nil || strings.TrimSpace(tok) == "" {
 		return nil, errUnauthenticated
 	}
 	p, ok := a.tokens[TokenHash(tok)]
