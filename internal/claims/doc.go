@@ -119,6 +119,11 @@
 //	Transport d'urgence (SAMU)             emergency transport requested by the SAMU
 package claims
 
+// ReasonCreationBounded says the claim declared a creation older than
+// P-OPP-1 allows and the opposition list was judged at that bound
+// (docs/rules.md#opposition).
+const ReasonCreationBounded = "CREATION_BOUNDED"
+
 // Reason codes (see the package documentation).
 const (
 	ReasonCardInOpposition      = "CARD_IN_OPPOSITION"

@@ -24,6 +24,12 @@ type Input struct {
 	// Opposed is true when the identifier used was on the opposition list at
 	// Claim.CreatedAt (docs/rules.md#opposition), as decided by the caller.
 	Opposed bool
+	// OppositionBound is set when the claim declared a creation older than
+	// the bound of P-OPP-1 (OppositionBoundParam working days before
+	// receipt): the caller judged the opposition list at OppositionBound
+	// instead, and the decision says so (docs/rules.md#opposition).
+	OppositionBound      time.Time
+	OppositionBoundParam legal.Value
 	// ReceivedAt is the receipt instant on the service clock. Its calendar
 	// date in its own location is the adjudication date (annual counters,
 	// docs/rules.md#dates) and the time-bar reference (docs/rules.md#time-bar):

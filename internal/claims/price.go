@@ -25,6 +25,10 @@ const (
 	AmountPatientShare          = "patient_share"
 	AmountPatientDebt           = "patient_debt"
 	AmountDebtBalance           = "debt_balance"
+	// AmountOppositionJudgedOn is a claim-level trace without an amount: the
+	// day the opposition list was judged at, when the declared creation was
+	// older than P-OPP-1 allows (its Parameter holds the date).
+	AmountOppositionJudgedOn = "opposition_judged_on"
 )
 
 const traceEntriesPerLine = 11
@@ -98,6 +102,14 @@ func (p *pricer) claimLevel() error {
 		return err
 	}
 	p.timeBar = bar
+	if !p.in.OppositionBound.IsZero() {
+		b := p.in.OppositionBoundParam
+		on := p.in.OppositionBound.Format(time.DateOnly)
+		p.reason(-1, ReasonCreationBounded, citeCreationBound,
+			"creation declared more than "+b.Text+" working days before receipt: the opposition list was judged as of "+on)
+		p.trace(Trace{Line: -1, Amount: AmountOppositionJudgedOn, Value: decimal.Zero, Rule: ReasonCreationBounded,
+			Article: citeCreationBound, ParameterID: b.RefID, Parameter: on})
+	}
 	if p.in.Opposed {
 		// CSS art. L161-36-3 and L162-16-3-1: an opposed identifier bars
 		// payment under tiers payant, for every profession.

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/tierspayant/tierspayant/internal/access"
+	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/legal"
@@ -29,6 +30,7 @@ type Service struct {
 	digest    func([]byte) string
 	clock     func() time.Time
 	zone      *time.Location
+	maxSkew   time.Duration
 }
 
 // Deps are the Service's collaborators.
@@ -46,16 +48,69 @@ type Deps struct {
 	Clock func() time.Time
 	// Zone is the civil time zone of dates (Europe/Paris, docs/rules.md#dates).
 	Zone *time.Location
+	// MaxClockSkew is how far after receipt a declared creation may be
+	// (DefaultMaxClockSkew when zero).
+	MaxClockSkew time.Duration
 }
 
 // New returns a Service.
 func New(d Deps) *Service {
-	return &Service{
+	out := &Service{
 		engine: claims.NewEngine(d.Params), params: d.Params,
 		ledger: d.Ledger, archive: d.Archive, bens: d.Bens, payments: d.Payments, fraud: d.Fraud,
 		organisms: &organismCache{store: d.Organisms},
-		digest:    d.Digest, clock: d.Clock, zone: d.Zone,
+		digest:    d.Digest, clock: d.Clock, zone: d.Zone, maxSkew: d.MaxClockSkew,
 	}
+	if out.maxSkew <= 0 {
+		out.maxSkew = DefaultMaxClockSkew
+	}
+	return out
+}
+
+// DefaultMaxClockSkew is how far ahead of the receipt instant a declared
+// creation may be and still be the software's clock, not a lie.
+const DefaultMaxClockSkew = 5 * time.Minute
+
+// paramOppositionBound is the oldest creation, in working days before
+// receipt, at which the opposition list is judged (docs/rules.md#opposition).
+const paramOppositionBound = "P-OPP-1"
+
+// checkCreation refuses a claim created before its own latest care date (the
+// Europe/Paris day of the creation instant) or after its receipt beyond the
+// clock skew: both are invalid input (docs/rules.md#opposition).
+func (s *Service) checkCreation(c claims.Claim, now time.Time) error {
+	var vs []claims.FieldViolation
+	created := s.civilDate(c.CreatedAt)
+	latest, line := time.Time{}, -1
+	for i, l := range c.Lines {
+		if d := s.civilDate(l.CareDate); d.After(latest) {
+			latest, line = d, i
+		}
+	}
+	if line >= 0 && created.Before(latest) {
+		vs = append(vs, claims.FieldViolation{Field: "created_at",
+			Description: fmt.Sprintf("before the care date of lines[%d] (%s): a claim is created after the care it bills", line, latest.Format(time.DateOnly))})
+	}
+	if c.CreatedAt.After(now.Add(s.maxSkew)) {
+		vs = append(vs, claims.FieldViolation{Field: "created_at",
+			Description: fmt.Sprintf("after its receipt by more than %s", s.maxSkew)})
+	}
+	if len(vs) > 0 {
+		return &claims.ValidationError{Fields: vs}
+	}
+	return nil
+}
+
+// oppositionBound returns the instant receipt minus P-OPP-1 working days
+// (00:00 Europe/Paris, national calendar), or zero when no bound is in force
+// on the receipt date.
+func (s *Service) oppositionBound(day time.Time) (time.Time, legal.Value, error) {
+	v, ok, err := s.params.Lookup(paramOppositionBound, day)
+	if err != nil || !ok {
+		return time.Time{}, legal.Value{}, err
+	}
+	d := calendar.National().AddWorkingDays(day, -v.Int())
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.zone), v, nil
 }
 
 // Result is a decision with what the caller shows around it.
@@ -114,11 +169,25 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	if err := s.organisms.ensure(ctx); err != nil {
 		return Result{}, err
 	}
+	if err := s.checkCreation(c, now); err != nil {
+		return Result{}, err
+	}
 	rr := readRequest(c, day, commit, digest)
 	if rr.CreatedAt.After(now) {
 		// The list is judged as it stood at creation, never later than receipt
-		// (docs/rules.md#opposition).
+		// (docs/rules.md#opposition); a creation up to MaxClockSkew ahead is
+		// the software's clock.
 		rr.CreatedAt = now
+	}
+	bound, boundParam, err := s.oppositionBound(day)
+	if err != nil {
+		return Result{}, err
+	}
+	var boundedAt time.Time
+	if !bound.IsZero() && rr.CreatedAt.Before(bound) {
+		// The creation instant is only the software's word: the list is
+		// judged no earlier than receipt minus P-OPP-1 working days.
+		rr.CreatedAt, boundedAt = bound, s.civilDate(bound)
 	}
 	snap, err := s.ledger.Read(ctx, rr)
 	if err != nil {
@@ -155,7 +224,8 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	}
 	rights := snap.Beneficiary.Rights
 	rights.Organism = snap.Beneficiary.OrganismOn(firstCareDate(c))
-	priced, err := s.engine.Price(claims.Input{Claim: c, Rights: rights, Opposed: snap.Opposed, ReceivedAt: day})
+	priced, err := s.engine.Price(claims.Input{Claim: c, Rights: rights, Opposed: snap.Opposed, ReceivedAt: day,
+		OppositionBound: boundedAt, OppositionBoundParam: boundParam})
 	if err != nil {
 		return Result{}, err
 	}
