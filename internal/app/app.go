@@ -40,6 +40,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
 	"github.com/tierspayant/tierspayant/internal/legal"
 	"github.com/tierspayant/tierspayant/internal/platform/config"
@@ -127,6 +128,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		Params: params, Ledger: a.store, Archive: a.store, Bens: a.store.Registry(),
 		Payments: a.store, Fraud: a.store.Fraud(), Organisms: a.store.Organisms(),
 		Digest: keyer.Digest, Clock: clock, Zone: zone,
+		Limits: claims.Limits{MaxLineAmount: cfg.MaxLineAmount, MaxClaimAmount: cfg.MaxClaimAmount},
 	})
 
 	reg := prometheus.NewRegistry()

@@ -65,12 +65,21 @@ var (
 
 func start(t *testing.T, redisAddr string) (*app.App, *grpc.ClientConn) {
 	t.Helper()
+	return startWith(t, redisAddr, nil)
+}
+
+// startWith is start with the configuration changed by mutate.
+func startWith(t *testing.T, redisAddr string, mutate func(*config.Config)) (*app.App, *grpc.ClientConn) {
+	t.Helper()
 	cfg := config.Defaults()
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", clock, "open"
 	if redisAddr != "" {
 		cfg.RedisAddrs = []string{redisAddr}
 		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name() + strconv.FormatInt(time.Now().UnixNano(), 36)
 		secrets[t] = cfg.HMACSecret
+	}
+	if mutate != nil {
+		mutate(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	buf := &syncBuffer{}

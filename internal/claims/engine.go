@@ -92,7 +92,9 @@ type ParamValue struct {
 // and an error wrapping legal.ErrNoValueAt when a parameter has no value on a
 // date it needs.
 func (e *Engine) Price(in Input) (Priced, error) {
-	vs := validate(in.Claim, in.ReceivedAt)
+	// The amount bounds and the profession check are the service's policy
+	// (Limits.Validate, before Price); the engine checks the form only.
+	vs := Limits{}.validate(in.Claim, in.ReceivedAt)
 	if len(vs) == 0 {
 		var err error
 		if vs, err = e.productRates(in.Claim); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -29,6 +30,54 @@ const maxAmount = 100000
 // earliestCareYear: the oldest care date accepted: a plausibility bound (the
 // general scheme dates from 1945), not a legal number.
 const earliestCareYear = 1945
+
+// Limits are the plausibility bounds of one claim's amounts: limits of the
+// service, configurable (ADJ_MAX_LINE_AMOUNT, ADJ_MAX_CLAIM_AMOUNT), not legal
+// numbers (docs/rules.md#identifiers).
+type Limits struct {
+	// MaxLineAmount bounds a line's base (unit price × quantity) and its
+	// billed amount.
+	MaxLineAmount decimal.Decimal
+	// MaxClaimAmount bounds the sum over the lines of the larger of base and
+	// billed amount.
+	MaxClaimAmount decimal.Decimal
+	// Professions refuses a line whose category the claim's profession does
+	// not bill (Bills).
+	Professions bool
+}
+
+// DefaultLimits: the profession check, 50 000 € a line (the dearest pack a pharmacy dispenses is
+// below), 100 000 € a claim.
+func DefaultLimits() Limits {
+	return Limits{MaxLineAmount: decimal.NewFromInt(50000), MaxClaimAmount: decimal.NewFromInt(100000), Professions: true}
+}
+
+// bills lists the categories each profession may bill
+// (docs/rules.md#identifiers): a physician also dispenses medicines as a
+// propharmacien (Code de la santé publique L4211-3) and, as a stomatologist,
+// performs dental acts.
+var bills = map[Profession][]Category{
+	ProfessionPhysician:       {CategoryPhysician, CategoryDentist, CategoryMedicine},
+	ProfessionPharmacist:      {CategoryMedicine, CategoryPharmacistService},
+	ProfessionNurse:           {CategoryAuxiliary},
+	ProfessionPhysiotherapist: {CategoryAuxiliary},
+	ProfessionOtherAuxiliary:  {CategoryAuxiliary},
+	ProfessionDentist:         {CategoryDentist},
+	ProfessionMidwife:         {CategoryMidwife},
+	ProfessionLaboratory:      {CategoryBiology},
+	ProfessionTransporter:     {CategoryTransport, CategoryEmergencyTransport},
+}
+
+// Bills reports whether a professional of profession p may bill a line of
+// category c.
+func Bills(p Profession, c Category) bool {
+	for _, x := range bills[p] {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
 
 // FieldViolation is one problem of a claim: the field path, in the proto's
 // snake_case names (e.g. "lines[3].care_date"), and what is wrong with it. The
@@ -64,13 +113,18 @@ func (e *ValidationError) Error() string {
 // depend on the legal table; Engine.Price also checks each medicine's product
 // rate against the rates allowed on its care date (P-TM-7).
 func Validate(c Claim, receivedAt time.Time) error {
-	if v := validate(c, receivedAt); len(v) > 0 {
+	return DefaultLimits().Validate(c, receivedAt)
+}
+
+// Validate is the package's Validate with these amount bounds.
+func (lim Limits) Validate(c Claim, receivedAt time.Time) error {
+	if v := lim.validate(c, receivedAt); len(v) > 0 {
 		return &ValidationError{Fields: v}
 	}
 	return nil
 }
 
-func validate(c Claim, receivedAt time.Time) []FieldViolation {
+func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 	var vs []FieldViolation
 	add := func(field, desc string) { vs = append(vs, FieldViolation{Field: field, Description: desc}) }
 
@@ -79,6 +133,8 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 		add("claim_id", "required")
 	case n > MaxIDLength:
 		add("claim_id", fmt.Sprintf("at most %d characters", MaxIDLength))
+	case strings.ContainsFunc(c.ID, unicode.IsControl):
+		add("claim_id", "must not contain control characters")
 	}
 	if c.CreatedAt.IsZero() {
 		add("created_at", "required")
@@ -121,6 +177,7 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 	one := decimal.NewFromInt(1)
 	earliest := time.Date(earliestCareYear, time.January, 1, 0, 0, 0, 0, time.UTC)
 	seen := make(map[string]bool, len(c.Lines))
+	total := decimal.Zero
 	for i, l := range c.Lines {
 		p := "lines[" + strconv.Itoa(i) + "]."
 		switch {
@@ -130,10 +187,19 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 			add(p+"line_id", fmt.Sprintf("at most %d characters", MaxIDLength))
 		case seen[l.ID]:
 			add(p+"line_id", "duplicate line id")
+		case strings.ContainsFunc(l.ID, unicode.IsControl):
+			add(p+"line_id", "must not contain control characters")
 		}
 		seen[l.ID] = true
-		if l.Category <= CategoryUnspecified || l.Category > CategoryPharmacistService {
+		switch {
+		case l.Category <= CategoryUnspecified || l.Category > CategoryPharmacistService:
 			add(p+"category", "unknown or unspecified category")
+		case lim.Professions && c.Professional.Profession > ProfessionUnspecified && c.Professional.Profession <= ProfessionTransporter &&
+			!Bills(c.Professional.Profession, l.Category):
+			add(p+"category", "not a category the claim's profession bills")
+		}
+		if strings.ContainsFunc(l.Code, unicode.IsControl) {
+			add(p+"code", "must not contain control characters")
 		}
 		switch care := civil(l.CareDate); {
 		case l.CareDate.IsZero():
@@ -149,6 +215,15 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 		checkAmount(p, "coefficient", l.Coefficient, maxAmt, add)
 		if l.Quantity < 1 || l.Quantity > MaxQuantity {
 			add(p+"quantity", fmt.Sprintf("must be between 1 and %d", MaxQuantity))
+		} else if l.UnitPrice.LessThanOrEqual(maxAmt) {
+			base := l.Base()
+			if lim.MaxLineAmount.Sign() > 0 && base.GreaterThan(lim.MaxLineAmount) {
+				add(p+"unit_price", "unit price × quantity exceeds the per-line limit of "+lim.MaxLineAmount.StringFixed(2))
+			}
+			if lim.MaxLineAmount.Sign() > 0 && l.BilledAmount.GreaterThan(lim.MaxLineAmount) {
+				add(p+"billed_amount", "exceeds the per-line limit of "+lim.MaxLineAmount.StringFixed(2))
+			}
+			total = total.Add(decimal.Max(base, l.BilledAmount))
 		}
 		if l.Category == CategoryMedicine {
 			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !cents(l.ProductRate) {
@@ -157,6 +232,9 @@ func validate(c Claim, receivedAt time.Time) []FieldViolation {
 		} else if !l.ProductRate.IsZero() {
 			add(p+"product_rate", "only medicine lines carry a product rate")
 		}
+	}
+	if lim.MaxClaimAmount.Sign() > 0 && total.GreaterThan(lim.MaxClaimAmount) {
+		add("lines", "the lines' amounts add up to more than the per-claim limit of "+lim.MaxClaimAmount.StringFixed(2))
 	}
 	return vs
 }

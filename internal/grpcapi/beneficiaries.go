@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/claims"
@@ -23,6 +24,7 @@ func NewBeneficiaryServer(svc *service.Service) *BeneficiaryServer {
 }
 
 func (d *decoder) periods(field string, ps []*tpv1.DatePeriod) []claims.Period {
+	d.count(field, len(ps), maxListEntries)
 	var out []claims.Period
 	for i, p := range ps {
 		f := fmt.Sprintf("%s[%d]", field, i)
@@ -44,11 +46,19 @@ func periodsToProto(ps []claims.Period) []*tpv1.DatePeriod {
 	return out
 }
 
-func beneficiaryFromProto(p *tpv1.Beneficiary) (service.Beneficiary, error) {
+// beneficiaryFromProto decodes a beneficiary registered on the Paris date
+// today (a birth date after it is refused).
+func beneficiaryFromProto(p *tpv1.Beneficiary, today time.Time) (service.Beneficiary, error) {
 	d := &decoder{}
 	const f = "beneficiary."
-	b := service.Beneficiary{HasMedecinTraitant: p.GetHasMedecinTraitant(), AMCContract: p.GetAmcContractId()}
+	b := service.Beneficiary{HasMedecinTraitant: p.GetHasMedecinTraitant(),
+		AMCContract: d.text(f+"amc_contract_id", p.GetAmcContractId(), maxShortText, false)}
 	b.Rights.BirthDate = d.date(f+"birth_date", p.GetBirthDate(), true)
+	if b.Rights.BirthDate.After(today) {
+		d.bad(f+"birth_date", "after today")
+	}
+	d.count(f+"pregnancies", len(p.GetPregnancies()), maxListEntries)
+	d.count(f+"organisms", len(p.GetOrganisms()), maxListEntries)
 	b.Rights.Open = d.periods(f+"rights", p.GetRights())
 	b.Rights.CSS = d.periods(f+"css", p.GetCss())
 	b.Rights.AME = d.periods(f+"ame", p.GetAme())
@@ -63,9 +73,7 @@ func beneficiaryFromProto(p *tpv1.Beneficiary) (service.Beneficiary, error) {
 	}
 	for i, a := range p.GetOrganisms() {
 		af := fmt.Sprintf("%sorganisms[%d]", f, i)
-		if a.GetOrganismCode() == "" {
-			d.bad(af+".organism_code", "required")
-		}
+		d.text(af+".organism_code", a.GetOrganismCode(), maxOrganismCode, true)
 		ps := d.periods(af+".period", []*tpv1.DatePeriod{a.GetPeriod()})
 		b.Attachments = append(b.Attachments, service.Attachment{Organism: a.GetOrganismCode(), Period: ps[0]})
 	}
@@ -74,7 +82,7 @@ func beneficiaryFromProto(p *tpv1.Beneficiary) (service.Beneficiary, error) {
 
 // UpsertBeneficiary registers or replaces a beneficiary's rights.
 func (s *BeneficiaryServer) UpsertBeneficiary(ctx context.Context, req *tpv1.UpsertBeneficiaryRequest) (*tpv1.UpsertBeneficiaryResponse, error) {
-	b, err := beneficiaryFromProto(req.GetBeneficiary())
+	b, err := beneficiaryFromProto(req.GetBeneficiary(), s.svc.Today())
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -73,6 +75,10 @@ func (d *decoder) rate(field, s string) decimal.Decimal {
 		return decimal.Decimal{}
 	}
 	v, _ := decimal.NewFromString(s)
+	if v.GreaterThan(decimal.NewFromInt(1)) {
+		d.bad(field, "must be a fraction between 0 and 1")
+		return decimal.Decimal{}
+	}
 	return v
 }
 
@@ -88,7 +94,50 @@ func (d *decoder) date(field, s string, required bool) time.Time {
 		d.bad(field, "must be a date YYYY-MM-DD")
 		return time.Time{}
 	}
+	if t.Before(minDate) || t.After(maxDate) {
+		// 0001-01-01 would read as "no date" (an open-ended period), 9999-12-31
+		// as "never".
+		d.bad(field, "outside the dates the service supports, "+minDate.Format(time.DateOnly)+" to "+maxDate.Format(time.DateOnly))
+		return time.Time{}
+	}
 	return t
+}
+
+// The range of every calendar date and instant of a request: plausibility
+// bounds of the service (docs/rules.md#identifiers), not legal numbers.
+var (
+	minDate = time.Date(1900, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxDate = time.Date(2099, time.December, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// Bounds on the repeated and free-text fields of the registry and
+// organism requests (issue 14: one call must not write thousands of keys or
+// a record every claim then reads).
+const (
+	maxListEntries = 64  // periods of each kind, pregnancies, attachments, conventions and their lists
+	maxShortText   = 64  // identifiers, references, contract ids
+	maxLongText    = 200 // names
+)
+
+// text checks a free-text field: at most max characters, no control
+// character (NUL, newlines…), required when asked.
+func (d *decoder) text(field, s string, max int, required bool) string {
+	switch {
+	case s == "" && required:
+		d.bad(field, "required")
+	case utf8.RuneCountInString(s) > max:
+		d.bad(field, fmt.Sprintf("at most %d characters", max))
+	case strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s):
+		d.bad(field, "must not contain control characters")
+	}
+	return s
+}
+
+// count checks the length of a repeated field.
+func (d *decoder) count(field string, n, max int) {
+	if n > max {
+		d.bad(field, fmt.Sprintf("at most %d entries", max))
+	}
 }
 
 func (d *decoder) enum(field string, v, max int32) int {

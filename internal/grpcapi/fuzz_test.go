@@ -16,7 +16,7 @@ import (
 func seedClaim() *tpv1.Claim {
 	return &tpv1.Claim{
 		ClaimId: "10000000001-F1", CreatedAt: timestamppb.New(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)),
-		Professional:   &tpv1.Professional{Id: "10000000001", Profession: tpv1.Profession_PROFESSION_PHARMACIST, Departement: "75"},
+		Professional:   &tpv1.Professional{Id: "10000000001", Profession: tpv1.Profession_PROFESSION_PHYSICIAN, Departement: "75"},
 		Identification: &tpv1.Identification{Kind: tpv1.IdentificationKind_IDENTIFICATION_KIND_VITALE_CARD, Value: "1234567890"},
 		Nir:            "185057800608491", Nature: tpv1.InsuranceNature_INSURANCE_NATURE_MALADIE, Mode: tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY,
 		Lines: []*tpv1.ClaimLine{

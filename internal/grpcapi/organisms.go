@@ -22,12 +22,21 @@ var _ tpv1.OrganismServiceServer = (*OrganismServer)(nil)
 // NewOrganismServer returns the OrganismService on svc.
 func NewOrganismServer(svc *service.Service) *OrganismServer { return &OrganismServer{svc: svc} }
 
+// maxOrganismCode bounds an organism code; maxDelayTarget a convention's
+// delay target (the legal deadline is 7 working days, D161-13-3; a
+// target is at most a fraud regime's 30).
+const (
+	maxOrganismCode = 32
+	maxDelayTarget  = 30
+)
+
 func organismFromProto(p *tpv1.Organism) (organism.Organism, error) {
 	d := &decoder{}
 	o := organism.Organism{Code: p.GetCode(), Name: p.GetName(), Departement: p.GetDepartement()}
-	if o.Code == "" || len(o.Code) > 32 {
-		d.bad("organism.code", "required, at most 32 characters")
-	}
+	d.text("organism.code", o.Code, maxOrganismCode, true)
+	d.text("organism.name", o.Name, maxLongText, false)
+	d.text("organism.departement", o.Departement, 3, false)
+	d.count("organism.conventions", len(p.GetConventions()), maxListEntries)
 	o.Kind = organism.Kind(d.enum("organism.kind", int32(p.GetKind()), int32(tpv1.OrganismKind_ORGANISM_KIND_DELEGATAIRE)))
 	for i, c := range p.GetConventions() {
 		f := fmt.Sprintf("organism.conventions[%d].", i)
@@ -40,6 +49,22 @@ func organismFromProto(p *tpv1.Organism) (organism.Organism, error) {
 		if !cv.ValidTo.IsZero() && cv.ValidTo.Before(cv.ValidFrom) {
 			d.bad(f+"valid_to", "before valid_from")
 		}
+		d.text(f+"id", cv.ID, maxShortText, false)
+		d.text(f+"cog_ref", cv.COGRef, maxShortText, false)
+		if n := c.GetDelayTargetWorkingDays(); n < 0 || n > maxDelayTarget {
+			d.bad(f+"delay_target_working_days", fmt.Sprintf("between 0 and %d working days", maxDelayTarget))
+		}
+		d.count(f+"scopes", len(c.GetScopes()), maxListEntries)
+		for j, sc := range c.GetScopes() {
+			d.text(fmt.Sprintf("%sscopes[%d]", f, j), sc, maxShortText, true)
+		}
+		d.count(f+"departements", len(c.GetDepartements()), 128)
+		for j, dep := range c.GetDepartements() {
+			d.text(fmt.Sprintf("%sdepartements[%d]", f, j), dep, 3, true)
+		}
+		d.count(f+"operations", len(c.GetOperations()), maxListEntries)
+		d.count(f+"remises", len(c.GetRemises()), maxListEntries)
+		d.count(f+"amc_delegations", len(c.GetAmcDelegations()), maxListEntries)
 		for j, op := range c.GetOperations() {
 			cv.Operations = append(cv.Operations, organism.Operation(d.enum(fmt.Sprintf("%soperations[%d]", f, j), int32(op), int32(tpv1.DelegatedOperation_DELEGATED_OPERATION_PAY_AMC))))
 		}
@@ -51,6 +76,7 @@ func organismFromProto(p *tpv1.Organism) (organism.Organism, error) {
 		for j, a := range c.GetAmcDelegations() {
 			af := fmt.Sprintf("%samc_delegations[%d].", f, j)
 			ceiling, _ := d.money(af+"ceiling", a.GetCeiling(), false)
+			d.text(af+"contract_id", a.GetContractId(), maxShortText, true)
 			cv.AMC = append(cv.AMC, organism.AMCDelegation{ContractID: a.GetContractId(), Rate: d.rate(af+"rate", a.GetRate()), Ceiling: ceiling})
 		}
 		o.Conventions = append(o.Conventions, cv)

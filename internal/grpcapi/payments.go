@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -43,11 +44,13 @@ func (s *PaymentServer) RecordPayment(ctx context.Context, req *tpv1.RecordPayme
 	if req.GetClaimId() == "" {
 		d.bad("claim_id", "required")
 	}
-	if req.GetPaymentReference() == "" || len(req.GetPaymentReference()) > 64 {
-		d.bad("payment_reference", "required, at most 64 characters")
-	}
-	if req.GetPaidAt() == nil || req.GetPaidAt().CheckValid() != nil {
+	d.text("payment_reference", req.GetPaymentReference(), maxShortText, true)
+	switch {
+	case req.GetPaidAt() == nil || req.GetPaidAt().CheckValid() != nil:
 		d.bad("paid_at", "required: the value date of the transfer")
+	case req.GetPaidAt().AsTime().Before(minDate) || !req.GetPaidAt().AsTime().Before(maxDate.AddDate(0, 0, 1)):
+		// 9999-12-31 would sort after every real payment in the reports.
+		d.bad("paid_at", "outside the dates the service supports, "+minDate.Format(time.DateOnly)+" to "+maxDate.Format(time.DateOnly))
 	}
 	if err := d.err(); err != nil {
 		return nil, toStatus(err)

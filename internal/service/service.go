@@ -31,6 +31,7 @@ type Service struct {
 	clock     func() time.Time
 	zone      *time.Location
 	maxSkew   time.Duration
+	limits    claims.Limits
 }
 
 // Deps are the Service's collaborators.
@@ -51,6 +52,9 @@ type Deps struct {
 	// MaxClockSkew is how far after receipt a declared creation may be
 	// (DefaultMaxClockSkew when zero).
 	MaxClockSkew time.Duration
+	// Limits are the claims' plausibility bounds; zero amounts take
+	// claims.DefaultLimits' (the profession check always applies).
+	Limits claims.Limits
 }
 
 // New returns a Service.
@@ -63,6 +67,13 @@ func New(d Deps) *Service {
 	}
 	if out.maxSkew <= 0 {
 		out.maxSkew = DefaultMaxClockSkew
+	}
+	out.limits = claims.DefaultLimits()
+	if d.Limits.MaxLineAmount.Sign() > 0 {
+		out.limits.MaxLineAmount = d.Limits.MaxLineAmount
+	}
+	if d.Limits.MaxClaimAmount.Sign() > 0 {
+		out.limits.MaxClaimAmount = d.Limits.MaxClaimAmount
 	}
 	return out
 }
@@ -159,7 +170,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	// that a replay or GetClaim returns exactly what the first call did.
 	now := s.clock().Truncate(time.Millisecond)
 	day := s.civilDate(now)
-	if err := claims.Validate(c, day); err != nil {
+	if err := s.limits.Validate(c, day); err != nil {
 		return Result{}, err
 	}
 	if c.Nature == claims.NatureATMP {

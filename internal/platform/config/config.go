@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // Config is the adjudicator's configuration.
@@ -73,6 +75,10 @@ type Config struct {
 	// MaxStreamClaims bounds the claims of one AdjudicateStream call
 	// (ADJ_MAX_STREAM_CLAIMS).
 	MaxStreamClaims int
+	// MaxLineAmount and MaxClaimAmount bound a claim line's amount and a
+	// claim's total, in euros (ADJ_MAX_LINE_AMOUNT, ADJ_MAX_CLAIM_AMOUNT):
+	// plausibility limits (docs/rules.md#identifiers).
+	MaxLineAmount, MaxClaimAmount decimal.Decimal
 	// GRPCWorkers is the number of long-lived goroutines that serve gRPC
 	// calls (ADJ_GRPC_WORKERS). A worker keeps the stack it grew on earlier
 	// calls, where a goroutine per call grows a fresh one every time; calls
@@ -113,12 +119,24 @@ var Variables = []Variable{
 	{"ADJ_RATE_LIMIT", "1000", "calls per second per client (0: no limit)", setRateLimit},
 	{"ADJ_RATE_BURST", "2000", "calls a client may make at once", func(c *Config, v string) error { return parsePositive(v, &c.RateBurst) }},
 	{"ADJ_MAX_RECV_MSG_BYTES", "1048576", "largest request accepted, in bytes (≥ 1024)", setMaxRecv},
+	{"ADJ_MAX_LINE_AMOUNT", "50000", "largest amount of one claim line in euros (base or billed): plausibility bound", func(c *Config, v string) error { return parseEuros(v, &c.MaxLineAmount) }},
+	{"ADJ_MAX_CLAIM_AMOUNT", "100000", "largest total of one claim in euros: plausibility bound", func(c *Config, v string) error { return parseEuros(v, &c.MaxClaimAmount) }},
 	{"ADJ_MAX_STREAM_CLAIMS", "10000", "claims in one AdjudicateStream call", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreamClaims) }},
 	{"ADJ_GRPC_WORKERS", "256", "long-lived goroutines serving gRPC calls", func(c *Config, v string) error { return parsePositive(v, &c.GRPCWorkers) }},
 	{"ADJ_SHUTDOWN_GRACE", "10s", "bound on the graceful stop", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownGrace) }},
 	{"ADJ_CLOCK", "", "fix the service clock to an RFC 3339 instant (replays, examples, tests)", setClock},
 	{"ADJ_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"ADJ_PPROF", "false", "serve net/http/pprof on the admin port", func(c *Config, v string) error { return parseBool(v, &c.Pprof) }},
+}
+
+// parseEuros reads a positive amount in euros with at most two decimals.
+func parseEuros(v string, dst *decimal.Decimal) error {
+	d, err := decimal.NewFromString(v)
+	if err != nil || d.Sign() <= 0 || !d.Equal(d.Round(2)) {
+		return fmt.Errorf("%q is not a positive amount in euros", v)
+	}
+	*dst = d
+	return nil
 }
 
 // ClientVariables are read by the client sub-commands (report, reconcile…),
