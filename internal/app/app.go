@@ -170,6 +170,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		limitUnary = selector.UnaryServerInterceptor(u, selector.MatchFunc(grpcapi.NeedsAuth))
 		limitStream = selector.StreamServerInterceptor(st, selector.MatchFunc(grpcapi.NeedsAuth))
 	}
+	streams := grpcapi.NewStreamLimiter(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.StreamIdleTimeout)
 	authenticate := recordCaller(authn.Authenticate)
 	authUnary := selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
 	authStream := selector.StreamServerInterceptor(grpcauth.StreamServerInterceptor(authenticate), selector.MatchFunc(grpcapi.NeedsAuth))
@@ -181,7 +182,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	})
 	a.grpc = grpc.NewServer(append(serverOpts,
 		grpc.ChainUnaryInterceptor(callSlotUnary, metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary),
-		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, sizeStream),
+		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, streams.Interceptor(), sizeStream),
 		// Requests up to 4× the limit are decoded so that MaxRequestBytes can
 		// name the problem; beyond that gRPC refuses them itself.
 		grpc.MaxRecvMsgSize(4*cfg.MaxRecvMsgBytes),
@@ -190,7 +191,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)
 	tpv1.RegisterClaimServiceServer(a.grpc, grpcapi.NewClaimServer(svc, cfg.MaxStreamClaims))
-	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), svc, clock))
+	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), svc, clock).BoundSnapshots(cfg.SnapshotInterval))
 	tpv1.RegisterBeneficiaryServiceServer(a.grpc, grpcapi.NewBeneficiaryServer(svc))
 	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
 	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.NewPaymentServer(svc))

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -108,9 +109,153 @@ func (l *RateLimiter) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamSe
 		if d, ok := l.wait(ss.Context()); !ok {
 			return l.refusal(d)
 		}
-		return h(srv, ss)
+		return h(srv, &pacedStream{ServerStream: ss, l: l})
 	}
 	return unary, stream
+}
+
+// maxPace is the longest a stream message waits for its caller's budget;
+// beyond it the stream ends with RESOURCE_EXHAUSTED and its RetryInfo.
+const maxPace = time.Second
+
+// pacedStream takes one call from the caller's bucket for every message it
+// receives: a stream is not a way around the rate limit. A message over
+// budget waits for its token up to maxPace (back-pressure on the client).
+type pacedStream struct {
+	grpc.ServerStream
+	l *RateLimiter
+}
+
+func (s *pacedStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	for {
+		d, ok := s.l.wait(s.Context())
+		if ok {
+			return nil
+		}
+		if d > maxPace {
+			return s.l.refusal(d)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-s.Context().Done():
+			t.Stop()
+			return s.Context().Err()
+		case <-t.C:
+		}
+	}
+}
+
+// StreamLimiter bounds the streams open at once, per client and in all, and
+// ends a stream on which nothing was sent or received for its idle timeout
+// (issue 14: ten thousand health watches, idle streams living forever).
+type StreamLimiter struct {
+	total, perClient int
+	idle             time.Duration
+	mu               sync.Mutex
+	open             int
+	by               map[string]int
+}
+
+// NewStreamLimiter allows perClient streams per client and total in all; a
+// stream idle for idle is ended (0: never).
+func NewStreamLimiter(total, perClient int, idle time.Duration) *StreamLimiter {
+	return &StreamLimiter{total: total, perClient: perClient, idle: idle, by: map[string]int{}}
+}
+
+func (l *StreamLimiter) acquire(key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.total > 0 && l.open >= l.total:
+		return l.refusal(fmt.Sprintf("the server has %d streams open, its limit", l.open), "streams open on the server")
+	case l.perClient > 0 && l.by[key] >= l.perClient:
+		return l.refusal(fmt.Sprintf("client has %d streams open, its limit", l.by[key]), "streams open per client")
+	}
+	l.open++
+	l.by[key]++
+	return nil
+}
+
+func (l *StreamLimiter) release(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.by[key]--; l.by[key] <= 0 {
+		delete(l.by, key)
+	}
+}
+
+func (l *StreamLimiter) refusal(msg, what string) error {
+	return withDetails(codes.ResourceExhausted, msg+": close one, or retry after the RetryInfo delay",
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)},
+		&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{Subject: "client", Description: what}}})
+}
+
+// Open reports the streams open now (metrics, tests).
+func (l *StreamLimiter) Open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open
+}
+
+// Interceptor counts the stream against its client (the caller once
+// authenticated, else its address: health watches need no credentials) and
+// arms the idle timer.
+func (l *StreamLimiter) Interceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		key := clientKey(ss.Context())
+		if err := l.acquire(key); err != nil {
+			return err
+		}
+		defer l.release(key)
+		if l.idle <= 0 {
+			return h(srv, ss)
+		}
+		ctx, cancel := context.WithCancelCause(ss.Context())
+		defer cancel(nil)
+		is := &idleStream{ServerStream: ss, ctx: ctx, idle: l.idle}
+		is.timer = time.AfterFunc(l.idle, func() { cancel(errIdle) })
+		defer is.timer.Stop()
+		err := h(srv, is)
+		if context.Cause(ctx) == errIdle {
+			return withDetails(codes.DeadlineExceeded, fmt.Sprintf("stream idle for %s: ended by the server; open a new one (watches resume from their last version)", l.idle))
+		}
+		return err
+	}
+}
+
+var errIdle = errors.New("stream idle")
+
+// idleStream is a stream whose context ends when no message went either way
+// for the limiter's idle timeout.
+type idleStream struct {
+	grpc.ServerStream
+	ctx   context.Context
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (s *idleStream) Context() context.Context { return s.ctx }
+
+func (s *idleStream) touch() {
+	if s.idle > 0 {
+		s.timer.Reset(s.idle)
+	}
+}
+
+func (s *idleStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	s.touch()
+	return err
+}
+
+func (s *idleStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	s.touch()
+	return err
 }
 
 // MaxRequestBytes refuses, with INVALID_ARGUMENT naming the request, any

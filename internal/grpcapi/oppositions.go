@@ -3,12 +3,19 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync"
 	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/opposition"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
 )
@@ -35,6 +42,11 @@ type OppositionServer struct {
 	list  OppositionList
 	guard OppositionGuard
 	clock func() time.Time
+	// snapshot bounds how often one caller pulls the whole list (0: never
+	// bounded); last holds each caller's latest full pull.
+	snapshot time.Duration
+	mu       sync.Mutex
+	last     map[string]time.Time
 }
 
 var _ tpv1.OppositionServiceServer = (*OppositionServer)(nil)
@@ -42,6 +54,43 @@ var _ tpv1.OppositionServiceServer = (*OppositionServer)(nil)
 // NewOppositionServer returns the OppositionService on list.
 func NewOppositionServer(list OppositionList, guard OppositionGuard, clock func() time.Time) *OppositionServer {
 	return &OppositionServer{list: list, guard: guard, clock: clock}
+}
+
+// BoundSnapshots lets each caller but an administrator pull the whole list
+// (a watch from version 0, or from a version the log no longer holds) at most
+// once per interval: the billing software's cache is built once, then kept
+// by the watch. Reading 100 000 entries costs the server ~0.7 s of CPU.
+func (s *OppositionServer) BoundSnapshots(interval time.Duration) *OppositionServer {
+	s.snapshot, s.last = interval, map[string]time.Time{}
+	return s
+}
+
+// mayPullAll takes one full pull from the caller's allowance, or refuses it
+// with the delay until the next one.
+func (s *OppositionServer) mayPullAll(ctx context.Context) error {
+	if s.snapshot <= 0 {
+		return nil
+	}
+	if p, ok := access.From(ctx); ok && p.Role == access.RoleAdmin {
+		return nil
+	}
+	key, now := clientKey(ctx), time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, at := range s.last { // forget pulls older than the interval
+		if now.Sub(at) >= s.snapshot {
+			delete(s.last, k)
+		}
+	}
+	if at, ok := s.last[key]; ok {
+		wait := s.snapshot - now.Sub(at)
+		return withDetails(codes.ResourceExhausted,
+			fmt.Sprintf("one full copy of the opposition list per %s per client: watch from the version you hold, or retry after the RetryInfo delay", s.snapshot),
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(wait.Round(time.Second))},
+			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{Subject: "client", Description: "full copies of the opposition list"}}})
+	}
+	s.last[key] = now
+	return nil
 }
 
 const maxIdentifierLen = 64
@@ -205,6 +254,12 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 	}
 	after := req.GetAfterVersion()
 	ctx := stream.Context()
+	if after == 0 {
+		if err := s.mayPullAll(ctx); err != nil {
+			return err
+		}
+	}
+	pulled := after == 0
 	send := func(version uint64, id string, e opposition.Entry, recorded time.Time) error {
 		p := last(e)
 		kind := tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_ADDED
@@ -226,6 +281,12 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 			changes, err = s.list.Changes(ctx, after, 1000, 2*time.Second)
 		}
 		if errors.Is(err, redisstore.ErrLogTrimmed) {
+			if !pulled {
+				if err := s.mayPullAll(ctx); err != nil {
+					return err
+				}
+				pulled = true
+			}
 			var snapErr error
 			v, err := s.list.Snapshot(ctx, func(version uint64, id string, e opposition.Entry) error {
 				snapErr = send(version, id, e, time.Time{})

@@ -75,6 +75,13 @@ type Config struct {
 	// MaxStreamClaims bounds the claims of one AdjudicateStream call
 	// (ADJ_MAX_STREAM_CLAIMS).
 	MaxStreamClaims int
+	// MaxStreams and MaxStreamsPerClient bound the streams open at once
+	// (ADJ_MAX_STREAMS, ADJ_MAX_STREAMS_PER_CLIENT); StreamIdleTimeout ends a
+	// stream with no message either way (ADJ_STREAM_IDLE_TIMEOUT);
+	// SnapshotInterval bounds each caller's full copies of the opposition
+	// list (ADJ_SNAPSHOT_INTERVAL).
+	MaxStreams, MaxStreamsPerClient     int
+	StreamIdleTimeout, SnapshotInterval time.Duration
 	// MaxLineAmount and MaxClaimAmount bound a claim line's amount and a
 	// claim's total, in euros (ADJ_MAX_LINE_AMOUNT, ADJ_MAX_CLAIM_AMOUNT):
 	// plausibility limits (docs/rules.md#identifiers).
@@ -122,6 +129,10 @@ var Variables = []Variable{
 	{"ADJ_MAX_LINE_AMOUNT", "50000", "largest amount of one claim line in euros (base or billed): plausibility bound", func(c *Config, v string) error { return parseEuros(v, &c.MaxLineAmount) }},
 	{"ADJ_MAX_CLAIM_AMOUNT", "100000", "largest total of one claim in euros: plausibility bound", func(c *Config, v string) error { return parseEuros(v, &c.MaxClaimAmount) }},
 	{"ADJ_MAX_STREAM_CLAIMS", "10000", "claims in one AdjudicateStream call", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreamClaims) }},
+	{"ADJ_MAX_STREAMS", "1000", "streams open at once on the server (watches, batches)", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreams) }},
+	{"ADJ_MAX_STREAMS_PER_CLIENT", "16", "streams open at once per client (caller, or address when unauthenticated)", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreamsPerClient) }},
+	{"ADJ_STREAM_IDLE_TIMEOUT", "10m", "a stream with no message either way for this long is ended (DEADLINE_EXCEEDED)", func(c *Config, v string) error { return parseDuration(v, &c.StreamIdleTimeout) }},
+	{"ADJ_SNAPSHOT_INTERVAL", "15m", "one full copy of the opposition list per client per interval (administrators unbounded)", func(c *Config, v string) error { return parseDuration(v, &c.SnapshotInterval) }},
 	{"ADJ_GRPC_WORKERS", "256", "long-lived goroutines serving gRPC calls", func(c *Config, v string) error { return parsePositive(v, &c.GRPCWorkers) }},
 	{"ADJ_SHUTDOWN_GRACE", "10s", "bound on the graceful stop", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownGrace) }},
 	{"ADJ_CLOCK", "", "fix the service clock to an RFC 3339 instant (replays, examples, tests)", setClock},
