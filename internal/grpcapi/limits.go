@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
 )
@@ -105,9 +106,14 @@ func (l *RateLimiter) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamSe
 		}
 		return h(ctx, req)
 	}
-	stream := func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		if d, ok := l.wait(ss.Context()); !ok {
 			return l.refusal(d)
+		}
+		if info.FullMethod == tpv1.OppositionService_ImportOppositions_FullMethodName {
+			// A list import is one operation of a manager, bounded by
+			// MaxImportEntries, not a call per entry.
+			return h(srv, ss)
 		}
 		return h(srv, &pacedStream{ServerStream: ss, l: l})
 	}

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/access"
+	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/opposition"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
 )
@@ -193,25 +196,14 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 	if err := s.guard.MayManageOppositions(stream.Context()); err != nil {
 		return toStatus(err)
 	}
+	// Every entry is received and checked before the first write: a bad
+	// entry anywhere in the file refuses the whole import, and nothing is
+	// stored (issue 14: entry 5000 of 5001 bad used to leave 4096 in force).
 	var (
-		items   []redisstore.ImportItem
-		total   int
-		version uint64
-		n       int
+		items []redisstore.ImportItem
+		bad   []claims.FieldViolation
+		n     int
 	)
-	flush := func() error {
-		if len(items) == 0 {
-			return nil
-		}
-		added, v, err := s.list.Import(stream.Context(), items, s.clock())
-		if err != nil {
-			return toStatus(err)
-		}
-		total += added
-		version = v
-		items = items[:0]
-		return nil
-	}
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -220,29 +212,55 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 		if err != nil {
 			return err
 		}
-		o := req.GetOpposition()
+		if n++; n > MaxImportEntries {
+			return invalidField("opposition", fmt.Sprintf("more than %d entries in one import: split the file (nothing was stored)", MaxImportEntries))
+		}
+		o, entry := req.GetOpposition(), "entry "+itoa(n-1)+": "
+		ok := true
 		if err := checkIdentifier("opposition.identifier", o.GetIdentifier()); err != nil {
-			return invalidField("opposition.identifier", "entry "+itoa(n)+": letters, digits, '-' and '_' only, 1 to 64 characters")
+			bad, ok = append(bad, claims.FieldViolation{Field: "opposition.identifier", Description: entry + "letters, digits, '-' and '_' only, 1 to 64 characters"}), false
 		}
 		if o.GetReason() <= 0 || o.GetReason() > tpv1.OppositionReason_OPPOSITION_REASON_END_OF_RIGHTS {
-			return invalidField("opposition.reason", "entry "+itoa(n)+": required, one of the documented values")
+			bad, ok = append(bad, claims.FieldViolation{Field: "opposition.reason", Description: entry + "required, one of the documented values"}), false
 		}
-		if o.GetEffectiveAt() == nil {
-			return invalidField("opposition.effective_at", "entry "+itoa(n)+": required")
+		if o.GetEffectiveAt() == nil || o.GetEffectiveAt().CheckValid() != nil {
+			bad, ok = append(bad, claims.FieldViolation{Field: "opposition.effective_at", Description: entry + "required"}), false
 		}
-		n++
-		items = append(items, redisstore.ImportItem{Identifier: o.GetIdentifier(), Reason: opposition.Reason(o.GetReason()), Effective: o.GetEffectiveAt().AsTime()})
-		if len(items) >= importBatch {
-			if err := flush(); err != nil {
-				return err
-			}
+		if ok && len(bad) == 0 {
+			items = append(items, redisstore.ImportItem{Identifier: o.GetIdentifier(), Reason: opposition.Reason(o.GetReason()), Effective: o.GetEffectiveAt().AsTime()})
 		}
 	}
-	if err := flush(); err != nil {
-		return err
+	if len(bad) > 0 {
+		bad[0].Description += " (nothing was stored)"
+		return invalid(bad...)
+	}
+	total, version := 0, uint64(0)
+	for len(items) > 0 {
+		part := items[:min(importBatch, len(items))]
+		added, v, err := s.list.Import(stream.Context(), part, s.clock())
+		if err != nil {
+			// A write failed after earlier batches were stored: say how many,
+			// so that the operator replays the file (entries already in force
+			// are skipped, so a replay adds only the rest).
+			st := status.Convert(toStatus(err))
+			return withDetails(st.Code(), fmt.Sprintf("%s; %d entries of %d were stored before the failure: replay the whole file (entries already opposed are skipped)", st.Message(), total, total+len(items)),
+				&errdetails.ErrorInfo{Reason: "IMPORT_PARTIAL", Domain: errDomain, Metadata: map[string]string{"imported": itoa(total), "version": strconv.FormatUint(version, 10)}})
+		}
+		total, version, items = total+added, v, items[len(part):]
+	}
+	if version == 0 { // an empty file: the version as it stands
+		_, v, err := s.list.Import(stream.Context(), nil, s.clock())
+		if err != nil {
+			return toStatus(err)
+		}
+		version = v
 	}
 	return stream.SendAndClose(&tpv1.ImportOppositionsResponse{Imported: uint64(total), Version: version})
 }
+
+// MaxImportEntries bounds one ImportOppositions call: the entries are held
+// in memory until all are checked (about 100 bytes each).
+const MaxImportEntries = 200000
 
 // WatchOppositions streams the changes after a version, then follows new ones
 // until the client goes away. A version older than the retained change log

@@ -45,8 +45,13 @@ type OppositionServiceClient interface {
 	LiftOpposition(ctx context.Context, in *LiftOppositionRequest, opts ...grpc.CallOption) (*LiftOppositionResponse, error)
 	// CheckOpposition says whether an identifier was opposed at an instant.
 	CheckOpposition(ctx context.Context, in *CheckOppositionRequest, opts ...grpc.CallOption) (*CheckOppositionResponse, error)
-	// ImportOppositions loads entries in bulk (client streaming). The first
-	// invalid entry ends the call with INVALID_ARGUMENT naming its position.
+	// ImportOppositions loads entries in bulk (client streaming), at most
+	// 200 000 per call. Every entry is checked before the first is stored: any
+	// invalid entry fails the call with INVALID_ARGUMENT, one BadRequest naming
+	// each bad entry by its position, and nothing is stored. A write failure
+	// after some batches were stored (Redis down) says how many in an ErrorInfo
+	// IMPORT_PARTIAL (metadata "imported", "version"); replaying the whole file
+	// is safe: entries already opposed are skipped.
 	ImportOppositions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportOppositionsRequest, ImportOppositionsResponse], error)
 	// WatchOppositions streams every change after a version, then the new
 	// changes as they happen, for billing-software caches (server streaming).
@@ -145,8 +150,13 @@ type OppositionServiceServer interface {
 	LiftOpposition(context.Context, *LiftOppositionRequest) (*LiftOppositionResponse, error)
 	// CheckOpposition says whether an identifier was opposed at an instant.
 	CheckOpposition(context.Context, *CheckOppositionRequest) (*CheckOppositionResponse, error)
-	// ImportOppositions loads entries in bulk (client streaming). The first
-	// invalid entry ends the call with INVALID_ARGUMENT naming its position.
+	// ImportOppositions loads entries in bulk (client streaming), at most
+	// 200 000 per call. Every entry is checked before the first is stored: any
+	// invalid entry fails the call with INVALID_ARGUMENT, one BadRequest naming
+	// each bad entry by its position, and nothing is stored. A write failure
+	// after some batches were stored (Redis down) says how many in an ErrorInfo
+	// IMPORT_PARTIAL (metadata "imported", "version"); replaying the whole file
+	// is safe: entries already opposed are skipped.
 	ImportOppositions(grpc.ClientStreamingServer[ImportOppositionsRequest, ImportOppositionsResponse]) error
 	// WatchOppositions streams every change after a version, then the new
 	// changes as they happen, for billing-software caches (server streaming).
