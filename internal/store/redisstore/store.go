@@ -64,8 +64,32 @@ func New(rdb redis.UniversalClient, keyer Keyer) *Store {
 // Oppositions returns the opposition list kept in the same Redis.
 func (s *Store) Oppositions() *Oppositions { return s.opp }
 
-// Ping checks that Redis answers.
-func (s *Store) Ping(ctx context.Context) error { return wrap(s.rdb.Ping(ctx).Err()) }
+// readinessProbe is the key Ping writes: a Redis that answers PING but
+// refuses writes (out of memory under noeviction, a read-only replica, a
+// script running too long) cannot commit a claim, so it is not ready.
+const readinessProbe = "tp:readiness-probe"
+
+// Ping checks that Redis answers and accepts a write.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap(s.rdb.Set(ctx, readinessProbe, "1", 10*time.Second).Err())
+}
+
+// unavailableReplies are the Redis error replies that mean "not now" rather
+// than "wrong request": the same call may succeed later or elsewhere, so they
+// are service.ErrUnavailable (UNAVAILABLE with RetryInfo), never INTERNAL.
+var unavailableReplies = []string{
+	"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "OOM", "READONLY", "BUSY", "NOREPLICAS",
+	"MOVED", "ASK", "MISCONF",
+}
+
+func unavailableReply(msg string) bool {
+	for _, p := range unavailableReplies {
+		if msg == p || strings.HasPrefix(msg, p+" ") {
+			return true
+		}
+	}
+	return false
+}
 
 // wrap turns transport failures into service.ErrUnavailable, keeping the
 // cause for the logs. Context errors are returned as they are.
@@ -78,9 +102,7 @@ func wrap(err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, redis.ErrClosed) || strings.Contains(err.Error(), "connection") ||
-		strings.Contains(err.Error(), "pool timeout") || strings.HasPrefix(err.Error(), "LOADING") ||
-		strings.HasPrefix(err.Error(), "CLUSTERDOWN") || strings.HasPrefix(err.Error(), "TRYAGAIN") ||
-		strings.HasPrefix(err.Error(), "MASTERDOWN") {
+		strings.Contains(err.Error(), "pool timeout") || unavailableReply(err.Error()) {
 		return fmt.Errorf("%w: %w", service.ErrUnavailable, err)
 	}
 	return err
