@@ -7,6 +7,7 @@ const (
 	citeOpposition         = "CSS art. L161-36-3; L162-16-3-1; docs/rules.md#opposition"
 	citeOppositionNoDeduct = "CSS art. L161-36-3; docs/rules.md#opposition"
 	citeCreationBound      = "CSS art. L161-31 I; R161-47 I 1° b; docs/rules.md#opposition"
+	citeGuaranteeRecover   = "CSS art. L161-36-3; D161-13-2; docs/rules.md#guarantee"
 	citeDirectDebit        = "CSS art. L161-36-4 2°; docs/rules.md#direct-debit"
 	citeTimeBar            = "CSS art. L160-11; docs/rules.md#time-bar"
 	citeRightsClosed       = "CSS art. L160-1; L161-31 I; docs/rules.md#rights"

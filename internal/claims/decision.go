@@ -24,8 +24,8 @@ type Guarantee int
 // Guarantees.
 const (
 	GuaranteeUnspecified Guarantee = iota
-	GuaranteeGuaranteed            // card or app used, not opposed, rights open
-	GuaranteeAltProof              // ADRi check or attestation (décret 2016-1069)
+	GuaranteeGuaranteed            // card or app used and not opposed (D161-13-2), rights open or not
+	_                              // 2: formerly "ADRi or attestation", reserved in the API
 	GuaranteeNone                  // priced and paid under the ordinary rules, no deadline
 )
 
@@ -81,6 +81,10 @@ type LineDecision struct {
 	// PatientDebt is the PF and franchise recorded as the beneficiary's debt
 	// (lines under tiers payant only, docs/rules.md#patient-debt).
 	PatientDebt decimal.Decimal
+	// AmountToRecover is what the insurer pays on the card's guarantee for a
+	// care date on which the registry shows the rights closed, to be
+	// recovered from the insured (docs/rules.md#guarantee).
+	AmountToRecover decimal.Decimal
 }
 
 // Totals sums the line amounts of a decision (sums of rounded amounts,
@@ -88,6 +92,7 @@ type LineDecision struct {
 type Totals struct {
 	Base, AMO, TicketModerateur, ParticipationForfaitaire, Franchise, Excess decimal.Decimal
 	PayableToProfessional, PayableToPatient, PatientShare, PatientDebt       decimal.Decimal
+	AmountToRecover                                                          decimal.Decimal
 }
 
 // Decision is the adjudication of a claim.
@@ -96,8 +101,11 @@ type Decision struct {
 	Status    Status
 	Reasons   []Reason
 	Guarantee Guarantee
-	Lines     []LineDecision
-	Totals    Totals
+	// Proof is the proof of rights the claim used (D161-13-2: the guarantee
+	// follows from it).
+	Proof  IdentificationKind
+	Lines  []LineDecision
+	Totals Totals
 	// DebtBalance is the beneficiary's debt after this claim (Rights.Debt +
 	// Totals.PatientDebt).
 	DebtBalance decimal.Decimal

@@ -26,9 +26,9 @@
 //     maternity, ALD and rights; the adjudication date (calendar date of the
 //     receipt instant in its own location, Europe/Paris for the service)
 //     selects the year of the annual counters and the annual caps.
-//   - docs/rules.md#guarantee: GUARANTEED for a card or app not opposed with
-//     rights open on every care date; ALT_PROOF for ADRi or an attestation
-//     with rights open; else NONE. An opposed identifier rejects the claim
+//   - docs/rules.md#guarantee: GUARANTEED for a card or app not opposed, of
+//     a known beneficiary (lines with rights closed are then paid and carry
+//     AmountToRecover); else NONE, whatever the other proof. An opposed identifier rejects the claim
 //     (lines priced for information, nothing payable, nothing consumed:
 //     docs/rules.md#opposition).
 //   - docs/rules.md#time-bar: a line received after the second anniversary
@@ -123,6 +123,11 @@ package claims
 // P-OPP-1 allows and the opposition list was judged at that bound
 // (docs/rules.md#opposition).
 const ReasonCreationBounded = "CREATION_BOUNDED"
+
+// ReasonRightsClosedToRecover says a line was paid under the card's
+// guarantee although the registry shows the rights closed on its care date:
+// the amount is to be recovered from the insured (docs/rules.md#guarantee).
+const ReasonRightsClosedToRecover = "RIGHTS_CLOSED_TO_RECOVER"
 
 // Reason codes (see the package documentation).
 const (

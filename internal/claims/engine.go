@@ -30,6 +30,10 @@ type Input struct {
 	// instead, and the decision says so (docs/rules.md#opposition).
 	OppositionBound      time.Time
 	OppositionBoundParam legal.Value
+	// BeneficiaryUnknown is set when the registry does not know the
+	// beneficiary at all: the claim cannot be attributed, and a card does not
+	// make its lines payable (docs/rules.md#beneficiary-unknown).
+	BeneficiaryUnknown bool
 	// ReceivedAt is the receipt instant on the service clock. Its calendar
 	// date in its own location is the adjudication date (annual counters,
 	// docs/rules.md#dates) and the time-bar reference (docs/rules.md#time-bar):
@@ -129,6 +133,7 @@ func (e *Engine) Price(in Input) (Priced, error) {
 		return Priced{}, &ValidationError{Fields: p.violations}
 	}
 	d.Guarantee = p.guarantee()
+	d.Proof = in.Claim.Identification.Kind
 	d.Status = claimStatus(d.Lines)
 	return out, nil
 }
@@ -221,6 +226,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		tot.PayableToPatient = tot.PayableToPatient.Add(ld.PayableToPatient)
 		tot.PatientShare = tot.PatientShare.Add(ld.PatientShare)
 		tot.PatientDebt = tot.PatientDebt.Add(ld.PatientDebt)
+		tot.AmountToRecover = tot.AmountToRecover.Add(ld.AmountToRecover)
 	}
 	d.Totals = tot
 	d.DebtBalance = round(p.Debt.Add(tot.PatientDebt))

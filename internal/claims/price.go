@@ -25,6 +25,7 @@ const (
 	AmountPatientShare          = "patient_share"
 	AmountPatientDebt           = "patient_debt"
 	AmountDebtBalance           = "debt_balance"
+	AmountAmountToRecover       = "amount_to_recover"
 	// AmountOppositionJudgedOn is a claim-level trace without an amount: the
 	// day the opposition list was judged at, when the declared creation was
 	// older than P-OPP-1 allows (its Parameter holds the date).
@@ -158,12 +159,20 @@ func (p *pricer) line(i int) error {
 		return nil
 	}
 	// Rights open on the care date (PUMa, or AME for its beneficiaries):
-	// docs/rules.md#rights.
+	// docs/rules.md#rights. With the card or the app not opposed, the
+	// guarantee holds all the same: the line is paid and recovered from the
+	// insured (L161-36-3, D161-13-2; docs/rules.md#guarantee).
+	recover := false
 	if !p.rightsOpen(care) {
-		ld.Status = StatusRejected
-		p.reason(i, ReasonRightsClosed, citeRightsClosed, "no open rights on the care date")
-		p.traceRejected(Trace{Line: i, Rule: "RIGHTS_CLOSED", Article: citeRights})
-		return nil
+		if !p.cardEvidence() {
+			ld.Status = StatusRejected
+			p.reason(i, ReasonRightsClosed, citeRightsClosed, "no open rights on the care date")
+			p.traceRejected(Trace{Line: i, Rule: "RIGHTS_CLOSED", Article: citeRights})
+			return nil
+		}
+		recover = true
+		p.reason(i, ReasonRightsClosedToRecover, citeGuaranteeRecover,
+			"rights closed on the care date, card or app not opposed: paid under the guarantee, to be recovered from the insured")
 	}
 
 	ld.Base = base
@@ -278,7 +287,27 @@ func (p *pricer) line(i int) error {
 	}
 	p.trace(Trace{Line: i, Amount: AmountPatientShare, Value: ld.PatientShare, Rule: shareRule, Article: citePatientShare})
 
+	if recover {
+		// Nothing is deducted from an insured without rights: the whole
+		// payment is recovered from them.
+		ld.AmountToRecover = ld.PayableToProfessional
+		p.trace(Trace{Line: i, Amount: AmountAmountToRecover, Value: ld.AmountToRecover, Rule: ReasonRightsClosedToRecover, Article: citeGuaranteeRecover})
+		p.traceNoDeduction(i, AmountPF, "NOT_CONSUMED_RIGHTS_CLOSED", citeGuaranteeRecover)
+		p.traceNoDeduction(i, AmountFranchise, "NOT_CONSUMED_RIGHTS_CLOSED", citeGuaranteeRecover)
+		return nil
+	}
 	return p.deductions(i, l, care, sit, ld)
+}
+
+// cardEvidence reports whether the claim carries the statutory guarantee:
+// the carte Vitale or its app was used, it is not opposed, and the registry
+// knows the beneficiary (L161-36-3, D161-13-2; docs/rules.md#guarantee).
+func (p *pricer) cardEvidence() bool {
+	if p.in.Opposed || p.in.BeneficiaryUnknown {
+		return false
+	}
+	k := p.in.Claim.Identification.Kind
+	return k == IdentificationVitaleCard || k == IdentificationVitaleApp
 }
 
 // traceRejected traces the zero amounts of a line rejected before pricing,
@@ -742,27 +771,12 @@ func exemptionMessage(e string) string {
 }
 
 // guarantee decides the payment guarantee (CSS art. L161-36-3; D161-13-2;
-// docs/rules.md#guarantee).
-//
-// TODO(legal): D161-13-2 names no proof other than the card or the app, so an
-// ADRi check or an attestation should give GuaranteeNone; and a card or app
-// not opposed keeps the guarantee even when the registry shows the rights
-// closed (the line is then rejected RIGHTS_CLOSED instead of being paid and
-// recovered from the insured). See docs/rules.md#rights.
+// docs/rules.md#guarantee): the card or the app, not opposed, gives it, even
+// when the registry shows the rights closed (those lines are paid and
+// recovered); an ADRi check, an attestation or no proof never does.
 func (p *pricer) guarantee() Guarantee {
-	if p.in.Opposed {
-		return GuaranteeNone
-	}
-	for _, l := range p.in.Claim.Lines {
-		if !p.rightsOpen(civil(l.CareDate)) {
-			return GuaranteeNone
-		}
-	}
-	switch p.in.Claim.Identification.Kind {
-	case IdentificationVitaleCard, IdentificationVitaleApp:
+	if p.cardEvidence() {
 		return GuaranteeGuaranteed
-	case IdentificationADRi, IdentificationAttestation:
-		return GuaranteeAltProof
 	}
 	return GuaranteeNone
 }

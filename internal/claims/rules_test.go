@@ -183,16 +183,19 @@ func ruleCases() []exampleCase {
 		{name: "claim billed to maternity insurance: all lines 100 %, no deductions",
 			in:   input(maternite, adult(), "2025-03-11"),
 			want: want{amo: "40.00", pf: "0.00", fr: "0.00"}},
-		{name: "rights closed on the care date: line rejected, not guaranteed",
+		{name: "D7 rights closed on the care date, card not opposed: paid and guaranteed, to be recovered, nothing deducted",
 			in:   input(claim(gp("2025-03-10", "30.00")), closed, "2025-03-11"),
+			want: want{status: StatusAccepted, guarantee: GuaranteeGuaranteed, amo: "21.00", pro: "21.00", pf: "0.00", reasons: []string{ReasonRightsClosedToRecover}}},
+		{name: "D7 rights closed on the care date, ADRi proof: line rejected, not guaranteed",
+			in:   input(with2(claim(gp("2025-03-10", "30.00")), func(c *Claim) { c.Identification.Kind = IdentificationADRi }), closed, "2025-03-11"),
 			want: want{status: StatusRejected, guarantee: GuaranteeNone, amo: "0.00", pro: "0.00", pf: "0.00", reasons: []string{ReasonRightsClosed}}},
 		{name: "one line time-barred, one admissible: partial",
 			in:   input(claim(gp("2023-01-10", "25.00"), gp("2025-03-10", "30.00")), adult(), "2025-05-15"),
 			want: want{status: StatusPartial, amo: "21.00", pro: "21.00", pf: "2.00", reasons: []string{ReasonTimeBarred}}},
 		{name: "not opposed card: guaranteed",
 			in: oppositionLater, want: want{guarantee: GuaranteeGuaranteed, status: StatusAccepted}},
-		{name: "ADRi rights check: guaranteed by alternative proof",
-			in: input(adri, adult(), "2025-03-11"), want: want{guarantee: GuaranteeAltProof, status: StatusAccepted}},
+		{name: "D7 ADRi rights check: priced and paid, not guaranteed (D161-13-2 names only the card and the app)",
+			in: input(adri, adult(), "2025-03-11"), want: want{guarantee: GuaranteeNone, status: StatusAccepted, pro: "21.00"}},
 		{name: "no proof (FSE dégradée): not guaranteed, still priced and paid",
 			in: input(none, adult(), "2025-03-11"), want: want{guarantee: GuaranteeNone, status: StatusAccepted, pro: "21.00"}},
 		{name: "excess fee: outside the AMO part, paid by the patient",
@@ -630,4 +633,10 @@ func TestReceivedOnNewYearsDayInParis(t *testing.T) {
 			eqAmount(t, "participation forfaitaire", dec.Totals.ParticipationForfaitaire, tc.pf)
 		})
 	}
+}
+
+// with2 returns c changed by f.
+func with2(c Claim, f func(*Claim)) Claim {
+	f(&c)
+	return c
 }

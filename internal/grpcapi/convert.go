@@ -364,8 +364,9 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 			ParticipationForfaitaire: money(d.Totals.ParticipationForfaitaire), Franchise: money(d.Totals.Franchise),
 			Excess: money(d.Totals.Excess), PayableToProfessional: money(d.Totals.PayableToProfessional),
 			PayableToPatient: money(d.Totals.PayableToPatient), PatientShare: money(d.Totals.PatientShare),
-			PatientDebt: money(d.Totals.PatientDebt),
+			PatientDebt: money(d.Totals.PatientDebt), AmountToRecover: money(d.Totals.AmountToRecover),
 		},
+		Proof: tpv1.IdentificationKind(d.Proof),
 	}
 	for _, r := range d.Reasons {
 		out.Reasons = append(out.Reasons, &tpv1.Reason{Code: r.Code, LineId: lineID(d, r.Line), Article: r.Article, Message: r.Message})
@@ -377,6 +378,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 			HeavyActFlat: l.HeavyActFlat, ParticipationForfaitaire: money(l.ParticipationForfaitaire),
 			Franchise: money(l.Franchise), Excess: money(l.Excess), PayableToProfessional: money(l.PayableToProfessional),
 			PayableToPatient: money(l.PayableToPatient), PatientShare: money(l.PatientShare), PatientDebt: money(l.PatientDebt),
+			AmountToRecover: money(l.AmountToRecover),
 		})
 	}
 	for _, t := range d.Trace {

@@ -149,7 +149,7 @@ func (s *Service) meta(c claims.Claim, d claims.Decision, now time.Time, regimes
 	m := ClaimMeta{
 		Professional: c.Professional.ID, Profession: c.Professional.Profession, Organism: d.Organism,
 		Receipt: s.civilDate(now), Payable: payable(d),
-		Guaranteed: d.Guarantee == claims.GuaranteeGuaranteed || d.Guarantee == claims.GuaranteeAltProof,
+		Guaranteed: d.Guarantee == claims.GuaranteeGuaranteed,
 		Rejected:   d.Status == claims.StatusRejected,
 	}
 	if o, ok := s.organisms.cached(d.Organism); ok {

@@ -236,7 +236,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	rights := snap.Beneficiary.Rights
 	rights.Organism = snap.Beneficiary.OrganismOn(firstCareDate(c))
 	priced, err := s.engine.Price(claims.Input{Claim: c, Rights: rights, Opposed: snap.Opposed, ReceivedAt: day,
-		OppositionBound: boundedAt, OppositionBoundParam: boundParam})
+		OppositionBound: boundedAt, OppositionBoundParam: boundParam, BeneficiaryUnknown: !snap.Known})
 	if err != nil {
 		return Result{}, err
 	}
