@@ -234,11 +234,22 @@ func TestProductRateNotAllowed(t *testing.T) {
 	}
 }
 
-func TestPharmacistServiceRateNotConfigured(t *testing.T) {
+// D21: pharmacist services (L160-13 III 4°) at 70 % (R160-5 17°, TM 30 %),
+// franchise 0.00 (D160-9 fixes no amount); they did not exist before
+// 2021-09-01, where the rate has no value.
+func TestPharmacistServiceRate(t *testing.T) {
 	t.Parallel()
-	_, err := newEngine(t).Price(input(claim(line(CategoryPharmacistService, "2025-03-10", "10.00", 1)), adult(), "2025-03-11"))
-	if !errors.Is(err, legal.ErrNoValueAt) {
-		t.Fatalf("err = %v, want legal.ErrNoValueAt (P-TM-PHARMACIST unset)", err)
+	e := newEngine(t)
+	d, _, err := e.Adjudicate(input(claim(line(CategoryPharmacistService, "2025-03-10", "10.00", 1)), adult(), "2025-03-11"), franchise.State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := d.Lines[0]
+	if !l.Rate.Equal(eur("0.70")) || !l.AMO.Equal(eur("7.00")) || !l.TicketModerateur.Equal(eur("3.00")) || !l.Franchise.IsZero() {
+		t.Fatalf("D21 pharmacist service 10.00 in 2025: rate %s AMO %s TM %s franchise %s, want 0.70, 7.00, 3.00, 0.00", l.Rate, l.AMO, l.TicketModerateur, l.Franchise)
+	}
+	if _, err := e.Price(input(claim(line(CategoryPharmacistService, "2021-08-31", "10.00", 1)), adult(), "2021-09-02")); !errors.Is(err, legal.ErrNoValueAt) {
+		t.Fatalf("D21 pharmacist service before 2021-09-01: err = %v, want legal.ErrNoValueAt", err)
 	}
 }
 
