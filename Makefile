@@ -70,11 +70,12 @@ params-check: ## validate the legal parameter tables
 # Go 1.27). FUZZTIME=2m (or 100000x) overrides every target for a longer hunt.
 FUZZTIME ?=
 fuzz-budget = $(if $(FUZZTIME),$(FUZZTIME),$(1))
-fuzz: ## run each fuzz target for a bounded number of executions (request decoding, engine invariants, cap arithmetic, stored records)
+fuzz: ## run each fuzz target for a bounded number of executions (request decoding, engine invariants, cap arithmetic, stored records, Lua commit versus Go over years)
 	go test -run='^$$' -fuzz=FuzzDecodeClaim -fuzztime=$(call fuzz-budget,30000x) ./internal/grpcapi/
 	go test -run='^$$' -fuzz=FuzzEngineInvariants -fuzztime=$(call fuzz-budget,300x) ./internal/claims/
 	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(call fuzz-budget,6000x) ./internal/franchise/
 	go test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(call fuzz-budget,50000x) ./internal/store/redisstore/
+	go test -run='^$$' -fuzz=FuzzCommitMatchesConsume -fuzztime=$(call fuzz-budget,300x) ./internal/store/redisstore/
 
 MAX_FILE_BYTES := 1048576
 size-check: ## fail when a tracked file outside gen/ and testdata/ exceeds 1 MB (binaries, reports)

@@ -42,6 +42,8 @@ const (
 	citePayable         = "CSS art. L161-36-3; L160-13 II; docs/rules.md#payable"
 
 	citePF                 = "CSS art. L160-13 II; docs/rules.md#pf"
+	citePFSampling         = "CSS art. D160-8; docs/rules.md#pf-scope"
+	citeComplementNoDeduct = "CSS art. L160-13 II and III; docs/rules.md#line-kind"
 	citePFLineLimit        = "CSS art. L160-13 II; docs/rules.md#pf-line-limit"
 	citePFDailyCount       = "CSS art. L160-13 II, 3rd para.; D160-8; docs/rules.md#pf-daily-count-cap"
 	citePFAnnualCap        = "CSS art. L160-13 II, 2nd para.; D160-6; docs/rules.md#pf-annual-cap"

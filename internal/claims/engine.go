@@ -76,11 +76,14 @@ type Priced struct {
 
 // DeductionSource records the parameters behind one deduction request.
 type DeductionSource struct {
-	Article   string     // legal basis and docs/rules.md anchor of the deduction
-	Unit      ParamValue // unit amount (P-PF-1, P-FR-1…)
-	Daily     ParamValue // franchise daily cap or PF daily count; empty when none
-	Annual    ParamValue // annual cap (P-PF-2, P-FR-6)
-	LineLimit string     // the line's AMO amount, as a string
+	Article string     // legal basis and docs/rules.md anchor of the deduction
+	Unit    ParamValue // unit amount (P-PF-1, P-FR-1…)
+	Daily   ParamValue // franchise daily cap or PF daily count; empty when none
+	Annual  ParamValue // annual cap: the PF count (P-PF-2), the franchise amount (P-FR-6)
+	// AnnualAmount is the PF annual amount cap (P-PF-2-AMOUNT, 2024 only);
+	// empty when none.
+	AnnualAmount ParamValue
+	LineLimit    string // the line's AMO amount, as a string
 }
 
 // ParamValue is a parameter as used: its parameter id (docs/rules.md#parameters)
@@ -188,8 +191,13 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 				t.ParameterID, t.Parameter = "", src.LineLimit
 			case franchise.LimitDailyCap, franchise.LimitDailyCount:
 				t.ParameterID, t.Parameter = src.Daily.ID, src.Daily.Value
+			case franchise.LimitAnnualCount:
+				t.ParameterID, t.Parameter = src.Annual.ID, src.Annual.Value
 			case franchise.LimitAnnualCap:
 				t.ParameterID, t.Parameter = src.Annual.ID, src.Annual.Value
+				if g.Deduction == franchise.DeductionPF {
+					t.ParameterID, t.Parameter = src.AnnualAmount.ID, src.AnnualAmount.Value
+				}
 			}
 		}
 		d.Trace = append(d.Trace, t)
@@ -280,6 +288,8 @@ func limitReason(g franchise.Grant, l franchise.Limit) Reason {
 		r.Message = "maximum number of participations for this professional and care date reached"
 	case franchise.LimitAnnualCap:
 		r.Message = "annual cap reached"
+	case franchise.LimitAnnualCount:
+		r.Message = "annual number of participations reached"
 	}
 	return r
 }
@@ -297,7 +307,7 @@ func limitRule(d franchise.Deduction, l franchise.Limit) string {
 		return ReasonPFDailyCount
 	case l == franchise.LimitDailyCap:
 		return ReasonFranchiseDailyCap
-	case l == franchise.LimitAnnualCap && pf:
+	case (l == franchise.LimitAnnualCap || l == franchise.LimitAnnualCount) && pf:
 		return ReasonPFAnnualCap
 	case l == franchise.LimitAnnualCap:
 		return ReasonFranchiseAnnualCap
@@ -317,7 +327,7 @@ func limitCite(d franchise.Deduction, l franchise.Limit) string {
 		return citePFDailyCount
 	case l == franchise.LimitDailyCap:
 		return citeFranchiseDailyCap
-	case l == franchise.LimitAnnualCap && pf:
+	case (l == franchise.LimitAnnualCap || l == franchise.LimitAnnualCount) && pf:
 		return citePFAnnualCap
 	case l == franchise.LimitAnnualCap:
 		return citeFranchiseAnnualCap

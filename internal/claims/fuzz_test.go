@@ -157,10 +157,13 @@ func checkInvariants(t *testing.T, e *Engine, seed uint64, n int) {
 
 func checkCaps(t *testing.T, e *Engine, s franchise.State, pf, fr decimal.Decimal, adj time.Time) {
 	t.Helper()
-	pfCap, _ := e.table.At(pPFAnnualCap, adj)
+	pfCount, _ := e.table.At(pPFAnnualCount, adj)
 	frCap, _ := e.table.At(pFRAnnualCap, adj)
-	if s.PFYear.GreaterThan(pfCap.Decimal) || pf.GreaterThan(pfCap.Decimal) || !pf.Equal(s.PFYear) {
-		t.Fatalf("PF for %d: counter %s, decisions %s, cap %s", adj.Year(), s.PFYear, pf, pfCap.Decimal)
+	if s.PFYearCount > pfCount.Int() || !pf.Equal(s.PFYear) {
+		t.Fatalf("PF for %d: %d participations (cap %d), counter %s, decisions %s", adj.Year(), s.PFYearCount, pfCount.Int(), s.PFYear, pf)
+	}
+	if pfAmount, ok, _ := e.table.Lookup(pPFAnnualAmount, adj); ok && s.PFYear.GreaterThan(pfAmount.Decimal) {
+		t.Fatalf("PF for %d: counter %s above the amount cap %s", adj.Year(), s.PFYear, pfAmount.Decimal)
 	}
 	if s.FranchiseYear.GreaterThan(frCap.Decimal) || fr.GreaterThan(frCap.Decimal) || !fr.Equal(s.FranchiseYear) {
 		t.Fatalf("franchise for %d: counter %s, decisions %s, cap %s", adj.Year(), s.FranchiseYear, fr, frCap.Decimal)

@@ -51,7 +51,8 @@ const (
 	pHeavyTariff       = "P-TM-11-TARIFF"
 	pHeavyCoef         = "P-TM-11-COEF"
 	pPFUnit            = "P-PF-1"
-	pPFAnnualCap       = "P-PF-2"
+	pPFAnnualCount     = "P-PF-2"
+	pPFAnnualAmount    = "P-PF-2-AMOUNT"
 	pPFDailyCount      = "P-PF-3"
 	pPFAge             = "P-PF-5"
 	pFRMedicine        = "P-FR-1"
@@ -80,8 +81,9 @@ type pricer struct {
 	timeBar    legal.Value // P-LIM-1 on the receipt date
 
 	// annual caps, looked up once per claim at the adjudication date
-	pfCap, frCap     legal.Value
-	pfCapOK, frCapOK bool
+	pfCount, pfAmount, frCap legal.Value
+	pfAmountSet              bool // an annual PF amount cap is in force (2024)
+	pfCapOK, frCapOK         bool
 }
 
 func (p *pricer) reason(line int, code, article, msg string) {
@@ -599,6 +601,20 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", citeFranchiseNotScope)
 		return nil
 	}
+	if l.Kind == LineKindComplement {
+		// D27: a complement (majoration, travel allowance) is not an act:
+		// it bears neither the PF nor the franchise.
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_ON_COMPLEMENT", citeComplementNoDeduct)
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_ON_COMPLEMENT", citeComplementNoDeduct)
+		return nil
+	}
+	if ded == franchise.DeductionPF && l.ActFamily == ActFamilyBiologySampling {
+		// D160-8, 2nd sentence: only the biology exam bears the PF, not the
+		// sampling act done for it.
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_ON_SAMPLING", citePFSampling)
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_IN_SCOPE", citeFranchiseNotScope)
+		return nil
+	}
 	amount, article, hospital := AmountPF, citePF, citeHospitalPF
 	if ded == franchise.DeductionFranchise {
 		amount, article, hospital = AmountFranchise, citeFranchise, citeHospitalFr
@@ -652,16 +668,16 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		CareDate:     care,
 		Professional: p.in.Claim.Professional.ID,
 		Units:        l.Quantity,
-		// TODO(legal): the deduction is limited by the line's AMO amount
-		// (docs/rules.md#pf-line-limit). When the PF daily count grants
-		// fewer participations than the line's quantity, the granted ones are
-		// still limited by the whole line's AMO, not by the AMO of the acts
-		// they fall on (6 lab acts of AMO 0.90 with 4 participations left:
-		// PF 5.40, not 4 × 0.90 = 3.60). A per-act limit would change
-		// franchise.Consume and the store's Lua mirror together. To confirm.
-		LineLimit: ld.AMO,
+		LineLimit:    ld.AMO,
 	}
-	src := DeductionSource{Article: article, LineLimit: ld.AMO.StringFixed(2)}
+	if ded == franchise.DeductionPF && l.Quantity > 1 {
+		// D9′: the PF never exceeds the AMO amount of its act, one act at a
+		// time: the line's AMO divided by its quantity, rounded down to the
+		// cent so that the participations never add up above the line's AMO
+		// (docs/rules.md#pf-line-limit).
+		req.LineLimit = ld.AMO.Div(decimal.NewFromInt(int64(l.Quantity))).RoundFloor(2)
+	}
+	src := DeductionSource{Article: article, LineLimit: req.LineLimit.StringFixed(2)}
 	if ded == franchise.DeductionPF {
 		unit, err := p.e.table.At(pPFUnit, care)
 		if err != nil {
@@ -675,13 +691,21 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		if ok { // no daily limit before it was introduced
 			req.DailyCount, src.Daily = count.Int(), paramValue(count)
 		}
+		// D160-6: a number of participations a year (50, then 25 from
+		// 2025), and in 2024 also an amount (docs/rules.md#pf-annual-cap).
 		if !p.pfCapOK {
-			if p.pfCap, err = p.e.table.At(pPFAnnualCap, p.adj); err != nil {
+			if p.pfCount, err = p.e.table.At(pPFAnnualCount, p.adj); err != nil {
+				return err
+			}
+			if p.pfAmount, p.pfAmountSet, err = p.e.table.Lookup(pPFAnnualAmount, p.adj); err != nil {
 				return err
 			}
 			p.pfCapOK = true
 		}
-		req.AnnualCap, src.Annual = p.pfCap.Decimal, paramValue(p.pfCap)
+		req.AnnualCount, src.Annual = p.pfCount.Int(), paramValue(p.pfCount)
+		if p.pfAmountSet {
+			req.HasAnnualCap, req.AnnualCap, src.AnnualAmount = true, p.pfAmount.Decimal, paramValue(p.pfAmount)
+		}
 	} else {
 		unitID, dailyID := pFRMedicine, ""
 		switch kind {

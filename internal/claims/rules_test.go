@@ -616,7 +616,7 @@ func TestReceivedOnNewYearsDayInParis(t *testing.T) {
 		t.Skipf("no Europe/Paris zone: %v", err)
 	}
 	e := newEngine(t)
-	full2025 := franchise.State{Year: 2025, PFYear: eur("50.00"), FranchiseYear: eur("50.00")}
+	full2025 := franchise.State{Year: 2025, PFYear: eur("50.00"), PFYearCount: 25, FranchiseYear: eur("50.00")}
 	cases := []struct {
 		name     string
 		care     string

@@ -15,10 +15,12 @@
 //     want = min(want, DailyCap − day counter); want = min(want, AnnualCap −
 //     year counter); floor at 0. The day and year counters grow by want.
 //   - participation forfaitaire: units = Units, limited to DailyCount − the
-//     professional's count for the care date when DailyCount > 0 (floor 0);
-//     amount = min(units × UnitAmount, LineLimit, AnnualCap − year counter),
-//     floor 0; no amount means no unit. The count grows by units and the year
-//     counter by amount.
+//     professional's count for the care date when DailyCount > 0, then to
+//     AnnualCount − the year's count when AnnualCount > 0 (floor 0); amount =
+//     min(units × min(UnitAmount, LineLimit), AnnualCap − year counter when
+//     HasAnnualCap), floor 0 (LineLimit is one act's AMO amount); no amount means no unit. The day count and the
+//     year count grow by units (a reduced participation counts one), the year
+//     amount by amount.
 package franchise
 
 import (
@@ -91,6 +93,7 @@ type ProDayKey struct {
 type State struct {
 	Year          int             // adjudication year of the annual counters (docs/rules.md#dates)
 	PFYear        decimal.Decimal // participation forfaitaire consumed this year
+	PFYearCount   int             // participations deducted this year (D160-6 caps their number)
 	FranchiseYear decimal.Decimal // franchise consumed this year, all categories
 	FranchiseDay  map[DayKey]decimal.Decimal
 	PFCount       map[ProDayKey]int
@@ -117,8 +120,11 @@ type Request struct {
 	Professional string // participation forfaitaire only
 	Units        int
 	UnitAmount   decimal.Decimal
-	// LineLimit is the line's AMO amount: the deduction never exceeds it
-	// (docs/rules.md#pf-line-limit, docs/rules.md#franchise-line-limit).
+	// LineLimit bounds the deduction by the AMO amount: for a franchise, the
+	// line's AMO amount bounds the line's franchise
+	// (docs/rules.md#franchise-line-limit); for a participation forfaitaire,
+	// the AMO amount of one act bounds each participation
+	// (docs/rules.md#pf-line-limit).
 	LineLimit decimal.Decimal
 	// HasDailyCap and DailyCap: franchise cap per beneficiary, care date and
 	// category (medicines have none).
@@ -127,7 +133,13 @@ type Request struct {
 	// DailyCount is the maximum number of participations per professional and
 	// care date; 0 means no limit.
 	DailyCount int
-	AnnualCap  decimal.Decimal // annual cap in euros
+	// AnnualCount is the maximum number of participations in the year
+	// (D160-6); 0 means no count cap (franchise requests).
+	AnnualCount int
+	// AnnualCap is the annual cap in euros; for a participation forfaitaire
+	// it applies only when HasAnnualCap (2024 only, besides the count).
+	AnnualCap    decimal.Decimal
+	HasAnnualCap bool
 }
 
 // Limit names a cap that reduced a grant.
@@ -135,11 +147,12 @@ type Limit int
 
 // Limits.
 const (
-	LimitNone       Limit = iota
-	LimitLineAMO          // the line's AMO amount
-	LimitDailyCap         // franchise daily cap
-	LimitDailyCount       // participations per professional per day
-	LimitAnnualCap        // annual cap
+	LimitNone        Limit = iota
+	LimitLineAMO           // the line's AMO amount
+	LimitDailyCap          // franchise daily cap
+	LimitDailyCount        // participations per professional per day
+	LimitAnnualCap         // annual cap in euros
+	LimitAnnualCount       // annual number of participations (D160-6)
 )
 
 // String returns the limit name.
@@ -153,6 +166,8 @@ func (l Limit) String() string {
 		return "daily_count"
 	case LimitAnnualCap:
 		return "annual_cap"
+	case LimitAnnualCount:
+		return "annual_count"
 	}
 	return "none"
 }
@@ -174,6 +189,7 @@ type Grant struct {
 // Increments are the counter changes of a sequence of grants.
 type Increments struct {
 	PFYear, FranchiseYear decimal.Decimal
+	PFYearCount           int
 	FranchiseDay          map[DayKey]decimal.Decimal
 	PFCount               map[ProDayKey]int
 }
@@ -233,9 +249,24 @@ func consumePF(s State, inc *Increments, r Request) Grant {
 			g.LimitedBy = append(g.LimitedBy, LimitDailyCount)
 		}
 	}
-	amount := r.UnitAmount.Mul(decimal.NewFromInt(int64(units)))
-	amount = limit(amount, r.LineLimit, LimitLineAMO, &g)
-	amount = limit(amount, r.AnnualCap.Sub(s.PFYear.Add(inc.PFYear)), LimitAnnualCap, &g)
+	if r.AnnualCount > 0 {
+		left := max(r.AnnualCount-s.PFYearCount-inc.PFYearCount, 0)
+		if left < units {
+			units = left
+			g.LimitedBy = append(g.LimitedBy, LimitAnnualCount)
+		}
+	}
+	// The AMO limit applies per act (docs/rules.md#pf-line-limit): each
+	// participation is at most the AMO amount of one act.
+	per := r.UnitAmount
+	if units > 0 && r.LineLimit.LessThan(per) {
+		per = r.LineLimit
+		g.LimitedBy = append(g.LimitedBy, LimitLineAMO)
+	}
+	amount := per.Mul(decimal.NewFromInt(int64(units)))
+	if r.HasAnnualCap {
+		amount = limit(amount, r.AnnualCap.Sub(s.PFYear.Add(inc.PFYear)), LimitAnnualCap, &g)
+	}
 	if amount.Sign() <= 0 {
 		amount, units = decimal.Zero, 0
 	}
@@ -244,6 +275,7 @@ func consumePF(s State, inc *Increments, r Request) Grant {
 			inc.PFCount = map[ProDayKey]int{}
 		}
 		inc.PFCount[key] += units
+		inc.PFYearCount += units
 		inc.PFYear = inc.PFYear.Add(amount)
 	}
 	g.Units, g.Amount = units, amount
@@ -264,6 +296,7 @@ func (s State) Apply(inc Increments) State {
 	out := State{
 		Year:          s.Year,
 		PFYear:        s.PFYear.Add(inc.PFYear),
+		PFYearCount:   s.PFYearCount + inc.PFYearCount,
 		FranchiseYear: s.FranchiseYear.Add(inc.FranchiseYear),
 	}
 	if len(s.FranchiseDay)+len(inc.FranchiseDay) > 0 {

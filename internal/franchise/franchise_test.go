@@ -31,9 +31,19 @@ func fr(line int, k Kind, care string, units int, unit, lineLimit string, daily 
 	return r
 }
 
+// pf is a participation request under the rules of 2025: at most 4 a day
+// per professional, 25 a year, no amount cap.
 func pf(line int, pro, care string, units int, unit, lineLimit string) Request {
 	return Request{Line: line, Deduction: DeductionPF, CareDate: day(care), Professional: pro, Units: units,
-		UnitAmount: eur(unit), LineLimit: eur(lineLimit), DailyCount: 4, AnnualCap: eur("50.00")}
+		UnitAmount: eur(unit), LineLimit: eur(lineLimit), DailyCount: 4, AnnualCount: 25}
+}
+
+// pf2024 is a participation request under the rules of 2024: 50 a year and
+// at most 50.00 EUR.
+func pf2024(line int, pro, care string, units int, unit, lineLimit string) Request {
+	r := pf(line, pro, care, units, unit, lineLimit)
+	r.AnnualCount, r.HasAnnualCap, r.AnnualCap = 50, true, eur("50.00")
+	return r
 }
 
 type grantWant struct {
@@ -92,9 +102,27 @@ func TestConsume(t *testing.T) {
 			State{PFCount: map[ProDayKey]int{{Professional: "P1", CareDate: day("2025-03-10")}: 2}},
 			[]Request{pf(0, "P1", "2025-03-10", 3, "2.00", "63.00")},
 			[]grantWant{{"4.00", 2, []Limit{LimitDailyCount}}}},
-		{"PF: annual cap 49.00 of 50.00, last one partial (Ex. 8)",
-			State{PFYear: eur("49.00")}, []Request{pf(0, "P1", "2025-12-01", 1, "2.00", "21.00"), pf(1, "P1", "2025-12-01", 1, "2.00", "21.00")},
+		{"D9 PF 2024: 49.00 of 50.00 EUR, the next one reduced to 1.00 and counted, then none",
+			State{PFYear: eur("49.00"), PFYearCount: 30}, []Request{pf2024(0, "P1", "2024-12-01", 1, "2.00", "21.00"), pf2024(1, "P1", "2024-12-01", 1, "2.00", "21.00")},
 			[]grantWant{{"1.00", 1, []Limit{LimitAnnualCap}}, {"0.00", 0, []Limit{LimitAnnualCap}}}},
+		{"D9 PF 2024: 49 participations counted, the 50th granted, the 51st refused",
+			State{PFYear: eur("40.00"), PFYearCount: 49}, []Request{pf2024(0, "P1", "2024-12-01", 2, "1.00", "21.00")},
+			[]grantWant{{"1.00", 1, []Limit{LimitAnnualCount}}}},
+		{"D9 PF 2025 (Ex. 8 corrected): 25 participations already counted, none more",
+			State{PFYear: eur("49.00"), PFYearCount: 25}, []Request{pf(0, "P1", "2025-12-02", 1, "2.00", "21.00")},
+			[]grantWant{{"0.00", 0, []Limit{LimitAnnualCount}}}},
+		{"D9 PF 2025: the 25th granted, the 26th refused",
+			State{PFYear: eur("48.00"), PFYearCount: 24}, []Request{pf(0, "P1", "2025-12-02", 1, "2.00", "21.00"), pf(1, "P2", "2025-12-02", 1, "2.00", "21.00")},
+			[]grantWant{{"2.00", 1, nil}, {"0.00", 0, []Limit{LimitAnnualCount}}}},
+		{"D9 PF 2025: no amount cap, 60.00 EUR already deducted does not matter below 25",
+			State{PFYear: eur("60.00"), PFYearCount: 20}, []Request{pf(0, "P1", "2025-12-02", 1, "2.00", "21.00")},
+			[]grantWant{{"2.00", 1, nil}}},
+		{"D9 PF 2025: a participation reduced by the AMO amount still counts one",
+			State{PFYearCount: 24}, []Request{pf(0, "P1", "2025-12-02", 1, "2.00", "0.90"), pf(1, "P2", "2025-12-02", 1, "2.00", "21.00")},
+			[]grantWant{{"0.90", 1, []Limit{LimitLineAMO}}, {"0.00", 0, []Limit{LimitAnnualCount}}}},
+		{"D9′ PF: the AMO limit is per act: 6 lab acts of 0.90 with 4 participations left give 4 × 0.90",
+			State{PFCount: map[ProDayKey]int{}}, []Request{pf(0, "L1", "2025-03-10", 6, "2.00", "0.90")},
+			[]grantWant{{"3.60", 4, []Limit{LimitDailyCount, LimitLineAMO}}}},
 		{"PF: limited to a small AMO amount, the unit still counts",
 			State{}, []Request{pf(0, "P1", "2025-03-10", 1, "2.00", "0.90")},
 			[]grantWant{{"0.90", 1, []Limit{LimitLineAMO}}}},
@@ -177,6 +205,7 @@ func checkSequence(t *testing.T, seed uint64, n int) {
 	units := []string{"0.00", "0.50", "1.00", "2.00", "4.00"}
 	caps := []string{"2.00", "4.00", "8.00"}
 	var s State
+	amountCap := seed%2 == 0 // the 2024 rule: an amount cap besides the count
 	days := []time.Time{day("2025-01-01"), day("2025-01-02"), day("2025-01-03")}
 	for b := 0; b < n; b++ {
 		reqs := make([]Request, 1+rng.IntN(8))
@@ -186,6 +215,7 @@ func checkSequence(t *testing.T, seed uint64, n int) {
 				AnnualCap: eur("50.00")}
 			if rng.IntN(2) == 0 {
 				r.Deduction, r.Professional, r.DailyCount = DeductionPF, []string{"A", "B"}[rng.IntN(2)], 4
+				r.AnnualCount, r.HasAnnualCap = 25, amountCap
 			} else {
 				r.Deduction, r.Kind = DeductionFranchise, Kind(rng.IntN(4))
 				if r.Kind != KindMedicament {
@@ -201,8 +231,12 @@ func checkSequence(t *testing.T, seed uint64, n int) {
 			if g.Amount.Sign() < 0 || g.Units < 0 {
 				t.Fatalf("negative grant %+v", g)
 			}
-			if g.Amount.GreaterThan(r.LineLimit) && r.LineLimit.Sign() >= 0 {
-				t.Fatalf("grant %s above line limit %s", g.Amount, r.LineLimit)
+			bound := r.LineLimit            // a franchise: the line's AMO
+			if r.Deduction == DeductionPF { // a PF: one act's AMO per participation
+				bound = r.LineLimit.Mul(decimal.NewFromInt(int64(g.Units)))
+			}
+			if g.Amount.GreaterThan(bound) && r.LineLimit.Sign() >= 0 {
+				t.Fatalf("grant %s above the AMO limit %s", g.Amount, bound)
 			}
 			if g.Amount.GreaterThan(g.Requested) && g.Requested.Sign() >= 0 || (g.Requested.Sign() <= 0 && !g.Amount.IsZero()) {
 				t.Fatalf("grant %s above request %s", g.Amount, g.Requested)
@@ -220,8 +254,8 @@ func checkSequence(t *testing.T, seed uint64, n int) {
 			t.Fatalf("increments %s/%s differ from grants %s/%s", inc.PFYear, inc.FranchiseYear, sumPF, sumFR)
 		}
 		s = s.Apply(inc)
-		if s.PFYear.GreaterThan(eur("50.00")) || s.FranchiseYear.GreaterThan(eur("50.00")) {
-			t.Fatalf("annual cap exceeded: PF %s, franchise %s", s.PFYear, s.FranchiseYear)
+		if (amountCap && s.PFYear.GreaterThan(eur("50.00"))) || s.FranchiseYear.GreaterThan(eur("50.00")) || s.PFYearCount > 25 {
+			t.Fatalf("annual cap exceeded: PF %s (%d participations), franchise %s", s.PFYear, s.PFYearCount, s.FranchiseYear)
 		}
 		for k, v := range s.FranchiseDay {
 			if k.Kind != KindMedicament && v.GreaterThan(eur(caps[int(k.Kind)-1])) {

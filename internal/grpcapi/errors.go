@@ -60,6 +60,9 @@ func statusOf(err error) error {
 	case errors.Is(err, service.ErrClaimCancelled):
 		return withDetails(codes.FailedPrecondition, "claim cancelled: nothing to pay",
 			&errdetails.ErrorInfo{Reason: "CLAIM_CANCELLED", Domain: errDomain})
+	case errors.Is(err, service.ErrClaimPaid):
+		return withDetails(codes.FailedPrecondition, "claim paid: a paid claim cannot be cancelled",
+			&errdetails.ErrorInfo{Reason: "CLAIM_PAID", Domain: errDomain})
 	case errors.Is(err, service.ErrClaimRejected):
 		return withDetails(codes.FailedPrecondition, "claim rejected: nothing to pay",
 			&errdetails.ErrorInfo{Reason: "CLAIM_REJECTED", Domain: errDomain})

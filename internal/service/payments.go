@@ -22,6 +22,9 @@ import (
 var (
 	// ErrClaimCancelled: the claim was cancelled; it cannot be paid.
 	ErrClaimCancelled = errors.New("claim cancelled")
+	// ErrClaimPaid: the claim's payment is recorded; it cannot be cancelled
+	// (a paid claim is reversed by the organism's recovery, not by a cancel).
+	ErrClaimPaid = errors.New("claim paid")
 	// ErrClaimRejected: the claim was rejected; nothing is payable.
 	ErrClaimRejected = errors.New("claim rejected")
 	// ErrAlreadyPaid: the claim was paid under another payment reference.

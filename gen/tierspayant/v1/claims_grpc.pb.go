@@ -51,7 +51,9 @@ type ClaimServiceClient interface {
 	// (CSS art. L161-36-3, last paragraph).
 	GetClaim(ctx context.Context, in *GetClaimRequest, opts ...grpc.CallOption) (*GetClaimResponse, error)
 	// CancelClaim reverses a committed claim: it restores exactly what the
-	// claim consumed, once. A second cancel changes nothing and says so.
+	// claim consumed, once. A second cancel changes nothing and says so. A
+	// claim whose payment is recorded (RecordPayment) cannot be cancelled:
+	// FAILED_PRECONDITION with ErrorInfo reason CLAIM_PAID.
 	CancelClaim(ctx context.Context, in *CancelClaimRequest, opts ...grpc.CallOption) (*CancelClaimResponse, error)
 	// AdjudicateStream adjudicates a batch over one bidirectional stream: one
 	// answer per claim, matched by claim id, in completion order. A claim that
@@ -148,7 +150,9 @@ type ClaimServiceServer interface {
 	// (CSS art. L161-36-3, last paragraph).
 	GetClaim(context.Context, *GetClaimRequest) (*GetClaimResponse, error)
 	// CancelClaim reverses a committed claim: it restores exactly what the
-	// claim consumed, once. A second cancel changes nothing and says so.
+	// claim consumed, once. A second cancel changes nothing and says so. A
+	// claim whose payment is recorded (RecordPayment) cannot be cancelled:
+	// FAILED_PRECONDITION with ErrorInfo reason CLAIM_PAID.
 	CancelClaim(context.Context, *CancelClaimRequest) (*CancelClaimResponse, error)
 	// AdjudicateStream adjudicates a batch over one bidirectional stream: one
 	// answer per claim, matched by claim id, in completion order. A claim that

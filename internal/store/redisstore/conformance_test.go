@@ -34,6 +34,7 @@ func TestStoreScriptMatchesFranchise(t *testing.T) {
 							LineLimit: decimal.New(int64(50+rng.IntN(1500)), -2), AnnualCap: decimal.New(5000, -2)}
 						if rng.IntN(2) == 0 {
 							r.Deduction, r.Professional, r.UnitAmount, r.DailyCount = franchise.DeductionPF, pros[rng.IntN(2)], decimal.New(200, -2), 4
+							r.AnnualCount, r.HasAnnualCap = 25, seq%2 == 0 // 2025; or 2024 with its amount cap
 						} else {
 							r.Deduction = franchise.DeductionFranchise
 							r.Kind = []franchise.Kind{franchise.KindMedicament, franchise.KindActeParamedical, franchise.KindTransport}[rng.IntN(3)]

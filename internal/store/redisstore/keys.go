@@ -42,7 +42,8 @@ func tag(ref string) string { return "{b:" + ref + "}" }
 
 func beneficiaryKey(ref string) string { return "ben:" + tag(ref) }
 
-// countersKey holds the annual counters ("pf", "fr", cents) of one
+// countersKey holds the annual counters ("pf", "fr" in cents; "pfn", the
+// number of participations) of one
 // adjudication year: they belong to the year the claim is received in
 // (docs/rules.md#dates).
 func countersKey(ref string, year int) string {

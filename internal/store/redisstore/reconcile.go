@@ -14,11 +14,11 @@ import (
 // Difference is one disagreement between the audit streams and the state.
 type Difference struct {
 	BeneficiaryRef string
-	// Year is the adjudication year of an annual counter ("pf", "fr"), the
+	// Year is the adjudication year of an annual counter ("pf", "fr", "pfn"), the
 	// care year of a daily one ("fd:…", "pc:…", Daily set), 0 for the debt.
 	Year      int
 	Daily     bool
-	Field     string // counter field ("pf", "fr", "fd:…", "pc:…"), "debt", or "claim:<id>"
+	Field     string // counter field ("pf", "fr", "pfn", "fd:…", "pc:…"), "debt", or "claim:<id>"
 	FromAudit int64  // cents, or counts for "pc:" fields; commits for "claim:"
 	InState   int64
 }

@@ -16,11 +16,13 @@ import "github.com/redis/go-redis/v9"
 // ARGV: 1 content digest, 2 priced blob, 3 received-at (Unix ms), 4 claim TTL
 // (s), 5 year, 6 claim id, 7 annual counters TTL (s), 8 number of requests, 9
 // claim meta (payment tracking), 10 daily counters TTL (s), 11 number m of
-// daily keys, 12…11+m the care year of KEYS[5]…KEYS[4+m], then 11 values per
-// request: deduction ("pf"/"fr"), units, unit amount, line limit, daily key
-// (i for KEYS[4+i], 0 for none), daily field ("" for none), daily cap, count
-// field ("" for none), count cap, annual cap, debt flag ("1" when the
-// deduction becomes patient debt).
+// daily keys, 12…11+m the care year of KEYS[5]…KEYS[4+m], then 12 values per
+// request: deduction ("pf"/"fr"), units, unit amount, line limit (a PF: one
+// act's AMO, per participation), daily key (i for KEYS[4+i], 0 for none),
+// daily field ("" for none), daily cap, count field ("" for none), count cap,
+// annual cap in cents (-1 for none), debt flag ("1" when the deduction
+// becomes patient debt), annual count cap (a PF: participations a year in
+// field "pfn", 0 for none).
 //
 // The claim hash and the audit entry record the increments: "inc", annual,
 // "f=d;…" in the key of year "y"; "dinc", daily, "careyear|f=d;…".
@@ -29,7 +31,8 @@ import "github.com/redis/go-redis/v9"
 // received-at, state, meta, payment} when the claim id is already committed with the same
 // digest; {"CONFLICT"} when it is committed with another digest.
 // Each grant is "units:amount:limits" (limits: 1 line AMO, 2 daily cap,
-// 4 daily count, 8 annual cap), comma separated, in request order.
+// 4 daily count, 8 annual cap, 16 annual count), comma separated, in request
+// order.
 var commitScript = redis.NewScript(`
 local clm, cnt, ben, aud = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local existing = redis.call('HGET', clm, 'h')
@@ -64,11 +67,11 @@ end
 local n = tonumber(ARGV[8])
 local grants, debt = {}, 0
 for i = 0, n - 1 do
-  local o = 12 + m + i * 11
+  local o = 12 + m + i * 12
   local ded, units, unit, lim = ARGV[o], tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local dk, dayf, daycap = tonumber(ARGV[o + 4]), ARGV[o + 5], tonumber(ARGV[o + 6])
   local cntf, cntcap = ARGV[o + 7], tonumber(ARGV[o + 8])
-  local annual, debtflag = tonumber(ARGV[o + 9]), ARGV[o + 10]
+  local annual, debtflag, acount = tonumber(ARGV[o + 9]), ARGV[o + 10], tonumber(ARGV[o + 11])
   local limits, amount = 0, 0
   if ded == 'fr' then
     amount = units * unit
@@ -88,12 +91,21 @@ for i = 0, n - 1 do
       if room < units then units = room; limits = limits + 4 end
       if units < 0 then units = 0 end
     end
-    amount = units * unit
-    if lim < amount then amount = lim; limits = limits + 1 end
-    local room = annual - get(0, 'pf')
-    if room < amount then amount = room; limits = limits + 8 end
+    if acount > 0 then
+      local room = acount - get(0, 'pfn')
+      if room < units then units = room; limits = limits + 16 end
+      if units < 0 then units = 0 end
+    end
+    local per = unit
+    if units > 0 and lim < per then per = lim; limits = limits + 1 end
+    amount = units * per
+    if annual >= 0 then
+      local room = annual - get(0, 'pf')
+      if room < amount then amount = room; limits = limits + 8 end
+    end
     if amount <= 0 then amount = 0; units = 0 end
     if cntf ~= '' and cntcap > 0 then add(dk, cntf, units) end
+    add(0, 'pfn', units)
     add(0, 'pf', amount)
   end
   if debtflag == '1' then debt = debt + amount end
@@ -144,13 +156,17 @@ return {'NEW', g, string.format('%d', bal)}
 // beneficiary hash, 4 audit stream, 5… the daily counters hash of each care
 // year of the claim's "dinc". ARGV: 1 cancel instant (Unix ms), 2 claim id,
 // 3… the care year of KEYS[5]….
-// Replies: {"NOTFOUND"}, {"ALREADY", cancelled-at, given back, daily given
-// back} or {"CANCELLED", cancelled-at, given back, daily given back}.
+// A claim with a recorded payment is never cancelled: the check is made
+// here, atomically with the reversal, so a payment recorded between the
+// service's read and this script cannot be undone (docs/rules.md#cancellation).
+// Replies: {"NOTFOUND"}, {"PAID"}, {"ALREADY", cancelled-at, given back, daily
+// given back} or {"CANCELLED", cancelled-at, given back, daily given back}.
 var cancelScript = redis.NewScript(`
 local clm, cnt, ben, aud = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local v = redis.call('HMGET', clm, 'st', 'xat', 'inc', 'debt', 'y', 'dinc', 'xinc', 'xdinc')
+local v = redis.call('HMGET', clm, 'st', 'xat', 'inc', 'debt', 'y', 'dinc', 'xinc', 'xdinc', 'pay')
 if not v[1] then return {'NOTFOUND'} end
 if v[1] == 'X' then return {'ALREADY', v[2], v[7] or '', v[8] or ''} end
+if v[9] then return {'PAID'} end
 local daily = {}
 for i = 5, #KEYS do daily[ARGV[i - 2]] = KEYS[i] end
 local function giveback(k, f, d)

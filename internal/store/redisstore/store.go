@@ -180,7 +180,7 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 		reserve = pipe.SetArgs(ctx, claimIndexKey(r.ClaimID), ref+"|"+r.Digest, redis.SetArgs{Mode: "NX", Get: true, TTL: claimTTL})
 	}
 	ben := pipe.HMGet(ctx, beneficiaryKey(ref), "r", "debt")
-	cnt := pipe.HMGet(ctx, countersKey(ref, r.Year), "pf", "fr")
+	cnt := pipe.HMGet(ctx, countersKey(ref, r.Year), "pf", "fr", "pfn")
 	for _, d := range daily {
 		for _, k := range d.days {
 			d.fields = append(d.fields, dayField(k))
@@ -255,6 +255,10 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 		return snap, err
 	}
 	st.FranchiseYear = decimal.New(n, -2)
+	if n, err = num(cv, 2); err != nil {
+		return snap, err
+	}
+	st.PFYearCount = int(n)
 	for _, d := range daily {
 		dv := d.cmd.Val()
 		for i, k := range d.days {
@@ -310,11 +314,15 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 		keys = append(keys, dailyKey(c.BeneficiaryRef, y))
 		return len(years)
 	}
-	reqs := make([]any, 0, 11*len(c.Requests))
+	reqs := make([]any, 0, 12*len(c.Requests))
 	for _, r := range c.Requests {
 		ded, dk, dayf, daycap, cntf, cntcap := "fr", 0, "", "-1", "", 0
+		annual, acount := cents(r.AnnualCap), 0
 		if r.Deduction == franchise.DeductionPF {
-			ded = "pf"
+			ded, acount = "pf", r.AnnualCount
+			if !r.HasAnnualCap {
+				annual = "-1"
+			}
 			if r.DailyCount > 0 {
 				k := franchise.ProDayKey{Professional: r.Professional, CareDate: franchise.Day(r.CareDate)}
 				dk, cntf, cntcap = dailyIndex(k.CareDate), countField(k), r.DailyCount
@@ -327,7 +335,7 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 		if r.Debt {
 			debt = "1"
 		}
-		reqs = append(reqs, ded, r.Units, cents(r.UnitAmount), cents(r.LineLimit), dk, dayf, daycap, cntf, cntcap, cents(r.AnnualCap), debt)
+		reqs = append(reqs, ded, r.Units, cents(r.UnitAmount), cents(r.LineLimit), dk, dayf, daycap, cntf, cntcap, annual, debt, acount)
 	}
 	args := make([]any, 0, 11+len(years)+len(reqs))
 	args = append(args, c.Digest, c.Blob, c.ReceivedAt.UnixMilli(), int64(claimTTL/time.Second), c.Year, c.ClaimID,
@@ -414,7 +422,7 @@ func parseGrants(s string) ([]service.RawGrant, error) {
 		for _, b := range []struct {
 			bit int
 			l   franchise.Limit
-		}{{4, franchise.LimitDailyCount}, {1, franchise.LimitLineAMO}, {2, franchise.LimitDailyCap}, {8, franchise.LimitAnnualCap}} {
+		}{{4, franchise.LimitDailyCount}, {16, franchise.LimitAnnualCount}, {1, franchise.LimitLineAMO}, {2, franchise.LimitDailyCap}, {8, franchise.LimitAnnualCap}} {
 			if mask&b.bit != 0 {
 				g.Limits = append(g.Limits, b.l)
 			}
@@ -510,8 +518,11 @@ func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (servi
 	if err != nil {
 		return service.Cancellation{}, wrap(err)
 	}
-	if res[0] == "NOTFOUND" {
+	switch res[0] {
+	case "NOTFOUND":
 		return service.Cancellation{}, service.ErrNotFound
+	case "PAID":
+		return service.Cancellation{}, service.ErrClaimPaid
 	}
 	out := service.Cancellation{Now: res[0] == "CANCELLED"}
 	if ms, err := strconv.ParseInt(res[1], 10, 64); err == nil {
