@@ -452,16 +452,38 @@ func scenario(t *testing.T, a *app.App, conn *grpc.ClientConn, redisKeys func() 
 	if err != nil || len(rep.GetRows()) != 1 || rep.GetRows()[0].GetProfession() != tpv1.Profession_PROFESSION_PHYSICIAN || rep.GetRows()[0].GetPenaltiesDue() != "1.00" {
 		t.Fatalf("delay report: %v %v", rep, err)
 	}
+	initial, maintenance := tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_INITIAL, tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_MAINTENANCE
 	fr, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
-		Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "DIR-2025-001"}})
+		Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "DIR-2025-001", Kind: initial}})
 	if err != nil || len(fr.GetRegimes()) != 1 {
 		t.Fatalf("fraud regime: %v %v", fr, err)
 	}
 	if _, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
-		Start: "2025-05-15", End: "2025-12-31", MaxWorkingDays: 30, DecisionRef: "DIR-2025-002"}}); status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("a regime longer than 3 months must be refused: %v", err)
+		Start: "2025-05-15", End: "2025-12-31", MaxWorkingDays: 30, DecisionRef: "DIR-2025-002", Kind: initial}}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("an initial regime longer than 3 months must be refused: %v", err)
 	}
-	if lf, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "10000000002"}); err != nil || len(lf.GetRegimes()) != 1 {
+	// D5′: the kind is required; a maintenance continues the measure, for up
+	// to 6 months, renewable once.
+	if _, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
+		Start: "2025-08-15", End: "2025-09-14", MaxWorkingDays: 30, DecisionRef: "DIR-2025-003"}}); violation(t, err) != "regime.kind" {
+		t.Fatalf("a regime without kind: %v", err)
+	}
+	if _, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
+		Start: "2025-08-16", End: "2026-02-15", MaxWorkingDays: 30, DecisionRef: "DIR-2025-004", Kind: maintenance}}); violation(t, err) != "regime.kind" {
+		t.Fatalf("a maintenance that does not continue a measure: %v", err)
+	}
+	for i, p := range [][2]string{{"2025-08-15", "2026-02-14"}, {"2026-02-15", "2026-08-14"}} {
+		if _, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
+			Start: p[0], End: p[1], MaxWorkingDays: 30, DecisionRef: "DIR-M" + strconv.Itoa(i), Kind: maintenance}}); err != nil {
+			t.Fatalf("maintenance %d: %v", i+1, err)
+		}
+	}
+	if _, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000002",
+		Start: "2026-08-15", End: "2027-02-14", MaxWorkingDays: 30, DecisionRef: "DIR-M2", Kind: maintenance}}); violation(t, err) != "regime.kind" {
+		t.Fatalf("a second renewal of the maintenance must be refused: %v", err)
+	}
+	if lf, err := pc.ListFraudRegimes(ctx, &tpv1.ListFraudRegimesRequest{ProfessionalId: "10000000002"}); err != nil || len(lf.GetRegimes()) != 3 ||
+		lf.GetRegimes()[0].GetKind() != initial || lf.GetRegimes()[2].GetKind() != maintenance {
 		t.Fatalf("list fraud regimes: %v %v", lf, err)
 	}
 

@@ -295,7 +295,7 @@ func TestTenantIsolation(t *testing.T) {
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"SetFraudRegime", func(ctx context.Context) error {
-			_, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000017", Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "D1"}})
+			_, err := pc.SetFraudRegime(ctx, &tpv1.SetFraudRegimeRequest{Regime: &tpv1.FraudRegime{ProfessionalId: "10000000017", Start: "2025-05-15", End: "2025-08-14", MaxWorkingDays: 30, DecisionRef: "D1", Kind: tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_INITIAL}})
 			return err
 		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {pd}, "professional": {pd}}},
 		{"ListFraudRegimes", func(ctx context.Context) error {

@@ -125,7 +125,12 @@ func (s *PaymentServer) GetDelayReport(ctx context.Context, req *tpv1.GetDelayRe
 }
 
 func regimeToProto(pro string, r payment.FraudRegime) *tpv1.FraudRegime {
-	return &tpv1.FraudRegime{ProfessionalId: pro, Start: date(r.Start), End: date(r.End), MaxWorkingDays: int32(r.MaxWorkingDays), DecisionRef: r.DecisionRef}
+	kind := tpv1.FraudRegimeKind(r.Kind)
+	if r.Kind == payment.FraudRegimeUnspecified { // stored before kinds existed: an initial measure
+		kind = tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_INITIAL
+	}
+	return &tpv1.FraudRegime{ProfessionalId: pro, Start: date(r.Start), End: date(r.End), MaxWorkingDays: int32(r.MaxWorkingDays),
+		DecisionRef: r.DecisionRef, Kind: kind}
 }
 
 // SetFraudRegime records a professional's extended deadline.
@@ -138,6 +143,12 @@ func (s *PaymentServer) SetFraudRegime(ctx context.Context, req *tpv1.SetFraudRe
 	fr := payment.FraudRegime{
 		Start: d.date("regime.start", r.GetStart(), true), End: d.date("regime.end", r.GetEnd(), true),
 		MaxWorkingDays: int(r.GetMaxWorkingDays()), DecisionRef: r.GetDecisionRef(),
+	}
+	switch k := r.GetKind(); k {
+	case tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_INITIAL, tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_MAINTENANCE, tpv1.FraudRegimeKind_FRAUD_REGIME_KIND_JUDICIAL:
+		fr.Kind = payment.FraudRegimeKind(k)
+	default:
+		d.bad("regime.kind", "required: FRAUD_REGIME_KIND_INITIAL, _MAINTENANCE or _JUDICIAL")
 	}
 	if err := d.err(); err != nil {
 		return nil, toStatus(err)

@@ -50,7 +50,44 @@ const (
 	// ParamFraudDuration is the longest duration of a fraud regime, in months
 	// (L161-36-3; D161-13-6).
 	ParamFraudDuration = "P-PAY-7"
+	// ParamFraudMaintenance is the longest duration of a maintenance of the
+	// regime, in months (D161-13-6 2°).
+	ParamFraudMaintenance = "P-PAY-7-MAINTENANCE"
+	// ParamFraudRenewals is how many times a maintenance may be renewed
+	// (D161-13-6 2°: "renouvelable une fois").
+	ParamFraudRenewals = "P-PAY-7-RENEWALS"
 )
+
+// FraudRegimeKind is the kind of a fraud measure (D161-13-6): each has its
+// own maximum length.
+type FraudRegimeKind int
+
+// Fraud regime kinds.
+const (
+	FraudRegimeUnspecified FraudRegimeKind = iota
+	// FraudRegimeInitial: the first measure, at most P-PAY-7 (3) months.
+	FraudRegimeInitial
+	// FraudRegimeMaintenance: the measure maintained by a reasoned decision
+	// at its end, at most P-PAY-7-MAINTENANCE (6) months, renewable
+	// P-PAY-7-RENEWALS (1) time.
+	FraudRegimeMaintenance
+	// FraudRegimeJudicial: maintained as long as the judicial investigation
+	// after the organism's complaint lasts; no maximum length.
+	FraudRegimeJudicial
+)
+
+// String returns the kind's name.
+func (k FraudRegimeKind) String() string {
+	switch k {
+	case FraudRegimeInitial:
+		return "initial"
+	case FraudRegimeMaintenance:
+		return "maintenance"
+	case FraudRegimeJudicial:
+		return "judicial"
+	}
+	return "unspecified"
+}
 
 // Rules of an Assessment.
 const (
@@ -173,6 +210,9 @@ type FraudRegime struct {
 	MaxWorkingDays int
 	// DecisionRef identifies the director's decision, for the trace.
 	DecisionRef string
+	// Kind is the kind of measure. Regimes stored before kinds existed read
+	// as FraudRegimeUnspecified and are treated as initial measures.
+	Kind FraudRegimeKind `json:",omitempty"`
 }
 
 // ActiveOn reports whether the measure covers the day (Start and End
@@ -184,20 +224,35 @@ func (r FraudRegime) ActiveOn(day time.Time) bool {
 }
 
 // Validate checks the measure against the parameters in force on its
-// notification date: L161-36-3 and D161-13-6 allow a deadline
-// of at most P-PAY-6 working days for at most P-PAY-7 months. It also
-// requires both dates, End not before Start, a positive deadline and a
-// decision reference. Problems wrap ErrInvalidFraudRegime; a missing
-// parameter wraps legal.ErrNoValueAt.
+// notification date: L161-36-3 and D161-13-6 allow a deadline of at most
+// P-PAY-6 working days, for at most P-PAY-7 months for an initial measure
+// and P-PAY-7-MAINTENANCE months for a maintenance; a judicial maintenance
+// has no maximum length (a regime of unspecified kind, stored before kinds
+// existed, is an initial one). It also requires both dates, End not
+// before Start, a positive deadline and a decision reference. Problems wrap
+// ErrInvalidFraudRegime; a missing parameter wraps legal.ErrNoValueAt.
 func (r FraudRegime) Validate(t *legal.Table) error {
 	if r.Start.IsZero() || r.End.IsZero() {
 		return fmt.Errorf("%w: start and end dates are required", ErrInvalidFraudRegime)
 	}
 	start, end := civil(r.Start), civil(r.End)
 	notified := start.Format(time.DateOnly)
-	months, err := t.At(ParamFraudDuration, start)
-	if err != nil {
-		return fmt.Errorf("fraud regime notified on %s: %w", notified, err)
+	durationID := ""
+	switch r.Kind {
+	case FraudRegimeInitial, FraudRegimeUnspecified: // unspecified: stored before kinds existed
+		durationID = ParamFraudDuration
+	case FraudRegimeMaintenance:
+		durationID = ParamFraudMaintenance
+	case FraudRegimeJudicial:
+	default:
+		return fmt.Errorf("%w: unknown kind %d", ErrInvalidFraudRegime, int(r.Kind))
+	}
+	var months legal.Value
+	if durationID != "" {
+		var err error
+		if months, err = t.At(durationID, start); err != nil {
+			return fmt.Errorf("fraud regime notified on %s: %w", notified, err)
+		}
 	}
 	maxDays, err := t.At(ParamFraudDeadline, start)
 	if err != nil {
@@ -207,9 +262,11 @@ func (r FraudRegime) Validate(t *legal.Table) error {
 	if end.Before(start) {
 		errs = append(errs, fmt.Errorf("%w: end %s before start %s", ErrInvalidFraudRegime, end.Format(time.DateOnly), notified))
 	}
-	if last := lastDayOfMeasure(start, months.Int()); end.After(last) {
-		errs = append(errs, fmt.Errorf("%w: lasts beyond %d months (%s, last allowed day %s)",
-			ErrInvalidFraudRegime, months.Int(), ParamFraudDuration, last.Format(time.DateOnly)))
+	if durationID != "" {
+		if last := lastDayOfMeasure(start, months.Int()); end.After(last) {
+			errs = append(errs, fmt.Errorf("%w: a %s measure lasts at most %d months (%s, last allowed day %s)",
+				ErrInvalidFraudRegime, r.Kind, months.Int(), durationID, last.Format(time.DateOnly)))
+		}
 	}
 	if r.MaxWorkingDays <= 0 || r.MaxWorkingDays > maxDays.Int() {
 		errs = append(errs, fmt.Errorf("%w: deadline of %d working days outside 1..%d (%s)",
@@ -219,6 +276,54 @@ func (r FraudRegime) Validate(t *legal.Table) error {
 		errs = append(errs, fmt.Errorf("%w: decision reference is required", ErrInvalidFraudRegime))
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateSequence checks a measure against the professional's other
+// measures (D161-13-6): a maintenance or a judicial maintenance continues a
+// measure, so it starts the day after one of them ends; a maintenance follows
+// an initial measure or a maintenance, and the maintenances that follow one
+// another after an initial measure are at most 1 + P-PAY-7-RENEWALS (a
+// maintenance "renouvelable une fois"). A measure replacing one of the same
+// start is checked against the others. Problems wrap ErrInvalidFraudRegime.
+func (r FraudRegime) ValidateSequence(t *legal.Table, others []FraudRegime) error {
+	if r.Kind != FraudRegimeMaintenance && r.Kind != FraudRegimeJudicial {
+		return nil
+	}
+	start := civil(r.Start)
+	byEnd := map[time.Time]FraudRegime{}
+	for _, o := range others {
+		if !civil(o.Start).Equal(start) {
+			byEnd[civil(o.End)] = o
+		}
+	}
+	prev, ok := byEnd[start.AddDate(0, 0, -1)]
+	if !ok {
+		return fmt.Errorf("%w: a %s measure continues another: no measure of this professional ends on %s",
+			ErrInvalidFraudRegime, r.Kind, start.AddDate(0, 0, -1).Format(time.DateOnly))
+	}
+	if r.Kind == FraudRegimeJudicial {
+		return nil
+	}
+	renewals, err := t.At(ParamFraudRenewals, start)
+	if err != nil {
+		return fmt.Errorf("fraud regime notified on %s: %w", start.Format(time.DateOnly), err)
+	}
+	chain := 1 // r itself
+	for prev.Kind == FraudRegimeMaintenance {
+		chain++
+		var found bool
+		if prev, found = byEnd[civil(prev.Start).AddDate(0, 0, -1)]; !found {
+			break
+		}
+	}
+	switch {
+	case prev.Kind == FraudRegimeJudicial:
+		return fmt.Errorf("%w: a maintenance follows an initial measure or a maintenance, not a judicial one", ErrInvalidFraudRegime)
+	case chain > 1+renewals.Int():
+		return fmt.Errorf("%w: a maintenance is renewable %d time(s) (%s): this would be maintenance number %d",
+			ErrInvalidFraudRegime, renewals.Int(), ParamFraudRenewals, chain)
+	}
+	return nil
 }
 
 // lastDayOfMeasure returns the last day of a measure of the given number of

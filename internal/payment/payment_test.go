@@ -376,6 +376,7 @@ func TestFraudRegime_Validate(t *testing.T) {
 	reg := func(start, end string, days int, ref string) payment.FraudRegime {
 		return payment.FraudRegime{Start: d(t, start), End: d(t, end), MaxWorkingDays: days, DecisionRef: ref}
 	}
+	kind := func(r payment.FraudRegime, k payment.FraudRegimeKind) payment.FraudRegime { r.Kind = k; return r }
 	tests := []struct {
 		name string
 		r    payment.FraudRegime
@@ -396,6 +397,13 @@ func TestFraudRegime_Validate(t *testing.T) {
 		{"1 Feb + 3 months: 1 May is too late", reg("2025-02-01", "2025-05-01", 30, "D1"), payment.ErrInvalidFraudRegime},
 		{"notified 15 Oct: through 14 Jan of the next year", reg("2025-10-15", "2026-01-14", 30, "D1"), nil},
 		{"notified before the decree (2023): no parameter", reg("2023-12-01", "2024-02-29", 30, "D1"), legal.ErrNoValueAt},
+		{"D5′ initial: 3 months", kind(reg("2025-05-15", "2025-08-14", 30, "D1"), payment.FraudRegimeInitial), nil},
+		{"D5′ initial: 4 months refused", kind(reg("2025-05-15", "2025-09-14", 30, "D1"), payment.FraudRegimeInitial), payment.ErrInvalidFraudRegime},
+		{"D5′ maintenance: 6 months (P-PAY-7-MAINTENANCE)", kind(reg("2025-08-15", "2026-02-14", 30, "D2"), payment.FraudRegimeMaintenance), nil},
+		{"D5′ maintenance: one day past 6 months refused", kind(reg("2025-08-15", "2026-02-15", 30, "D2"), payment.FraudRegimeMaintenance), payment.ErrInvalidFraudRegime},
+		{"D5′ maintenance: still at most 30 working days", kind(reg("2025-08-15", "2026-02-14", 31, "D2"), payment.FraudRegimeMaintenance), payment.ErrInvalidFraudRegime},
+		{"D5′ judicial: no maximum length", kind(reg("2025-08-15", "2027-08-14", 30, "D3"), payment.FraudRegimeJudicial), nil},
+		{"D5′ unknown kind", kind(reg("2025-05-15", "2025-08-14", 30, "D1"), payment.FraudRegimeKind(9)), payment.ErrInvalidFraudRegime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -541,5 +549,49 @@ func TestPenalty_SmallInvoiceAnomaly(t *testing.T) {
 	}
 	if !day9.Amount.Equal(eur(t, "1.00")) || !day10.Amount.Equal(eur(t, "0.48")) {
 		t.Errorf("5-E: day 9 = %s, day 10 = %s; want 1.00 then 0.48", day9.Amount, day10.Amount)
+	}
+}
+
+// TestFraudRegime_ValidateSequence covers RULEBOOK D5′ (D161-13-6 2°): a
+// maintenance continues a measure the day after it ends, and is renewable
+// once; a judicial maintenance continues any measure.
+func TestFraudRegime_ValidateSequence(t *testing.T) {
+	t.Parallel()
+	tb := table(t)
+	reg := func(k payment.FraudRegimeKind, start, end string) payment.FraudRegime {
+		return payment.FraudRegime{Kind: k, Start: d(t, start), End: d(t, end), MaxWorkingDays: 30, DecisionRef: "D"}
+	}
+	initial := reg(payment.FraudRegimeInitial, "2025-01-10", "2025-04-09")
+	m1 := reg(payment.FraudRegimeMaintenance, "2025-04-10", "2025-10-09")
+	m2 := reg(payment.FraudRegimeMaintenance, "2025-10-10", "2026-04-09")
+	m3 := reg(payment.FraudRegimeMaintenance, "2026-04-10", "2026-10-09")
+	jud := reg(payment.FraudRegimeJudicial, "2026-04-10", "2027-04-09")
+	tests := []struct {
+		name   string
+		r      payment.FraudRegime
+		others []payment.FraudRegime
+		ok     bool
+	}{
+		{"an initial measure needs nothing before it", initial, nil, true},
+		{"a maintenance the day after the initial measure", m1, []payment.FraudRegime{initial}, true},
+		{"a maintenance with no measure before it", m1, nil, false},
+		{"a maintenance with a gap of one day", reg(payment.FraudRegimeMaintenance, "2025-04-11", "2025-10-10"), []payment.FraudRegime{initial}, false},
+		{"the one renewal of the maintenance", m2, []payment.FraudRegime{initial, m1}, true},
+		{"a second renewal is refused (renouvelable une fois)", m3, []payment.FraudRegime{initial, m1, m2}, false},
+		{"a judicial maintenance after the renewals", jud, []payment.FraudRegime{initial, m1, m2}, true},
+		{"a judicial maintenance with no measure before it", jud, nil, false},
+		{"a maintenance after a judicial one is refused", reg(payment.FraudRegimeMaintenance, "2027-04-10", "2027-10-09"),
+			[]payment.FraudRegime{initial, m1, m2, jud}, false},
+		{"replacing the renewal itself (same start) is checked against the others", m2, []payment.FraudRegime{initial, m1, m2}, true},
+		{"a legacy regime without kind counts as initial", m1, []payment.FraudRegime{reg(payment.FraudRegimeUnspecified, "2025-01-10", "2025-04-09")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.r.ValidateSequence(tb, tt.others)
+			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, payment.ErrInvalidFraudRegime)) {
+				t.Errorf("ValidateSequence() = %v, want ok %v", err, tt.ok)
+			}
+		})
 	}
 }

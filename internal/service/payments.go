@@ -437,12 +437,18 @@ func (s *Service) SetFraudRegime(ctx context.Context, professional string, r pay
 	if err := adminOnly(ctx); err != nil {
 		return nil, err
 	}
+	if r.Kind == payment.FraudRegimeUnspecified {
+		return nil, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "regime.kind", Description: "required: initial, maintenance or judicial (D161-13-6)"}}}
+	}
 	if err := r.Validate(s.params); err != nil {
 		return nil, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "regime", Description: err.Error()}}}
 	}
 	rs, err := s.fraud.Get(ctx, professional)
 	if err != nil {
 		return nil, err
+	}
+	if err := r.ValidateSequence(s.params, rs); err != nil {
+		return nil, &claims.ValidationError{Fields: []claims.FieldViolation{{Field: "regime.kind", Description: err.Error()}}}
 	}
 	kept := rs[:0]
 	for _, x := range rs {
