@@ -85,6 +85,10 @@ type LineDecision struct {
 	// care date on which the registry shows the rights closed, to be
 	// recovered from the insured (docs/rules.md#guarantee).
 	AmountToRecover decimal.Decimal
+	// HorsParcoursMajoration is the part of the ticket modérateur added
+	// because the line is outside the coordinated-care pathway
+	// (docs/rules.md#hors-parcours); the patient bears it, CSS or not.
+	HorsParcoursMajoration decimal.Decimal
 }
 
 // Totals sums the line amounts of a decision (sums of rounded amounts,
@@ -92,7 +96,7 @@ type LineDecision struct {
 type Totals struct {
 	Base, AMO, TicketModerateur, ParticipationForfaitaire, Franchise, Excess decimal.Decimal
 	PayableToProfessional, PayableToPatient, PatientShare, PatientDebt       decimal.Decimal
-	AmountToRecover                                                          decimal.Decimal
+	AmountToRecover, HorsParcoursMajoration                                  decimal.Decimal
 }
 
 // Decision is the adjudication of a claim.

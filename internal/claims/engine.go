@@ -235,6 +235,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		tot.PatientShare = tot.PatientShare.Add(ld.PatientShare)
 		tot.PatientDebt = tot.PatientDebt.Add(ld.PatientDebt)
 		tot.AmountToRecover = tot.AmountToRecover.Add(ld.AmountToRecover)
+		tot.HorsParcoursMajoration = tot.HorsParcoursMajoration.Add(ld.HorsParcoursMajoration)
 	}
 	d.Totals = tot
 	d.DebtBalance = round(p.Debt.Add(tot.PatientDebt))

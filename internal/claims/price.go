@@ -26,6 +26,7 @@ const (
 	AmountPatientDebt           = "patient_debt"
 	AmountDebtBalance           = "debt_balance"
 	AmountAmountToRecover       = "amount_to_recover"
+	AmountHorsParcours          = "hors_parcours_majoration"
 	// AmountOppositionJudgedOn is a claim-level trace without an amount: the
 	// day the opposition list was judged at, when the declared creation was
 	// older than P-OPP-1 allows (its Parameter holds the date).
@@ -39,6 +40,8 @@ const (
 	pTMPhysician       = "P-TM-1"
 	pTMHorsParcours    = "P-TM-2"
 	pTMHorsParcoursAge = "P-TM-2-AGE"
+	pTMHorsParcoursCap = "P-TM-2-CAP"
+	pTMPsychiatryAge   = "P-TM-2-PSY-AGE"
 	pTMAuxiliary       = "P-TM-3"
 	pTMBiology         = "P-TM-4"
 	pTMDentist         = "P-TM-5"
@@ -233,10 +236,6 @@ func (p *pricer) line(i int) error {
 		// read as one session; several sessions billed on one line would each
 		// owe it, and several lines of one session owe it once. See
 		// docs/rules.md#heavy-act.
-		// TODO(legal): on a hors-parcours line (P-TM-2) the flat amount
-		// replaces the increased ticket modérateur too, so the L162-5-3
-		// majoration, which applies on top of the flat amount, is lost on
-		// heavy acts.
 		tm := decimal.Min(flat, base)
 		ld.HeavyActFlat = true
 		ld.TicketModerateur = tm
@@ -249,6 +248,20 @@ func (p *pricer) line(i int) error {
 	} else {
 		ld.AMO = round(base.Mul(rt.rate))
 		ld.TicketModerateur = base.Sub(ld.AMO)
+	}
+	// Hors parcours (L162-5-3, R160-6): the participation is increased on
+	// top of the TM, the flat amount of a heavy act included.
+	maj, err := p.horsParcours(i, l, care, sit, base)
+	if err != nil {
+		return err
+	}
+	if maj.Sign() > 0 {
+		maj = decimal.Min(maj, ld.AMO)
+		ld.HorsParcoursMajoration = maj
+		ld.AMO = ld.AMO.Sub(maj)
+		ld.TicketModerateur = ld.TicketModerateur.Add(maj)
+		amoTrace.Rule += "_MINUS_HORS_PARCOURS"
+		tmTrace.Rule += "_PLUS_HORS_PARCOURS"
 	}
 	amoTrace.Value, tmTrace.Value = ld.AMO, ld.TicketModerateur
 	p.trace(amoTrace)
@@ -281,8 +294,9 @@ func (p *pricer) line(i int) error {
 		shareRule = "BILLED_AMOUNT_OUT_OF_TIERS_PAYANT"
 	case sit.css:
 		// The CSS pays the ticket modérateur as the complementary part
-		// (docs/rules.md#css).
-		ld.PatientShare = ld.Excess
+		// (docs/rules.md#css), but not the hors-parcours majoration
+		// (L861-3: the patient bears it).
+		ld.PatientShare = ld.Excess.Add(ld.HorsParcoursMajoration)
 		shareRule = "CSS_PAYS_TICKET_MODERATEUR"
 	default:
 		ld.PatientShare = ld.TicketModerateur.Add(ld.Excess)
@@ -495,17 +509,8 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 		}
 		return rateChoice{rate: l.ProductRate, rule: "PRODUCT_RATE", article: citeMedicineRate, paramID: v.RefID, param: l.ProductRate.StringFixed(2)}, nil
 	case CategoryPhysician:
-		if l.Parcours == ParcoursHors && !l.Emergency {
-			age, err := p.e.table.At(pTMHorsParcoursAge, care)
-			if err != nil {
-				return rateChoice{}, err
-			}
-			if ageOn(p.in.Rights.BirthDate, care) >= age.Int() {
-				p.reason(i, ReasonHorsParcours, citeHorsParcours,
-					"outside the coordinated-care pathway: increased ticket modérateur")
-				return p.tableRate(pTMHorsParcours, care, "HORS_PARCOURS", citeHorsParcours)
-			}
-		}
+		// Hors parcours is a majoration on top of this rate
+		// (docs/rules.md#hors-parcours), see horsParcours.
 		return p.tableRate(pTMPhysician, care, "TM_RATE_PHYSICIAN", citeRate)
 	case CategoryMidwife:
 		return p.tableRate(pTMMidwife, care, "TM_RATE_MIDWIFE", citeRateUNCAM)
@@ -518,10 +523,7 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 	case CategoryTransport, CategoryEmergencyTransport:
 		return p.tableRate(pTMTransport, care, "TM_RATE_TRANSPORT", citeRate)
 	case CategoryPharmacistService:
-		// TODO(legal): R160-5 17° sets the participation on pharmacist
-		// services (an AMO rate of 70 %); P-TM-PHARMACIST has no value yet,
-		// so the lookup fails with legal.ErrNoValueAt until one is added
-		// (docs/rules.md#pharmacist-services).
+		// R160-5 17°: 70 % from 2021-09-01 (docs/rules.md#pharmacist-services).
 		return p.tableRate(pTMPharmacist, care, "TM_RATE_PHARMACIST_SERVICE", citePharmacistRate)
 	}
 	return rateChoice{}, errors.New("claims: unknown category") // unreachable after validation
@@ -749,6 +751,76 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 	p.out.Requests = append(p.out.Requests, req)
 	p.out.Sources = append(p.out.Sources, src)
 	return nil
+}
+
+// horsParcours returns the hors-parcours majoration of a line (L162-5-3,
+// R160-6, D162-1-6, D162-1-7; docs/rules.md#hors-parcours): on a physician
+// line marked ParcoursHors for a patient aged P-TM-2-AGE or more, P-TM-2 of
+// the base, at most P-TM-2-CAP per act when a cap is in force. None in an
+// emergency (a line flagged Emergency), for an AME beneficiary (outside the
+// parcours de soins), for the care of a recognised ALD's protocol
+// (D162-1-6 3°), under maternity insurance (no participation to increase)
+// and with a direct-access specialist (D162-1-7). Beneficiaries exonerated
+// under L160-14 otherwise bear it (R160-6). Every outcome is traced.
+func (p *pricer) horsParcours(i int, l *Line, care time.Time, s situation, base decimal.Decimal) (decimal.Decimal, error) {
+	if l.Category != CategoryPhysician || l.Parcours != ParcoursHors {
+		return decimal.Zero, nil
+	}
+	none := func(rule, article string, v legal.Value) (decimal.Decimal, error) {
+		p.trace(Trace{Line: i, Amount: AmountHorsParcours, Value: decimal.Zero, Rule: rule, Article: article, ParameterID: v.RefID, Parameter: v.Text})
+		return decimal.Zero, nil
+	}
+	switch {
+	case l.Emergency:
+		return none("HORS_PARCOURS_EMERGENCY", citeHorsParcours, legal.Value{})
+	case s.ame:
+		return none("HORS_PARCOURS_NOT_FOR_AME", citeHorsParcoursAME, legal.Value{})
+	case s.ald:
+		return none("HORS_PARCOURS_ALD_PROTOCOL", citeHorsParcoursCases, legal.Value{})
+	case s.maternityPeriod || s.maternityExam:
+		return none("HORS_PARCOURS_MATERNITY", citeMaternity, legal.Value{})
+	}
+	age, err := p.e.table.At(pTMHorsParcoursAge, care)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	patientAge := ageOn(p.in.Rights.BirthDate, care)
+	if patientAge < age.Int() {
+		return none("HORS_PARCOURS_UNDER_AGE", citeHorsParcours, age)
+	}
+	switch p.in.Claim.Professional.Specialty {
+	case SpecialtyGynaecology, SpecialtyOphthalmology:
+		return none("HORS_PARCOURS_DIRECT_ACCESS", citeDirectAccess, legal.Value{})
+	case SpecialtyPsychiatry, SpecialtyNeuropsychiatry:
+		band, ok, err := p.e.table.Lookup(pTMPsychiatryAge, care)
+		if err != nil {
+			return decimal.Zero, err
+		}
+		if !ok || patientAge <= band.Int() {
+			return none("HORS_PARCOURS_DIRECT_ACCESS", citeDirectAccess, band)
+		}
+	}
+	points, err := p.e.table.At(pTMHorsParcours, care)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	maj := round(base.Mul(points.Decimal))
+	t := Trace{Line: i, Amount: AmountHorsParcours, Rule: "HORS_PARCOURS_MAJORATION", Article: citeHorsParcoursCap, ParameterID: points.RefID, Parameter: points.Text}
+	capV, ok, err := p.e.table.Lookup(pTMHorsParcoursCap, care)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	if ok {
+		if c := round(capV.Decimal.Mul(decimal.NewFromInt(int64(l.Quantity)))); c.LessThan(maj) {
+			maj = c
+			t.Rule, t.ParameterID, t.Parameter = "HORS_PARCOURS_MAJORATION_CAPPED", capV.RefID, capV.Text
+		}
+	}
+	t.Value = maj
+	p.trace(t)
+	p.reason(i, ReasonHorsParcours, citeHorsParcoursCap,
+		"outside the coordinated-care pathway: ticket modérateur increased by the hors-parcours majoration")
+	return maj, nil
 }
 
 // hospitalStayExempt reports whether a deduction is excluded for care during

@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"github.com/shopspring/decimal"
 	"net"
 	"slices"
 	"strconv"
@@ -189,6 +190,21 @@ func TestReasonAndTraceLineIDs(t *testing.T) {
 	}
 	if got := []string{out.GetTrace()[0].GetLineId(), out.GetTrace()[1].GetLineId()}; !slices.Equal(got, []string{"first", ""}) {
 		t.Errorf("trace line ids %q", got)
+	}
+}
+
+// TestDecisionAmountsEncoded: the amounts added for issue 13 reach the wire.
+func TestDecisionAmountsEncoded(t *testing.T) {
+	d := claims.Decision{
+		Lines:  []claims.LineDecision{{LineID: "1", HorsParcoursMajoration: decimal.RequireFromString("12"), AmountToRecover: decimal.RequireFromString("9")}},
+		Totals: claims.Totals{HorsParcoursMajoration: decimal.RequireFromString("12"), AmountToRecover: decimal.RequireFromString("9")},
+	}
+	out := decisionToProto(d, time.Now(), false)
+	l, tot := out.GetLines()[0], out.GetTotals()
+	if l.GetHorsParcoursMajoration() != "12.00" || tot.GetHorsParcoursMajoration() != "12.00" ||
+		l.GetAmountToRecover() != "9.00" || tot.GetAmountToRecover() != "9.00" {
+		t.Errorf("encoded: line %q/%q, totals %q/%q", l.GetHorsParcoursMajoration(), l.GetAmountToRecover(),
+			tot.GetHorsParcoursMajoration(), tot.GetAmountToRecover())
 	}
 }
 

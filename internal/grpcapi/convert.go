@@ -365,6 +365,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 			Excess: money(d.Totals.Excess), PayableToProfessional: money(d.Totals.PayableToProfessional),
 			PayableToPatient: money(d.Totals.PayableToPatient), PatientShare: money(d.Totals.PatientShare),
 			PatientDebt: money(d.Totals.PatientDebt), AmountToRecover: money(d.Totals.AmountToRecover),
+			HorsParcoursMajoration: money(d.Totals.HorsParcoursMajoration),
 		},
 		Proof: tpv1.IdentificationKind(d.Proof),
 	}
@@ -378,7 +379,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 			HeavyActFlat: l.HeavyActFlat, ParticipationForfaitaire: money(l.ParticipationForfaitaire),
 			Franchise: money(l.Franchise), Excess: money(l.Excess), PayableToProfessional: money(l.PayableToProfessional),
 			PayableToPatient: money(l.PayableToPatient), PatientShare: money(l.PatientShare), PatientDebt: money(l.PatientDebt),
-			AmountToRecover: money(l.AmountToRecover),
+			AmountToRecover: money(l.AmountToRecover), HorsParcoursMajoration: money(l.HorsParcoursMajoration),
 		})
 	}
 	for _, t := range d.Trace {

@@ -80,7 +80,7 @@ func TestValues(t *testing.T) {
 		{"franchise annual cap 50.00", "P-FR-6", "2025-01-01", "50.00", "P-FR-6"},
 		{"pharmacist-service franchise 0.00 from 2021-09-01", "P-FR-10", "2021-09-01", "0.00", "P-FR-10"},
 		{"physician 70 %", "P-TM-1", "2025-01-01", "0.70", "P-TM-1"},
-		{"hors parcours 30 % from 2009-01-31", "P-TM-2", "2009-01-31", "0.30", "P-TM-2"},
+		{"hors parcours majoration 40 points from 2009-01-31", "P-TM-2", "2009-01-31", "0.40", "P-TM-2"},
 		{"dental 70 % on 2023-10-14", "P-TM-5", "2023-10-14", "0.70", "P-TM-5a"},
 		{"dental 60 % on 2023-10-15", "P-TM-5", "2023-10-15", "0.60", "P-TM-5b"},
 		{"transport 65 % on 2023-07-31", "P-TM-8", "2023-07-31", "0.65", "P-TM-8a"},

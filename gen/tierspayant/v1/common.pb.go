@@ -117,12 +117,13 @@ const (
 	Specialty_SPECIALTY_GYNAECOLOGY Specialty = 2
 	// Ophthalmology: direct access (D162-1-7).
 	Specialty_SPECIALTY_OPHTHALMOLOGY Specialty = 3
-	// Psychiatry: direct access for patients aged 16 to 25 (D162-1-7;
-	// P-TM-2-PSY-AGE).
+	// Psychiatry: direct access (D162-1-7, which sets no age band;
+	// P-TM-2-PSY-AGE would hold one).
 	Specialty_SPECIALTY_PSYCHIATRY Specialty = 4
-	// Neuropsychiatry: direct access for patients aged 16 to 25 (D162-1-7).
+	// Neuropsychiatry: direct access, as psychiatry (D162-1-7).
 	Specialty_SPECIALTY_NEUROPSYCHIATRY Specialty = 5
-	// Stomatology: direct access (D162-1-7).
+	// Stomatology: not a direct-access specialty of D162-1-7 as in force: the
+	// hors-parcours majoration applies.
 	Specialty_SPECIALTY_STOMATOLOGY Specialty = 6
 	// Any other specialty.
 	Specialty_SPECIALTY_OTHER Specialty = 7
@@ -328,8 +329,9 @@ func (x *Professional) GetSpecialty() Specialty {
 // exemption, a cap reached or a condition of tiers payant that failed.
 type Reason struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Stable code: CARD_IN_OPPOSITION, DIRECT_DEBIT_REQUIRED, TIME_BARRED,
-	// RIGHTS_CLOSED, BENEFICIARY_UNKNOWN, GENERIC_REFUSED, ALD_NOT_RECOGNISED,
+	// Stable code: CARD_IN_OPPOSITION, CREATION_BOUNDED, DIRECT_DEBIT_REQUIRED,
+	// TIME_BARRED, RIGHTS_CLOSED, RIGHTS_CLOSED_TO_RECOVER, BENEFICIARY_UNKNOWN,
+	// GENERIC_REFUSED, ALD_NOT_RECOGNISED,
 	// HORS_PARCOURS, HEAVY_ACT_FLAT, EXEMPT_MATERNITY, EXEMPT_AME, EXEMPT_CSS,
 	// EXEMPT_HOSPITAL_STAY, EXEMPT_MINOR, PF_LIMITED_TO_AMO, PF_DAILY_COUNT_CAP,
 	// PF_ANNUAL_CAP, FRANCHISE_LIMITED_TO_AMO, FRANCHISE_DAILY_CAP,
