@@ -42,6 +42,7 @@ const (
 	pTMHorsParcoursAge = "P-TM-2-AGE"
 	pTMHorsParcoursCap = "P-TM-2-CAP"
 	pTMPsychiatryAge   = "P-TM-2-PSY-AGE"
+	pAMEBasket         = "P-AME-BASKET"
 	pTMAuxiliary       = "P-TM-3"
 	pTMBiology         = "P-TM-4"
 	pTMDentist         = "P-TM-5"
@@ -178,6 +179,21 @@ func (p *pricer) line(i int) error {
 		recover = true
 		p.reason(i, ReasonRightsClosedToRecover, citeGuaranteeRecover,
 			"rights closed on the care date, card or app not opposed: paid under the guarantee, to be recovered from the insured")
+	}
+
+	// CASF L251-2: the AME basket excludes 15 % medicines, spa cures and
+	// medically assisted procreation (docs/rules.md#ame-basket).
+	if anyContains(p.in.Rights.AME, care) {
+		excl, ok, err := p.e.table.Lookup(pAMEBasket, care)
+		if err != nil {
+			return err
+		}
+		if what := ameExcluded(l, excl.Decimal); ok && what != "" {
+			ld.Status = StatusRejected
+			p.reason(i, ReasonAMENotCovered, citeAMEBasket, what+": not covered by the AME")
+			p.traceRejected(Trace{Line: i, Rule: ReasonAMENotCovered, Article: citeAMEBasket, ParameterID: excl.RefID, Parameter: excl.Text})
+			return nil
+		}
 	}
 
 	ld.Base = base
@@ -476,6 +492,10 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 		return rateChoice{rate: full, rule: "AME", article: citeAME}, nil
 	case s.maternityExam:
 		return rateChoice{rate: full, rule: "MATERNITY_EXAM", article: citeMaternity}, nil
+	case l.Exoneration == ExonerationTerrorism:
+		return rateChoice{rate: full, rule: ReasonExemptTerrorism, article: citeTerrorism}, nil
+	case l.Exoneration == ExonerationWarPension:
+		return rateChoice{rate: full, rule: ReasonExemptWarPension, article: citeWarPension}, nil
 	}
 	if l.Category == CategoryEmergencyTransport {
 		v, ok, err := p.e.table.Lookup(pTMEmergency, care)
@@ -642,6 +662,10 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		exemption, exArticle = ReasonExemptMaternity, citeMaternity
 	case s.ame:
 		exemption, exArticle = ReasonExemptAME, citeAME
+	case l.Exoneration == ExonerationTerrorism:
+		exemption, exArticle = ReasonExemptTerrorism, citeTerrorism
+	case l.Exoneration == ExonerationWarPension:
+		exemption, exArticle = ReasonExemptWarPension, citeWarPension
 	case s.css:
 		exemption, exArticle = ReasonExemptCSS, citeCSS
 	case l.DuringHospitalStay && hospitalStayExempt(ded, kind):
@@ -779,6 +803,10 @@ func (p *pricer) horsParcours(i int, l *Line, care time.Time, s situation, base 
 		return none("HORS_PARCOURS_ALD_PROTOCOL", citeHorsParcoursCases, legal.Value{})
 	case s.maternityPeriod || s.maternityExam:
 		return none("HORS_PARCOURS_MATERNITY", citeMaternity, legal.Value{})
+	case l.Exoneration == ExonerationTerrorism:
+		return none("HORS_PARCOURS_"+ReasonExemptTerrorism, citeTerrorism, legal.Value{})
+	case l.Exoneration == ExonerationWarPension:
+		return none("HORS_PARCOURS_"+ReasonExemptWarPension, citeWarPension, legal.Value{})
 	}
 	age, err := p.e.table.At(pTMHorsParcoursAge, care)
 	if err != nil {
@@ -823,6 +851,21 @@ func (p *pricer) horsParcours(i int, l *Line, care time.Time, s situation, base 
 	return maj, nil
 }
 
+// ameExcluded names what puts a line outside the AME basket (CASF L251-2;
+// docs/rules.md#ame-basket), or "" when the AME covers it: a medicine at the
+// excluded rate (P-AME-BASKET), a spa cure, medically assisted procreation.
+func ameExcluded(l *Line, medicineRate decimal.Decimal) string {
+	switch {
+	case l.Category == CategoryMedicine && l.ProductRate.Equal(medicineRate):
+		return "medicine at 15 %"
+	case l.ActFamily == ActFamilySpaCure:
+		return "spa cure"
+	case l.ActFamily == ActFamilyAssistedProcreation:
+		return "medically assisted procreation"
+	}
+	return ""
+}
+
 // hospitalStayExempt reports whether a deduction is excluded for care during
 // a hospital stay. CSS art. L160-13 II excludes the participation forfaitaire
 // on acts and consultations given during a hospitalisation, and III 1° and 2°
@@ -862,6 +905,10 @@ func exemptionMessage(e string) string {
 		return "care during a hospital stay: no participation forfaitaire or franchise"
 	case ReasonExemptMinor:
 		return "under the age limit on 1 January of the care year: no participation forfaitaire or franchise"
+	case ReasonExemptTerrorism:
+		return "care related to an act of terrorism: no participation forfaitaire or franchise"
+	case ReasonExemptWarPension:
+		return "care related to a war pension: no participation forfaitaire or franchise"
 	}
 	return ""
 }
