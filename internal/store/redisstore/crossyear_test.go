@@ -22,14 +22,7 @@ import (
 // clockedService is a service on rdb whose clock the test moves.
 func clockedService(t *testing.T, rdb redis.UniversalClient, at *atomic.Pointer[time.Time]) (*service.Service, *redisstore.Store) {
 	t.Helper()
-	k := redisstore.NewKeyer([]byte("a test secret of at least 32 characters"))
-	st := redisstore.New(rdb, k)
-	if err := st.LoadScripts(adminCtx()); err != nil {
-		t.Fatal(err)
-	}
-	return service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: k.Digest,
-		Payments: st, Fraud: st.Fraud(), Organisms: st.Organisms(),
-		Clock: func() time.Time { return *at.Load() }, Zone: paris}), st
+	return newServiceClock(t, rdb, func() time.Time { return *at.Load() })
 }
 
 func onDay(c claims.Claim, care string, created time.Time) claims.Claim {
@@ -86,7 +79,7 @@ func TestStoreDailyCapAcrossNewYear(t *testing.T) {
 			if f, s := gpFirst.Decision.Totals.ParticipationForfaitaire, gpSecond.Decision.Totals.ParticipationForfaitaire; !f.Equal(eur("8.00")) || !s.IsZero() {
 				t.Errorf("PF across the year end: %s then %s, want 8.00 then 0.00 (4 a day with one physician)", f, s)
 			}
-			ref := redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nir)
+			ref := refOf(nir)
 			if c := annualCounters(t, tg.rdb, ref, 2026); c["fr"] != 0 || c["pf"] != 0 || c["pfn"] != 0 {
 				t.Errorf("2026 annual counters after claims that deducted nothing: %v", c)
 			}
@@ -108,9 +101,7 @@ func TestStoreCancelAfterExpiry(t *testing.T) {
 			at.Store(&now)
 			svc, _ := clockedService(t, tg.rdb, &at)
 			ctx := adminCtx()
-			ref := func(nir string) string {
-				return redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nir)
-			}
+			ref := refOf
 
 			// Both counter hashes gone, as after their expiry.
 			nir := nirFor(int(time.Now().UnixNano()%900000) + 53)

@@ -95,15 +95,26 @@ var now = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
 
 func newService(t *testing.T, rdb redis.UniversalClient) (*service.Service, *redisstore.Store) {
 	t.Helper()
-	k := redisstore.NewKeyer([]byte("a test secret of at least 32 characters"))
+	return newServiceClock(t, rdb, func() time.Time { return now })
+}
+
+// newServiceClock is newService with the given clock.
+func newServiceClock(t *testing.T, rdb redis.UniversalClient, clock func() time.Time) (*service.Service, *redisstore.Store) {
+	t.Helper()
+	k := testKeyer
 	st := redisstore.New(rdb, k)
 	if err := st.LoadScripts(adminCtx()); err != nil {
 		t.Fatal(err)
 	}
 	return service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: k.Digest,
 		Payments: st, Fraud: st.Fraud(), Organisms: st.Organisms(),
-		Clock: func() time.Time { return now }, Zone: paris}), st
+		Clock: clock, Zone: paris}), st
 }
+
+// testKeyer is the keyer of newService; refOf gives a NIR's reference.
+var testKeyer = redisstore.NewKeyer([]byte("a test secret of at least 32 characters"))
+
+func refOf(nir string) string { return testKeyer.Ref(nir) }
 
 func day(s string) time.Time {
 	t, err := time.Parse(time.DateOnly, s)
