@@ -80,7 +80,8 @@
 //	GENERIC_REFUSED            refused generic: line out of tiers payant (L162-16-7)
 //	ALD_NOT_RECOGNISED         ALD-related line without recognised ALD: ordinary rate
 //	HORS_PARCOURS              increased ticket modérateur (L162-5-3)
-//	HEAVY_ACT_FLAT             ticket modérateur replaced by the heavy-act flat amount
+//	HEAVY_ACT_FLAT             heavy-act session: one participation of at most P-TM-11 (R160-16 I)
+//	HEAVY_ACT_IMAGING          imaging act at the heavy-act threshold: no participation (R160-16 II)
 //	EXEMPT_MATERNITY           no deductions: maternity insurance (L160-9)
 //	EXEMPT_AME                 no deductions: AME
 //	EXEMPT_CSS                 no deductions: CSS (L160-15)
@@ -139,6 +140,7 @@ const (
 	ReasonALDNotRecognised      = "ALD_NOT_RECOGNISED"
 	ReasonHorsParcours          = "HORS_PARCOURS"
 	ReasonHeavyActFlat          = "HEAVY_ACT_FLAT"
+	ReasonHeavyActImaging       = "HEAVY_ACT_IMAGING"
 	ReasonExemptMaternity       = "EXEMPT_MATERNITY"
 	ReasonExemptAME             = "EXEMPT_AME"
 	ReasonExemptCSS             = "EXEMPT_CSS"

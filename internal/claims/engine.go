@@ -127,6 +127,9 @@ func (e *Engine) Price(in Input) (Priced, error) {
 	if err := p.claimLevel(); err != nil {
 		return Priced{}, err
 	}
+	if err := p.heavySessions(); err != nil {
+		return Priced{}, err
+	}
 	for i := range in.Claim.Lines {
 		if err := p.line(i); err != nil {
 			return Priced{}, err

@@ -21,6 +21,7 @@ type want struct {
 	debt      string // patient debt of the claim
 	share     string // patient share
 	lineAMO   []string
+	lineTM    []string
 	linePF    []string
 	lineFR    []string
 	reasons   []string
@@ -58,6 +59,7 @@ func runExamples(t *testing.T, cases []exampleCase) {
 			eqAmount(t, "patient debt", dec.Totals.PatientDebt, w.debt)
 			eqAmount(t, "patient share", dec.Totals.PatientShare, w.share)
 			checkLines(t, "AMO", dec, w.lineAMO, func(l LineDecision) decimal.Decimal { return l.AMO })
+			checkLines(t, "ticket modérateur", dec, w.lineTM, func(l LineDecision) decimal.Decimal { return l.TicketModerateur })
 			checkLines(t, "PF", dec, w.linePF, func(l LineDecision) decimal.Decimal { return l.ParticipationForfaitaire })
 			checkLines(t, "franchise", dec, w.lineFR, func(l LineDecision) decimal.Decimal { return l.Franchise })
 			for _, code := range w.reasons {

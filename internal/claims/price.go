@@ -88,6 +88,10 @@ type pricer struct {
 	pfCount, pfAmount, frCap legal.Value
 	pfAmountSet              bool // an annual PF amount cap is in force (2024)
 	pfCapOK, frCapOK         bool
+
+	// heavy acts (docs/rules.md#heavy-act): per line, and the claim's sessions
+	heavy    []heavyLine
+	sessions []heavySession
 }
 
 func (p *pricer) reason(line int, code, article, msg string) {
@@ -237,30 +241,22 @@ func (p *pricer) line(i int) error {
 	// AMO and ticket modérateur; heavy-act flat amount (docs/rules.md#heavy-act).
 	amoTrace := Trace{Line: i, Amount: AmountAMO, Rule: "BASE_TIMES_RATE", Article: citeAMO, ParameterID: rt.paramID, Parameter: rt.param}
 	tmTrace := Trace{Line: i, Amount: AmountTicketModerateur, Rule: "BASE_MINUS_AMO", Article: citeAMO}
-	heavy, flat, err := p.heavyAct(l, care, rt.rate)
-	if err != nil {
-		return err
-	}
-	if heavy.ID != "" {
-		// TODO(legal): the flat amount replaces the ticket modérateur even
-		// when the proportional one would be lower (cheap act with a high
-		// coefficient), while R160-16 reduces the participation to the flat
-		// amount, i.e. min(proportional, flat). It never exceeds the base.
-		// TODO(legal): one flat amount per line, whatever its quantity: R160-16
-		// charges it once per session (same professional, patient and day,
-		// the session's tariffs added up), and a line of several heavy acts is
-		// read as one session; several sessions billed on one line would each
-		// owe it, and several lines of one session owe it once. See
-		// docs/rules.md#heavy-act.
-		tm := decimal.Min(flat, base)
+	if tm, ok := p.heavyTM(i, base, rt.rate); ok {
+		h := p.heavy[i]
 		ld.HeavyActFlat = true
 		ld.TicketModerateur = tm
 		ld.AMO = base.Sub(tm)
-		amoTrace.Rule, amoTrace.Article = "HEAVY_ACT_BASE_MINUS_FLAT", citeHeavyAct
-		amoTrace.ParameterID, amoTrace.Parameter = heavy.RefID, heavy.Text
-		tmTrace.Rule, tmTrace.Article = "HEAVY_ACT_FLAT", citeHeavyAct
-		tmTrace.ParameterID, tmTrace.Parameter = heavy.RefID, heavy.Text
-		p.reason(i, ReasonHeavyActFlat, citeHeavyAct, "heavy act: ticket modérateur replaced by the flat amount")
+		amoTrace.Article, tmTrace.Article = citeHeavyAct, citeHeavyAct
+		amoTrace.ParameterID, amoTrace.Parameter = h.param.RefID, h.param.Text
+		tmTrace.ParameterID, tmTrace.Parameter = h.param.RefID, h.param.Text
+		if h.imaging {
+			amoTrace.Rule, tmTrace.Rule = "HEAVY_IMAGING_BASE", "HEAVY_IMAGING_NO_PARTICIPATION"
+			p.reason(i, ReasonHeavyActImaging, citeHeavyAct, "imaging act at the heavy-act threshold: no participation")
+		} else {
+			amoTrace.Rule, tmTrace.Rule = "HEAVY_ACT_BASE_MINUS_SHARE", "HEAVY_ACT_SESSION_SHARE"
+			p.reason(i, ReasonHeavyActFlat, citeHeavyAct,
+				"heavy-act session: one participation of at most "+h.param.Text+" for the session's acts, this line's share "+tm.StringFixed(2))
+		}
 	} else {
 		ld.AMO = round(base.Mul(rt.rate))
 		ld.TicketModerateur = base.Sub(ld.AMO)
@@ -555,43 +551,6 @@ func (p *pricer) tableRate(id string, care time.Time, rule, article string) (rat
 		return rateChoice{}, err
 	}
 	return rateChoice{rate: v.Decimal, rule: rule, article: article, paramID: v.RefID, param: v.Text}, nil
-}
-
-// heavyAct applies CSS art. R160-16, former R322-8 (docs/rules.md#heavy-act):
-// an act whose tariff or coefficient reaches the threshold has its ticket
-// modérateur replaced by a flat amount, unless the line is already at 100 %.
-// It returns the flat amount's value (zero Value when the rule does not
-// apply).
-func (p *pricer) heavyAct(l *Line, care time.Time, rate decimal.Decimal) (legal.Value, decimal.Decimal, error) {
-	// TODO(legal): the rule is applied to acts only (physician, midwife,
-	// dentist, auxiliary, biology), never to medicines, transports or
-	// pharmacist services. R160-16 excludes biology, anatomo-cyto-pathology
-	// and dental prostheses, and gives imaging acts above the threshold no
-	// participation at all; neither is modelled (docs/rules.md#heavy-act).
-	switch l.Category {
-	case CategoryPhysician, CategoryMidwife, CategoryDentist, CategoryAuxiliary, CategoryBiology:
-	default:
-		return legal.Value{}, decimal.Zero, nil
-	}
-	if !rate.LessThan(p.e.full) {
-		return legal.Value{}, decimal.Zero, nil
-	}
-	tariff, ok, err := p.e.table.Lookup(pHeavyTariff, care)
-	if err != nil || !ok {
-		return legal.Value{}, decimal.Zero, err // !ok: the rule did not exist yet (before 2006-09-01)
-	}
-	coef, err := p.e.table.At(pHeavyCoef, care)
-	if err != nil {
-		return legal.Value{}, decimal.Zero, err
-	}
-	if l.UnitPrice.LessThan(tariff.Decimal) && l.Coefficient.LessThan(coef.Decimal) {
-		return legal.Value{}, decimal.Zero, nil
-	}
-	flat, err := p.e.table.At(pHeavyFlat, care)
-	if err != nil {
-		return legal.Value{}, decimal.Zero, err
-	}
-	return flat, flat.Decimal, nil
 }
 
 // deductions decides which of the participation forfaitaire (L160-13 II) and

@@ -165,8 +165,9 @@ func ruleCases() []exampleCase {
 			in:   input(claim(line(CategoryPhysician, "2025-03-10", "30.00", 3)), adult(), "2025-03-11"),
 			want: want{amo: "63.00", pf: "6.00", noReasons: []string{ReasonPFDailyCount}}},
 		{name: "six consultations on one line with the same doctor the same day: four participations",
-			in:   input(claim(line(CategoryPhysician, "2025-03-10", "30.00", 6)), adult(), "2025-03-11"),
-			want: want{amo: "126.00", pf: "8.00", reasons: []string{ReasonPFDailyCount}}},
+			// 6 × 18.00 = 108.00 stays below the heavy-act session threshold.
+			in:   input(claim(line(CategoryPhysician, "2025-03-10", "18.00", 6)), adult(), "2025-03-11"),
+			want: want{amo: "75.60", pf: "8.00", reasons: []string{ReasonPFDailyCount}}},
 		{name: "same doctor on two care dates: the count of four restarts on the second date",
 			in: input(claim(gp("2025-03-10", "30.00"), gp("2025-03-10", "30.00"), gp("2025-03-10", "30.00"), gp("2025-03-10", "30.00"),
 				gp("2025-03-11", "30.00")), adult(), "2025-03-12"),
