@@ -17,6 +17,8 @@ const (
 	citeBaseMedicine = "CSS art. L162-16 I; docs/rules.md#base-tariff"
 	citeGenericLimit = "CSS art. L162-16 III; docs/rules.md#generic"
 	citeGeneric      = "CSS art. L162-16-7; docs/rules.md#generic"
+	citeTFR          = "CSS art. L162-16 II; docs/rules.md#generic"
+	citeBiosimilar   = "CSS art. L162-16 V; docs/rules.md#generic"
 	citeExcessFees   = "CSS art. L162-14-1 I 1°; L160-13 I; docs/rules.md#excess-fees"
 
 	citeRate              = "CSS art. L160-13 I; R160-5; docs/rules.md#tm-rate"

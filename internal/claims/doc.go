@@ -78,6 +78,8 @@
 //	TIME_BARRED                line time-barred (L160-11)
 //	RIGHTS_CLOSED              no open rights on the care date
 //	GENERIC_REFUSED            refused generic: line out of tiers payant (L162-16-7)
+//	GENERIC_BASE_LIMIT         base limited to the group's highest generic or biosimilar price (L162-16 III, V)
+//	TFR_BASE                   base limited to the group's tarif forfaitaire de responsabilité (L162-16 II)
 //	ALD_NOT_RECOGNISED         ALD-related line without recognised ALD: ordinary rate
 //	HORS_PARCOURS              increased ticket modérateur (L162-5-3)
 //	HEAVY_ACT_FLAT             heavy-act session: one participation of at most P-TM-11 (R160-16 I)
@@ -137,6 +139,8 @@ const (
 	ReasonTimeBarred            = "TIME_BARRED"
 	ReasonRightsClosed          = "RIGHTS_CLOSED"
 	ReasonGenericRefused        = "GENERIC_REFUSED"
+	ReasonGenericBaseLimit      = "GENERIC_BASE_LIMIT"
+	ReasonTFRBase               = "TFR_BASE"
 	ReasonALDNotRecognised      = "ALD_NOT_RECOGNISED"
 	ReasonHorsParcours          = "HORS_PARCOURS"
 	ReasonHeavyActFlat          = "HEAVY_ACT_FLAT"

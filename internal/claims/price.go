@@ -207,23 +207,29 @@ func (p *pricer) line(i int) error {
 		ld.Status = StatusRejected // priced for information only
 	}
 
-	// Base: the regulated tariff (docs/rules.md#base-tariff); L162-16-7 and
-	// L162-16 III: refused generic (docs/rules.md#generic).
-	baseRule, baseArticle, baseParam := "UNIT_PRICE_TIMES_QUANTITY", citeBaseTariff, ""
+	// Base: the regulated tariff (docs/rules.md#base-tariff); medicines:
+	// L162-16 II, III and V limits and the L162-16-7 refusal
+	// (docs/rules.md#generic).
+	baseRule, baseArticle, baseParamID, baseParam := "UNIT_PRICE_TIMES_QUANTITY", citeBaseTariff, "", ""
 	if l.Category == CategoryMedicine {
 		baseArticle = citeBaseMedicine
-	}
-	if l.Category == CategoryMedicine && l.GenericRefused {
-		ld.TiersPayant = false
-		p.reason(i, ReasonGenericRefused, citeGeneric,
-			"generic substitution refused without a non-substitutable mention: line out of tiers payant")
-		if l.HighestGenericPrice.Sign() > 0 && l.HighestGenericPrice.LessThan(l.UnitPrice) {
-			base = round(l.HighestGenericPrice.Mul(decimal.NewFromInt(int64(l.Quantity))))
+		m, err := p.medicine(l, care)
+		if err != nil {
+			return err
+		}
+		if m.limited {
+			base = m.base
 			ld.Base = base
-			baseRule, baseArticle, baseParam = "GENERIC_PRICE_LIMIT", citeGenericLimit, l.HighestGenericPrice.StringFixed(2)
+			baseRule, baseArticle, baseParamID, baseParam = m.rule, m.article, m.paramID, m.param
+			p.reason(i, m.reason, m.article, m.message)
+		}
+		if m.refusalOutOfTP {
+			ld.TiersPayant = false
+			p.reason(i, ReasonGenericRefused, citeGeneric,
+				"generic substitution refused without a non-substitutable mention: line out of tiers payant")
 		}
 	}
-	p.trace(Trace{Line: i, Amount: AmountBase, Value: base, Rule: baseRule, Article: baseArticle, Parameter: baseParam})
+	p.trace(Trace{Line: i, Amount: AmountBase, Value: base, Rule: baseRule, Article: baseArticle, ParameterID: baseParamID, Parameter: baseParam})
 
 	sit, err := p.situation(l, care)
 	if err != nil {

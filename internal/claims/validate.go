@@ -229,6 +229,11 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !cents(l.ProductRate) {
 				add(p+"product_rate", "required for a medicine: a fraction in (0, 1] with at most 2 decimals")
 			}
+			if l.GenericRefused && l.NonSubstitution != NonSubstitutionNone {
+				// A justified non-substitution is not a refusal (L162-16-7).
+				add(p+"generic_refused", "a refused generic and a non-substitutable justification exclude each other")
+			}
+			checkAmount(p, "generic_group.tfr", l.GenericGroup.TFR, maxAmt, add)
 		} else if !l.ProductRate.IsZero() {
 			add(p+"product_rate", "only medicine lines carry a product rate")
 		}

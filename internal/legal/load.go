@@ -30,7 +30,7 @@ func knownUnit(u string) bool {
 
 func knownSelector(s string) bool {
 	switch s {
-	case SelectedByCareDate, SelectedByAdjudicationDate, SelectedByReceiptDate, SelectedByPaymentDate, SelectedByNotificationDate:
+	case SelectedByCareDate, SelectedByAdjudicationDate, SelectedByReceiptDate, SelectedByPaymentDate, SelectedByNotificationDate, SelectedByPublicationDate:
 		return true
 	}
 	return false

@@ -39,6 +39,7 @@ const (
 	SelectedByReceiptDate      = "receipt_date"      // date the claim was received
 	SelectedByPaymentDate      = "payment_date"      // date the professional was paid
 	SelectedByNotificationDate = "notification_date" // date a measure was notified
+	SelectedByPublicationDate  = "publication_date"  // date a generic group's first generic price was published
 )
 
 // Reference is a legal source: a title and a Légifrance link. ID, when set,

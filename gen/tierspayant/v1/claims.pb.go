@@ -867,13 +867,17 @@ func (PaymentState) EnumDescriptor() ([]byte, []int) {
 // Generic group of a medicine line (CSS art. L162-16; docs/rules.md#generic).
 type GenericGroup struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// First day the group's generic price limit could apply: the day the
-	// group's first generic price was published ("YYYY-MM-DD"). The limit
-	// applies once the delay in force (P-MED-GENERIC-DELAY: 2 years, 1 year for
-	// groups published from 2026-09-01) has run. Required with the group.
+	// The day the group's first generic (or biosimilar) price was published
+	// ("YYYY-MM-DD"). From 2020-01-01 the base is limited to
+	// highest_generic_price once the delay has run from this day, whether or
+	// not the generic was refused: 2 years (P-MED-GENERIC-LIMIT), 1 year for
+	// groups published from 2026-09-01 (P-MED-GENERIC-DELAY). Required with the
+	// group.
 	Published string `protobuf:"bytes,1,opt,name=published,proto3" json:"published,omitempty"`
-	// A biosimilar group (CSS art. L162-16 V): limited the same way only from
-	// 2026-09-01 (P-MED-BIOSIMILAR-LIMIT).
+	// A biosimilar group (CSS art. L162-16 V): highest_generic_price is then the
+	// group's highest biosimilar price, limiting the base from 2026-09-01 two
+	// years after the first biosimilar price (P-MED-BIOSIMILAR-LIMIT); a refusal
+	// keeps the line under tiers payant.
 	Biosimilar bool `protobuf:"varint,2,opt,name=biosimilar,proto3" json:"biosimilar,omitempty"`
 	// Tarif forfaitaire de responsabilité per unit, when the group has one:
 	// the base is the TFR (CSS art. L162-16 II), and a refused substitution
@@ -1036,10 +1040,13 @@ type ClaimLine struct {
 	// docs/rules.md#hospital-stay).
 	DuringHospitalStay bool `protobuf:"varint,14,opt,name=during_hospital_stay,json=duringHospitalStay,proto3" json:"during_hospital_stay,omitempty"`
 	// The patient refused a generic substitution without a "non substituable"
-	// mention (CSS art. L162-16-7): the line leaves tiers payant.
+	// mention (CSS art. L162-16-7): the line leaves tiers payant, except in a
+	// TFR group, a biosimilar group, or when the generic is not cheaper
+	// (highest_generic_price at least unit_price). Excludes non_substitution.
 	GenericRefused bool `protobuf:"varint,15,opt,name=generic_refused,json=genericRefused,proto3" json:"generic_refused,omitempty"`
-	// Highest generic price of the group, limiting the base when the generic
-	// was refused (CSS art. L162-16 III).
+	// Highest generic (biosimilar) price of the group (CSS art. L162-16 III, V).
+	// With generic_group, it limits the base once the group's delay has run;
+	// without, only when the generic was refused (docs/rules.md#generic).
 	HighestGenericPrice string `protobuf:"bytes,16,opt,name=highest_generic_price,json=highestGenericPrice,proto3" json:"highest_generic_price,omitempty"`
 	// Act or complement (docs/rules.md#line-kind).
 	Kind LineKind `protobuf:"varint,17,opt,name=kind,proto3,enum=tierspayant.v1.LineKind" json:"kind,omitempty"`
@@ -1367,7 +1374,8 @@ type LineDecision struct {
 	// False when the line is out of tiers payant (generic refused, opposition,
 	// debt condition): the patient pays and is reimbursed.
 	TiersPayant bool `protobuf:"varint,3,opt,name=tiers_payant,json=tiersPayant,proto3" json:"tiers_payant,omitempty"`
-	// Base de remboursement (after the generic limit of CSS art. L162-16 III).
+	// Base de remboursement (after the TFR and generic limits of CSS art.
+	// L162-16 II, III and V).
 	Base string `protobuf:"bytes,4,opt,name=base,proto3" json:"base,omitempty"`
 	// AMO rate applied, as a fraction (docs/rules.md#tm-rate).
 	Rate string `protobuf:"bytes,5,opt,name=rate,proto3" json:"rate,omitempty"`
