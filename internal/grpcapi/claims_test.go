@@ -152,13 +152,29 @@ func TestDecodeClaimViolations(t *testing.T) {
 		{"no product-rate knock-on of a bad category", func(c *tpv1.Claim) { c.Lines[0].Category = 42 },
 			[]string{"claim.lines[0].category"}},
 		{"bad date named once", func(c *tpv1.Claim) { c.Lines[0].CareDate = "2025-02-30" }, []string{"claim.lines[0].care_date"}},
+		{"medicine line with its generic group", func(c *tpv1.Claim) {
+			c.Lines[0].GenericGroup = &tpv1.GenericGroup{Published: "2015-01-01", Tfr: "3.10"}
+		}, nil},
+		{"generic group without its publication, with a bad TFR", func(c *tpv1.Claim) {
+			c.Lines[0].GenericGroup = &tpv1.GenericGroup{Tfr: "3.1O"}
+		}, []string{"claim.lines[0].generic_group.published", "claim.lines[0].generic_group.tfr"}},
+		{"refused generic with a non-substitutable justification", func(c *tpv1.Claim) {
+			c.Lines[0].GenericRefused, c.Lines[0].NonSubstitution = true, tpv1.NonSubstitution_NON_SUBSTITUTION_MTE
+		}, []string{"claim.lines[0].generic_refused"}},
+		{"generic group on a physician line", func(c *tpv1.Claim) {
+			c.Lines[1].GenericGroup = &tpv1.GenericGroup{Published: "2015-01-01"}
+		}, []string{"claim.lines[1].generic_group"}},
 		{"bad created_at named once", func(c *tpv1.Claim) { c.CreatedAt = nil; c.Nir = "1" },
 			[]string{"claim.created_at", "claim.nir"}},
 	}
 	for _, tc := range cases {
 		c := seedClaim()
 		tc.edit(c)
-		_, err := decodeClaim(c, received)
+		dc, err := decodeClaim(c, received)
+		if err == nil {
+			// What the service checks next, as Adjudicate reports it.
+			err = inClaim(claims.Validate(dc, received()))
+		}
 		var got []string
 		if err != nil {
 			ve, ok := err.(*claims.ValidationError)
