@@ -576,3 +576,84 @@ func hasReason(d *tpv1.Decision, code string) bool {
 	}
 	return false
 }
+
+// TestOperatorBeneficiaryPeriods (issue 14.1): MUT01 managed a beneficiary
+// until 2023, MUT02 since 2024. MUT01 reads its period only; closing the
+// rights and adding an ALD touch its period only, so MUT02's next claim is
+// still paid; it can neither move the beneficiary nor register one attached
+// to another organism.
+func TestOperatorBeneficiaryPeriods(t *testing.T) {
+	a := startSecured(t, nil)
+	conn, err := grpc.NewClient(a.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	bc, cc, orc := tpv1.NewBeneficiaryServiceClient(conn), tpv1.NewClaimServiceClient(conn), tpv1.NewOrganismServiceClient(conn)
+	admin, mut01 := as("admin-token"), as("mut01-token")
+	for _, code := range []string{"MUT01", "MUT02"} {
+		o := &tpv1.Organism{Code: code, Name: code, Kind: tpv1.OrganismKind_ORGANISM_KIND_DELEGATAIRE, Departement: "75",
+			Conventions: []*tpv1.Convention{{Id: "C-" + code, ValidFrom: "2019-01-01", ValidTo: "2027-12-31", CogRef: "COG", DelayTargetWorkingDays: 7,
+				Operations: []tpv1.DelegatedOperation{tpv1.DelegatedOperation_DELEGATED_OPERATION_ADJUDICATE, tpv1.DelegatedOperation_DELEGATED_OPERATION_MANAGE_BENEFICIARIES}}}}
+		if _, err := orc.UpsertOrganism(admin, &tpv1.UpsertOrganismRequest{Organism: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nir := nirN(55)
+	moved := &tpv1.Beneficiary{Nir: nir, BirthDate: "1975-01-20", Rights: []*tpv1.DatePeriod{{Start: "2020-01-01"}}, HasMedecinTraitant: true,
+		Organisms: []*tpv1.OrganismAttachment{
+			{OrganismCode: "MUT01", Period: &tpv1.DatePeriod{Start: "2020-01-01", End: "2023-12-31"}},
+			{OrganismCode: "MUT02", Period: &tpv1.DatePeriod{Start: "2024-01-01"}},
+		}}
+	if _, err := bc.UpsertBeneficiary(admin, &tpv1.UpsertBeneficiaryRequest{Beneficiary: moved}); err != nil {
+		t.Fatal(err)
+	}
+	view, err := bc.GetBeneficiary(mut01, &tpv1.GetBeneficiaryRequest{Nir: nir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := view.GetBeneficiary()
+	if len(v.GetRights()) != 1 || v.GetRights()[0].GetEnd() != "2023-12-31" || len(v.GetOrganisms()) != 1 || v.GetHasMedecinTraitant() {
+		t.Fatalf("MUT01 sees beyond its period: %v", v)
+	}
+	// Read, modify, write: rights closed in 2021, an ALD from 2019 on.
+	v.Rights = []*tpv1.DatePeriod{{Start: "2020-01-01", End: "2021-06-30"}}
+	v.Ald = []*tpv1.DatePeriod{{Start: "2019-01-01"}}
+	if _, err := bc.UpsertBeneficiary(mut01, &tpv1.UpsertBeneficiaryRequest{Beneficiary: v}); err != nil {
+		t.Fatalf("MUT01 writes its period: %v", err)
+	}
+	full, err := bc.GetBeneficiary(admin, &tpv1.GetBeneficiaryRequest{Nir: nir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := full.GetBeneficiary()
+	if len(f.GetRights()) != 2 || f.GetRights()[1].GetStart() != "2024-01-01" || f.GetRights()[1].GetEnd() != "" ||
+		len(f.GetAld()) != 1 || f.GetAld()[0].GetEnd() != "2023-12-31" || len(f.GetOrganisms()) != 2 || !f.GetHasMedecinTraitant() {
+		t.Fatalf("MUT02's period changed by MUT01: %v", f)
+	}
+	r, err := cc.Adjudicate(admin, &tpv1.AdjudicateRequest{Claim: claimFor("MOVED-1", "10000000017", nir, "2025-07-14")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.GetDecision(); d.GetStatus() != tpv1.DecisionStatus_DECISION_STATUS_ACCEPTED || d.GetManagingOrganism() != "MUT02" {
+		t.Errorf("MUT02's member after MUT01's write: %v %v", d.GetStatus(), d.GetReasons())
+	}
+	// Moving the beneficiary back is a transfer: denied, and said so.
+	v.Organisms = []*tpv1.OrganismAttachment{{OrganismCode: "MUT01", Period: &tpv1.DatePeriod{Start: "2020-01-01"}}}
+	_, err = bc.UpsertBeneficiary(mut01, &tpv1.UpsertBeneficiaryRequest{Beneficiary: v})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), "administrator") {
+		t.Errorf("MUT01 takes the beneficiary back: %v", err)
+	}
+	// A new NIR whose current organism is MUT02, with a day at MUT01 in 1990.
+	fresh := &tpv1.Beneficiary{Nir: nirN(56), BirthDate: "1975-01-20", Rights: []*tpv1.DatePeriod{{Start: "1990-01-01"}},
+		Organisms: []*tpv1.OrganismAttachment{
+			{OrganismCode: "MUT01", Period: &tpv1.DatePeriod{Start: "1990-01-01", End: "1990-01-01"}},
+			{OrganismCode: "MUT02", Period: &tpv1.DatePeriod{Start: "1990-01-02"}},
+		}}
+	if _, err := bc.UpsertBeneficiary(mut01, &tpv1.UpsertBeneficiaryRequest{Beneficiary: fresh}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("MUT01 registers a MUT02 member: %v", err)
+	}
+	if _, err := bc.GetBeneficiary(admin, &tpv1.GetBeneficiaryRequest{Nir: nirN(56)}); status.Code(err) != codes.NotFound {
+		t.Errorf("the refused registration was stored: %v", err)
+	}
+}

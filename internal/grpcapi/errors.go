@@ -39,7 +39,8 @@ func statusOf(err error) error {
 	var ce *access.ClauseError
 	switch {
 	case errors.Is(err, access.ErrDenied):
-		return status.Error(codes.PermissionDenied, "permission denied")
+		// A wrapped denial says why; the bare one says nothing of the object.
+		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.As(err, &ce):
 		return withDetails(codes.FailedPrecondition, "outside the délégataire's convention: "+ce.Error(),
 			&errdetails.ErrorInfo{Reason: "CONVENTION_CLAUSE", Domain: errDomain, Metadata: map[string]string{"clause": ce.Clause}})

@@ -361,13 +361,21 @@ func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficia
 		if err := s.operatorMay(ctx, p, p.Organism, organism.OperationManageBeneficiaries, s.Today()); err != nil {
 			return "", err
 		}
-		if !attachedTo(b, p.Organism) {
-			return "", access.ErrDenied
-		}
-		if _, old, err := s.bens.Get(ctx, nir); err == nil && !attachedTo(old, p.Organism) {
-			return "", access.ErrDenied // another organism's beneficiary: a transfer is an administrator's
-		} else if err != nil && !errors.Is(err, ErrNotFound) {
+		// Only over the periods its organism manages (tenancy.go).
+		_, old, err := s.bens.Get(ctx, nir)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if err := operatorCreates(b, p.Organism); err != nil {
+				return "", err
+			}
+		case err != nil:
 			return "", err
+		case !attachedTo(old, p.Organism):
+			return "", access.ErrDenied // another organism's beneficiary
+		default:
+			if b, err = operatorWrite(old, b, p.Organism, s.Today()); err != nil {
+				return "", err
+			}
 		}
 	default:
 		return "", access.ErrDenied
@@ -398,7 +406,7 @@ func (s *Service) GetBeneficiary(ctx context.Context, nir string) (string, Benef
 		if !attachedTo(b, p.Organism) {
 			return "", Beneficiary{}, access.ErrDenied
 		}
-		return ref, b, nil
+		return ref, operatorView(b, p.Organism, s.Today()), nil
 	}
 	return "", Beneficiary{}, access.ErrDenied
 }
