@@ -36,6 +36,7 @@ import (
 var tokens = map[string]grpcapi.TokenEntry{
 	"admin-token": {ID: "admin", Role: "admin"},
 	"mut01-token": {ID: "op-mut01", Role: "operator", Organism: "MUT01"},
+	"mut02-token": {ID: "op-mut02", Role: "operator", Organism: "MUT02"},
 	"mut03-token": {ID: "op-mut03", Role: "operator", Organism: "MUT03"},
 	"mut04-token": {ID: "op-mut04", Role: "operator", Organism: "MUT04"},
 	"p1-token":    {ID: "pro-p1", Role: "professional", Professional: "10000000017"},
@@ -226,14 +227,35 @@ func TestTenantIsolation(t *testing.T) {
 			_, err := oc.AddOpposition(ctx, &tpv1.AddOppositionRequest{Identifier: fmt.Sprint(time.Now().UnixNano()), Reason: tpv1.OppositionReason_OPPOSITION_REASON_LOSS})
 			return err
 		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {ok}, "professional": {pd}}},
+		// An opposition is its entrant's (issue 14.2): "own" is one the
+		// caller entered, "other" one of the national list.
 		{"LiftOpposition", func(ctx context.Context) error {
 			id := fmt.Sprint(time.Now().UnixNano())
-			if _, err := oc.AddOpposition(admin, &tpv1.AddOppositionRequest{Identifier: id, Reason: tpv1.OppositionReason_OPPOSITION_REASON_LOSS}); err != nil {
+			if _, err := oc.AddOpposition(ctx, &tpv1.AddOppositionRequest{Identifier: id, Reason: tpv1.OppositionReason_OPPOSITION_REASON_LOSS}); err != nil {
 				return err
 			}
 			_, err := oc.LiftOpposition(ctx, &tpv1.LiftOppositionRequest{Identifier: id})
 			return err
-		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {ok}, "professional": {pd}}},
+		}, func(ctx context.Context) error {
+			id := fmt.Sprint(time.Now().UnixNano())
+			if _, err := oc.AddOpposition(admin, &tpv1.AddOppositionRequest{Identifier: id, Reason: tpv1.OppositionReason_OPPOSITION_REASON_THEFT}); err != nil {
+				return err
+			}
+			_, err := oc.LiftOpposition(ctx, &tpv1.LiftOppositionRequest{Identifier: id})
+			return err
+		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
+		{"LiftOpposition of another organism's", func(ctx context.Context) error {
+			id := fmt.Sprint(time.Now().UnixNano())
+			r, err := oc.AddOpposition(as("mut02-token"), &tpv1.AddOppositionRequest{Identifier: id, Reason: tpv1.OppositionReason_OPPOSITION_REASON_THEFT})
+			if err != nil {
+				return err
+			}
+			if r.GetOpposition().GetOwner() != "MUT02" {
+				return status.Errorf(codes.Internal, "owner %q", r.GetOpposition().GetOwner())
+			}
+			_, err = oc.LiftOpposition(ctx, &tpv1.LiftOppositionRequest{Identifier: id})
+			return err
+		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {pd}, "professional": {pd}}},
 		{"ImportOppositions", func(ctx context.Context) error {
 			s, err := oc.ImportOppositions(ctx)
 			if err != nil {

@@ -77,6 +77,9 @@ func statusOf(err error) error {
 	case errors.Is(err, opposition.ErrNotOpposed):
 		return withDetails(codes.FailedPrecondition, "identifier not opposed",
 			&errdetails.ErrorInfo{Reason: "NOT_OPPOSED", Domain: errDomain})
+	case errors.Is(err, opposition.ErrNotOwner):
+		return withDetails(codes.PermissionDenied, opposition.ErrNotOwner.Error(),
+			&errdetails.ErrorInfo{Reason: "OPPOSITION_NOT_OWNED", Domain: errDomain})
 	case errors.Is(err, opposition.ErrBadTime):
 		return invalid(claims.FieldViolation{Field: "lifted_at", Description: "before the opposition's effective time"})
 	case errors.Is(err, service.ErrUnavailable):

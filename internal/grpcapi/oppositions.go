@@ -25,10 +25,10 @@ import (
 
 // OppositionList is what the OppositionService needs of the store.
 type OppositionList interface {
-	Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time) (opposition.Entry, uint64, error)
-	Lift(ctx context.Context, identifier string, t, now time.Time) (opposition.Entry, uint64, error)
+	Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error)
+	Lift(ctx context.Context, identifier string, t, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error)
 	Entry(ctx context.Context, identifier string) (opposition.Entry, error)
-	Import(ctx context.Context, items []redisstore.ImportItem, now time.Time) (int, uint64, error)
+	Import(ctx context.Context, items []redisstore.ImportItem, now time.Time, by opposition.Actor) (int, uint64, error)
 	Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]redisstore.Change, error)
 	Snapshot(ctx context.Context, f func(version uint64, identifier string, e opposition.Entry) error) (uint64, error)
 }
@@ -117,8 +117,19 @@ func instant(ts *timestamppb.Timestamp, def time.Time) time.Time {
 	return ts.AsTime()
 }
 
+// actor is who changes the list: an administrator enters the national list,
+// an operator its organism's entries.
+func actor(ctx context.Context) opposition.Actor {
+	p, _ := access.From(ctx)
+	a := opposition.Actor{ID: p.ID}
+	if p.Role != access.RoleAdmin {
+		a.Organism = p.Organism
+	}
+	return a
+}
+
 func oppositionToProto(id string, p opposition.Period) *tpv1.Opposition {
-	o := &tpv1.Opposition{Identifier: id, Reason: tpv1.OppositionReason(p.Reason), EffectiveAt: timestamppb.New(p.Effective)}
+	o := &tpv1.Opposition{Identifier: id, Reason: tpv1.OppositionReason(p.Reason), EffectiveAt: timestamppb.New(p.Effective), Owner: p.Owner}
 	if !p.Lifted.IsZero() {
 		o.LiftedAt = timestamppb.New(p.Lifted)
 	}
@@ -144,7 +155,7 @@ func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppos
 		return nil, invalidField("reason", "required: one of the documented values")
 	}
 	now := s.clock()
-	e, v, err := s.list.Add(ctx, req.GetIdentifier(), opposition.Reason(req.GetReason()), instant(req.GetEffectiveAt(), now), now)
+	e, v, err := s.list.Add(ctx, req.GetIdentifier(), opposition.Reason(req.GetReason()), instant(req.GetEffectiveAt(), now), now, actor(ctx))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -162,7 +173,7 @@ func (s *OppositionServer) LiftOpposition(ctx context.Context, req *tpv1.LiftOpp
 		return nil, err
 	}
 	now := s.clock()
-	e, v, err := s.list.Lift(ctx, req.GetIdentifier(), instant(req.GetLiftedAt(), now), now)
+	e, v, err := s.list.Lift(ctx, req.GetIdentifier(), instant(req.GetLiftedAt(), now), now, actor(ctx))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -237,7 +248,7 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 	total, version := 0, uint64(0)
 	for len(items) > 0 {
 		part := items[:min(importBatch, len(items))]
-		added, v, err := s.list.Import(stream.Context(), part, s.clock())
+		added, v, err := s.list.Import(stream.Context(), part, s.clock(), actor(stream.Context()))
 		if err != nil {
 			// A write failed after earlier batches were stored: say how many,
 			// so that the operator replays the file (entries already in force
@@ -249,7 +260,7 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 		total, version, items = total+added, v, items[len(part):]
 	}
 	if version == 0 { // an empty file: the version as it stands
-		_, v, err := s.list.Import(stream.Context(), nil, s.clock())
+		_, v, err := s.list.Import(stream.Context(), nil, s.clock(), actor(stream.Context()))
 		if err != nil {
 			return toStatus(err)
 		}

@@ -9,6 +9,7 @@ package opposition
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ type Period struct {
 	Reason    Reason
 	Effective time.Time
 	Lifted    time.Time
+	// Owner is the organism whose operator entered the opposition; empty for
+	// the national list (an administrator). Only the owner or an
+	// administrator lifts it (docs/rules.md#opposition).
+	Owner string
 }
 
 // Entry is the history of one identifier, oldest period first.
@@ -65,22 +70,38 @@ func (e Entry) OpposedAt(t time.Time) (Period, bool) {
 	return Period{}, false
 }
 
-// Add returns the entry with a new opposition from effective. An identifier
-// whose last opposition is still in force cannot be opposed again.
-func (e Entry) Add(r Reason, effective time.Time) (Entry, error) {
+// Actor is who changes the list: the caller's id (for the record) and the
+// organism its operator acts for, "" for an administrator (the national
+// list).
+type Actor struct {
+	ID       string
+	Organism string
+}
+
+// ErrNotOwner is returned when an organism lifts an opposition it did not
+// enter.
+var ErrNotOwner = errors.New("the opposition was entered by another organism or by the national list: only its owner or an administrator may lift it")
+
+// Add returns the entry with a new opposition from effective, entered by
+// owner ("" for the national list). An identifier whose last opposition is
+// still in force cannot be opposed again.
+func (e Entry) Add(r Reason, effective time.Time, owner string) (Entry, error) {
 	if n := len(e.Periods); n > 0 && e.Periods[n-1].Lifted.IsZero() {
 		return e, ErrAlreadyOpposed
 	}
-	out := Entry{Periods: append(append([]Period(nil), e.Periods...), Period{Reason: r, Effective: effective})}
+	out := Entry{Periods: append(append([]Period(nil), e.Periods...), Period{Reason: r, Effective: effective, Owner: owner})}
 	return out, nil
 }
 
-// Lift returns the entry with its current opposition ended at t; the history
-// is kept.
-func (e Entry) Lift(t time.Time) (Entry, error) {
+// Lift returns the entry with its current opposition ended at t by org's
+// operator, or by an administrator when org is ""; the history is kept.
+func (e Entry) Lift(t time.Time, org string) (Entry, error) {
 	n := len(e.Periods)
 	if n == 0 || !e.Periods[n-1].Lifted.IsZero() {
 		return e, ErrNotOpposed
+	}
+	if org != "" && e.Periods[n-1].Owner != org {
+		return e, ErrNotOwner
 	}
 	if t.Before(e.Periods[n-1].Effective) {
 		return e, ErrBadTime
@@ -91,7 +112,9 @@ func (e Entry) Lift(t time.Time) (Entry, error) {
 }
 
 // Encode writes the entry compactly: periods separated by "|", each
-// "effective.reason[.lifted]" with instants as base-36 Unix milliseconds.
+// "effective.reason[.lifted]" with instants as base-36 Unix milliseconds; a
+// period with an owner adds ".owner" after its lifted field (empty while in
+// force), the owner query-escaped.
 func (e Entry) Encode() string {
 	var b strings.Builder
 	for i, p := range e.Periods {
@@ -101,9 +124,15 @@ func (e Entry) Encode() string {
 		b.WriteString(strconv.FormatInt(p.Effective.UnixMilli(), 36))
 		b.WriteByte('.')
 		b.WriteString(strconv.Itoa(int(p.Reason)))
-		if !p.Lifted.IsZero() {
+		if !p.Lifted.IsZero() || p.Owner != "" {
 			b.WriteByte('.')
+		}
+		if !p.Lifted.IsZero() {
 			b.WriteString(strconv.FormatInt(p.Lifted.UnixMilli(), 36))
+		}
+		if p.Owner != "" {
+			b.WriteByte('.')
+			b.WriteString(url.QueryEscape(p.Owner))
 		}
 	}
 	return b.String()
@@ -116,8 +145,8 @@ func Decode(s string) (Entry, error) {
 	}
 	var e Entry
 	for _, ps := range strings.Split(s, "|") {
-		f := strings.Split(ps, ".")
-		if len(f) < 2 || len(f) > 3 {
+		f := strings.SplitN(ps, ".", 4)
+		if len(f) < 2 {
 			return Entry{}, fmt.Errorf("bad opposition period %q", ps)
 		}
 		eff, err := strconv.ParseInt(f[0], 36, 64)
@@ -129,12 +158,17 @@ func Decode(s string) (Entry, error) {
 			return Entry{}, fmt.Errorf("bad opposition reason in %q", ps)
 		}
 		p := Period{Reason: Reason(r), Effective: time.UnixMilli(eff).UTC()}
-		if len(f) == 3 {
+		if len(f) >= 3 && f[2] != "" {
 			l, err := strconv.ParseInt(f[2], 36, 64)
 			if err != nil {
 				return Entry{}, fmt.Errorf("bad opposition period %q", ps)
 			}
 			p.Lifted = time.UnixMilli(l).UTC()
+		}
+		if len(f) == 4 {
+			if p.Owner, err = url.QueryUnescape(f[3]); err != nil || p.Owner == "" {
+				return Entry{}, fmt.Errorf("bad opposition owner in %q", ps)
+			}
 		}
 		e.Periods = append(e.Periods, p)
 	}

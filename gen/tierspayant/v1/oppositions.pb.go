@@ -154,7 +154,12 @@ type Opposition struct {
 	// Instant the service recorded the entry.
 	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
 	// Instant the opposition was lifted; absent while in force.
-	LiftedAt      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=lifted_at,json=liftedAt,proto3" json:"lifted_at,omitempty"`
+	LiftedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=lifted_at,json=liftedAt,proto3" json:"lifted_at,omitempty"`
+	// Organism whose operator entered it; empty for the national list (an
+	// administrator). Only the owner's operators or an administrator may lift
+	// it; others may oppose an identifier but not lift another's opposition
+	// (docs/rules.md#opposition).
+	Owner         string `protobuf:"bytes,6,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -222,6 +227,13 @@ func (x *Opposition) GetLiftedAt() *timestamppb.Timestamp {
 		return x.LiftedAt
 	}
 	return nil
+}
+
+func (x *Opposition) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
 }
 
 // Request of AddOpposition.
@@ -780,7 +792,7 @@ var File_tierspayant_v1_oppositions_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_oppositions_proto_rawDesc = "" +
 	"\n" +
-	" tierspayant/v1/oppositions.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n" +
+	" tierspayant/v1/oppositions.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x02\n" +
 	"\n" +
 	"Opposition\x12\x1e\n" +
 	"\n" +
@@ -790,7 +802,8 @@ const file_tierspayant_v1_oppositions_proto_rawDesc = "" +
 	"\feffective_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\veffectiveAt\x12;\n" +
 	"\vrecorded_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordedAt\x127\n" +
-	"\tlifted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bliftedAt\"\xaf\x01\n" +
+	"\tlifted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bliftedAt\x12\x14\n" +
+	"\x05owner\x18\x06 \x01(\tR\x05owner\"\xaf\x01\n" +
 	"\x14AddOppositionRequest\x12\x1e\n" +
 	"\n" +
 	"identifier\x18\x01 \x01(\tR\n" +

@@ -74,7 +74,7 @@ func BenchmarkOppositionLookup(b *testing.B) {
 			for i := range items {
 				items[i] = redisstore.ImportItem{Identifier: strconv.Itoa(3000000000 + i), Reason: opposition.ReasonLoss, Effective: now.Add(-time.Hour)}
 			}
-			if _, _, err := st.Oppositions().Import(adminCtx(), items, now); err != nil {
+			if _, _, err := st.Oppositions().Import(adminCtx(), items, now, natl); err != nil {
 				b.Fatal(err)
 			}
 			nir := nirFor(512)

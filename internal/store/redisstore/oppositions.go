@@ -95,7 +95,7 @@ func numericID(id string) (uint64, bool) {
 // encodeSlot is the compact form of an entry: the field index it uses and
 // its value.
 func encodeSlot(e opposition.Entry) (int, string) {
-	if len(e.Periods) == 1 && e.Periods[0].Lifted.IsZero() {
+	if len(e.Periods) == 1 && e.Periods[0].Lifted.IsZero() && e.Periods[0].Owner == "" {
 		p := e.Periods[0]
 		return int(p.Reason), strconv.FormatInt(ceilSeconds(p.Effective)-oppositionEpoch.Unix(), 10)
 	}
@@ -162,6 +162,7 @@ type Change struct {
 	Identifier string
 	Entry      opposition.Entry
 	RecordedAt time.Time
+	By         string // id of the caller who made the change; empty before it was recorded
 }
 
 // ErrConcurrentChange is returned when an identifier changed while a change
@@ -176,7 +177,7 @@ var ErrLogTrimmed = errors.New("opposition change log trimmed past that version"
 // values, bumps the version and appends the change to the log.
 // KEYS: bucket, version, log. ARGV: 6 field names, expected snapshot, new
 // field index (0-5), new value, kind (A/L), identifier, recorded-at (ms),
-// full entry text, log retention.
+// full entry text, log retention, actor id.
 var casScript = redis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 local parts = {}
@@ -185,20 +186,20 @@ if table.concat(parts, '\31') ~= ARGV[7] then return -1 end
 redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[1], ARGV[tonumber(ARGV[8]) + 1], ARGV[9])
 local v = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MINID', math.max(0, v - tonumber(ARGV[14])), v .. '-1', 'k', ARGV[10], 'id', ARGV[11], 'v', ARGV[13], 't', ARGV[12])
+redis.call('XADD', KEYS[3], 'MINID', math.max(0, v - tonumber(ARGV[14])), v .. '-1', 'k', ARGV[10], 'id', ARGV[11], 'v', ARGV[13], 't', ARGV[12], 'by', ARGV[15])
 return v
 `)
 
 // importScript adds a batch of oppositions; an identifier already opposed
 // and not lifted is left as it is.
 // KEYS: version, log, then one bucket per entry. ARGV: recorded-at, log
-// retention, then per entry 9 values: identifier, 6 field names, reason,
+// retention, actor id, then per entry 9 values: identifier, 6 field names, reason,
 // compact value (seconds since the epoch), and the period text "eff.reason".
 var importScript = redis.NewScript(`
 local n, v = 0, tonumber(redis.call('GET', KEYS[1]) or '0')
 local first, log = v + 1, {}
 for i = 3, #KEYS do
-  local o = 3 + (i - 3) * 10
+  local o = 4 + (i - 3) * 10
   local id, r, sec, ptext = ARGV[o], tonumber(ARGV[o + 7]), ARGV[o + 8], ARGV[o + 9]
   local cur = redis.call('HMGET', KEYS[i], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6])
   local full = nil
@@ -209,8 +210,9 @@ for i = 3, #KEYS do
     full = ptext
   elseif cur[1] then
     local last = string.match(cur[1], '[^|]*$')
-    local _, dots = string.gsub(last, '%.', '')
-    if dots == 2 then
+    -- the third field of "effective.reason[.lifted[.owner]]": lifted when set
+    local lifted = string.match(last, '^[^.]*%.[^.]*%.?([^.]*)')
+    if lifted and lifted ~= '' then
       full = cur[1] .. '|' .. ptext
       redis.call('HSET', KEYS[i], ARGV[o + 1], full)
     end
@@ -223,7 +225,7 @@ for i = 3, #KEYS do
 end
 if n > 0 then
   redis.call('SET', KEYS[1], v)
-  redis.call('XADD', KEYS[2], 'MINID', math.max(0, v - tonumber(ARGV[2])), v .. '-1', 'k', 'B', 'from', first, 'd', table.concat(log, '\n'), 't', ARGV[1])
+  redis.call('XADD', KEYS[2], 'MINID', math.max(0, v - tonumber(ARGV[2])), v .. '-1', 'k', 'B', 'from', first, 'd', table.concat(log, '\n'), 't', ARGV[1], 'by', ARGV[3])
 end
 return {n, v}
 `)
@@ -248,7 +250,7 @@ func (o *Oppositions) Entry(ctx context.Context, identifier string) (opposition.
 }
 
 // change applies f to an identifier's entry atomically (compare and set).
-func (o *Oppositions) change(ctx context.Context, identifier, kind string, now time.Time, f func(opposition.Entry) (opposition.Entry, error)) (opposition.Entry, uint64, error) {
+func (o *Oppositions) change(ctx context.Context, identifier, kind string, now time.Time, by opposition.Actor, f func(opposition.Entry) (opposition.Entry, error)) (opposition.Entry, uint64, error) {
 	s := locate(identifier)
 	for attempt := 0; attempt < 5; attempt++ {
 		vals, err := o.rdb.HMGet(ctx, s.bucket, s.fields[:]...).Result()
@@ -268,7 +270,7 @@ func (o *Oppositions) change(ctx context.Context, identifier, kind string, now t
 		for _, fl := range s.fields {
 			args = append(args, fl)
 		}
-		args = append(args, snapshot(vals), k, val, kind, identifier, now.UnixMilli(), next.Encode(), o.retention)
+		args = append(args, snapshot(vals), k, val, kind, identifier, now.UnixMilli(), next.Encode(), o.retention, by.ID)
 		v, err := casScript.Run(ctx, o.rdb, []string{s.bucket, oppVersionKey, oppLogKey}, args...).Int64()
 		if err != nil {
 			return opposition.Entry{}, 0, wrap(err)
@@ -288,14 +290,16 @@ func compactValues(k int, val string) []any {
 	return vals
 }
 
-// Add opposes an identifier from effective.
-func (o *Oppositions) Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time) (opposition.Entry, uint64, error) {
-	return o.change(ctx, identifier, "A", now, func(e opposition.Entry) (opposition.Entry, error) { return e.Add(r, effective) })
+// Add opposes an identifier from effective, owned by the actor's organism
+// (none: the national list); the log records the actor.
+func (o *Oppositions) Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error) {
+	return o.change(ctx, identifier, "A", now, by, func(e opposition.Entry) (opposition.Entry, error) { return e.Add(r, effective, by.Organism) })
 }
 
-// Lift ends an identifier's opposition at t.
-func (o *Oppositions) Lift(ctx context.Context, identifier string, t, now time.Time) (opposition.Entry, uint64, error) {
-	return o.change(ctx, identifier, "L", now, func(e opposition.Entry) (opposition.Entry, error) { return e.Lift(t) })
+// Lift ends an identifier's opposition at t: the actor's organism must own
+// it, unless the actor is an administrator; the log records the actor.
+func (o *Oppositions) Lift(ctx context.Context, identifier string, t, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error) {
+	return o.change(ctx, identifier, "L", now, by, func(e opposition.Entry) (opposition.Entry, error) { return e.Lift(t, by.Organism) })
 }
 
 // ImportItem is one entry of a bulk import.
@@ -319,7 +323,7 @@ const (
 // Import adds oppositions in batches, pipelining the batches. It returns the
 // number of entries added and the version after the import. Identifiers
 // already opposed (and not lifted) are skipped, so an import can be replayed.
-func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.Time) (int, uint64, error) {
+func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.Time, by opposition.Actor) (int, uint64, error) {
 	if len(items) == 0 {
 		v, err := o.Version(ctx)
 		return 0, v, err
@@ -343,7 +347,7 @@ func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.T
 	for w := 0; w < workers; w++ {
 		go func() {
 			for part := range jobs {
-				n, v, err := o.importRound(ctx, part, now)
+				n, v, err := o.importRound(ctx, part, now, by)
 				results <- result{n, v, err}
 			}
 		}()
@@ -367,7 +371,7 @@ func (o *Oppositions) Import(ctx context.Context, items []ImportItem, now time.T
 	return total, version, firstErr
 }
 
-func (o *Oppositions) importRound(ctx context.Context, items []ImportItem, now time.Time) (int, uint64, error) {
+func (o *Oppositions) importRound(ctx context.Context, items []ImportItem, now time.Time, by opposition.Actor) (int, uint64, error) {
 	type batch struct {
 		keys []string
 		args []any
@@ -375,19 +379,24 @@ func (o *Oppositions) importRound(ctx context.Context, items []ImportItem, now t
 	var batches []batch
 	for start := 0; start < len(items); start += importBatch {
 		end := min(start+importBatch, len(items))
-		b := batch{keys: make([]string, 0, 2+end-start), args: make([]any, 0, 2+10*(end-start))}
+		b := batch{keys: make([]string, 0, 2+end-start), args: make([]any, 0, 3+10*(end-start))}
 		b.keys = append(b.keys, oppVersionKey, oppLogKey)
-		b.args = append(b.args, now.UnixMilli(), o.retention)
+		b.args = append(b.args, now.UnixMilli(), o.retention, by.ID)
 		for _, it := range items[start:end] {
 			s := locate(it.Identifier)
 			b.keys = append(b.keys, s.bucket)
-			p := opposition.Period{Reason: it.Reason, Effective: time.Unix(ceilSeconds(it.Effective), 0).UTC()}
+			p := opposition.Period{Reason: it.Reason, Effective: time.Unix(ceilSeconds(it.Effective), 0).UTC(), Owner: by.Organism}
 			b.args = append(b.args, it.Identifier)
 			for _, f := range s.fields {
 				b.args = append(b.args, f)
 			}
-			b.args = append(b.args, int(it.Reason), strconv.FormatInt(p.Effective.Unix()-oppositionEpoch.Unix(), 10),
-				opposition.Entry{Periods: []opposition.Period{p}}.Encode())
+			text := opposition.Entry{Periods: []opposition.Period{p}}.Encode()
+			if by.Organism == "" {
+				b.args = append(b.args, int(it.Reason), strconv.FormatInt(p.Effective.Unix()-oppositionEpoch.Unix(), 10), text)
+			} else {
+				// An owned opposition has no compact form: its full text at k = 0.
+				b.args = append(b.args, 0, text, text)
+			}
 		}
 		batches = append(batches, b)
 	}
@@ -499,7 +508,7 @@ func appendChanges(out []Change, m redis.XMessage, after uint64) ([]Change, erro
 		if err != nil {
 			return out, err
 		}
-		return append(out, Change{Version: v, Lifted: str("k") == "L", Identifier: str("id"), Entry: e, RecordedAt: at}), nil
+		return append(out, Change{Version: v, Lifted: str("k") == "L", Identifier: str("id"), Entry: e, RecordedAt: at, By: str("by")}), nil
 	}
 	from, err := strconv.ParseUint(str("from"), 10, 64)
 	if err != nil || from > v {
@@ -520,7 +529,7 @@ func appendChanges(out []Change, m redis.XMessage, after uint64) ([]Change, erro
 		if err != nil {
 			return out, err
 		}
-		out = append(out, Change{Version: version, Identifier: id, Entry: e, RecordedAt: at})
+		out = append(out, Change{Version: version, Identifier: id, Entry: e, RecordedAt: at, By: str("by")})
 	}
 	if d != "" {
 		return out, fmt.Errorf("bad import batch %q in the change log", m.ID)

@@ -16,6 +16,9 @@ import (
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
 )
 
+// natl is an administrator: the national list.
+var natl = opposition.Actor{ID: "test-admin"}
+
 func TestStoreOppositions(t *testing.T) {
 	tgs := targets(t)
 	// The opposition list is global: on the shared server, other test binaries
@@ -40,11 +43,11 @@ func TestStoreOppositions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, v1, err := list.Add(ctx, id, opposition.ReasonTheft, eff, now)
+			_, v1, err := list.Add(ctx, id, opposition.ReasonTheft, eff, now, natl)
 			if err != nil || v1 <= v0 {
 				t.Fatalf("add: version %d after %d, %v", v1, v0, err)
 			}
-			if _, _, err := list.Add(ctx, id, opposition.ReasonLoss, eff, now); !errors.Is(err, opposition.ErrAlreadyOpposed) {
+			if _, _, err := list.Add(ctx, id, opposition.ReasonLoss, eff, now, natl); !errors.Is(err, opposition.ErrAlreadyOpposed) {
 				t.Fatalf("second add: %v", err)
 			}
 			e, err := list.Entry(ctx, id)
@@ -60,10 +63,10 @@ func TestStoreOppositions(t *testing.T) {
 				}
 			}
 			lift := eff.Add(48 * time.Hour)
-			if _, _, err := list.Lift(ctx, id, lift, now); err != nil {
+			if _, _, err := list.Lift(ctx, id, lift, now, natl); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := list.Lift(ctx, id, lift, now); !errors.Is(err, opposition.ErrNotOpposed) {
+			if _, _, err := list.Lift(ctx, id, lift, now, natl); !errors.Is(err, opposition.ErrNotOpposed) {
 				t.Fatalf("second lift: %v", err)
 			}
 			e, _ = list.Entry(ctx, id)
@@ -85,7 +88,7 @@ func TestStoreOppositions(t *testing.T) {
 			}
 			vBefore, _ := list.Version(ctx)
 			start := time.Now()
-			added, vAfter, err := list.Import(ctx, items, now)
+			added, vAfter, err := list.Import(ctx, items, now, natl)
 			if err != nil || added != n {
 				t.Fatalf("import: %d of %d, %v", added, n, err)
 			}
@@ -93,7 +96,7 @@ func TestStoreOppositions(t *testing.T) {
 			if vAfter < vBefore+uint64(n) {
 				t.Fatalf("version %d after import from %d", vAfter, vBefore)
 			}
-			again, _, err := list.Import(ctx, items[:10], now)
+			again, _, err := list.Import(ctx, items[:10], now, natl)
 			if err != nil || again != 0 {
 				t.Fatalf("re-import of opposed identifiers added %d (%v)", again, err)
 			}
@@ -122,7 +125,7 @@ func TestStoreOppositions(t *testing.T) {
 				got <- c
 			}()
 			time.Sleep(100 * time.Millisecond)
-			if _, _, err := list.Add(ctx, id, opposition.ReasonCompromise, now, now); err != nil {
+			if _, _, err := list.Add(ctx, id, opposition.ReasonCompromise, now, now, natl); err != nil {
 				t.Fatal(err)
 			}
 			if c := <-got; len(c) == 0 || c[0].Identifier != id {
@@ -193,7 +196,7 @@ func benchImport(b *testing.B, retention int) {
 	b.ResetTimer()
 	const chunk = 50000
 	for start := 0; start < len(items); start += chunk {
-		if _, _, err := list.Import(ctx, items[start:min(start+chunk, len(items))], now); err != nil {
+		if _, _, err := list.Import(ctx, items[start:min(start+chunk, len(items))], now, natl); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -225,10 +228,10 @@ func TestStoreOppositionLogTrimmed(t *testing.T) {
 		}
 		items[i] = redisstore.ImportItem{Identifier: id, Reason: opposition.ReasonTheft, Effective: now.Add(time.Duration(i) * time.Second)}
 	}
-	if _, _, err := list.Import(ctx, items, now); err != nil {
+	if _, _, err := list.Import(ctx, items, now, natl); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := list.Lift(ctx, items[0].Identifier, now.Add(time.Hour), now); err != nil {
+	if _, _, err := list.Lift(ctx, items[0].Identifier, now.Add(time.Hour), now, natl); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := list.Changes(ctx, 0, 10, 0); !errors.Is(err, redisstore.ErrLogTrimmed) {
@@ -292,7 +295,7 @@ func TestStoreOppositionBatchLog(t *testing.T) {
 				items[i] = redisstore.ImportItem{Identifier: id, Reason: opposition.ReasonLoss, Effective: now.Add(-time.Duration(i) * time.Minute)}
 				want[id] = time.Unix(items[i].Effective.Unix(), 0).UTC()
 			}
-			n, vEnd, err := list.Import(ctx, items, now)
+			n, vEnd, err := list.Import(ctx, items, now, natl)
 			if err != nil || n != len(items) || vEnd != v0+uint64(len(items)) {
 				t.Fatalf("import: %d entries, version %d → %d, %v", n, v0, vEnd, err)
 			}
@@ -313,7 +316,7 @@ func TestStoreOppositionBatchLog(t *testing.T) {
 				t.Fatalf("7 changes after %d: %+v %v", v0+150, mid, err)
 			}
 			// Paging through with a small count sees each change once, in order.
-			if _, _, err := list.Add(ctx, items[0].Identifier+"x", opposition.ReasonTheft, now, now); err != nil {
+			if _, _, err := list.Add(ctx, items[0].Identifier+"x", opposition.ReasonTheft, now, now, natl); err != nil {
 				t.Fatal(err)
 			}
 			var paged []redisstore.Change
@@ -345,11 +348,97 @@ func TestStoreOppositionBatchLog(t *testing.T) {
 			}()
 			time.Sleep(100 * time.Millisecond)
 			more := []redisstore.ImportItem{{Identifier: fmt.Sprintf("batchlog-%s-late", runID), Reason: opposition.ReasonCompromise, Effective: now}}
-			if _, _, err := list.Import(ctx, more, now); err != nil {
+			if _, _, err := list.Import(ctx, more, now, natl); err != nil {
 				t.Fatal(err)
 			}
 			if c := <-got; len(c) != 1 || c[0].Identifier != more[0].Identifier || c[0].Version != last+1 {
 				t.Fatalf("blocked watcher: %+v", c)
+			}
+		})
+	}
+}
+
+// TestStoreOppositionOwnership (issue 14.2): an opposition belongs to the
+// organism whose operator entered it (an administrator's to the national
+// list); another organism cannot lift it, its owner and an administrator
+// can, an import by an operator is owned the same way, and the log records
+// who made each change.
+func TestStoreOppositionOwnership(t *testing.T) {
+	tgs := targets(t)
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	private := redis.NewUniversalClient(opts(srv.Addr))
+	defer private.Close()
+	tgs[0] = target{"redis", private}
+	mut01 := opposition.Actor{ID: "op-mut01", Organism: "MUT01"}
+	mut02 := opposition.Actor{ID: "op-mut02", Organism: "MUT02"}
+	for _, tg := range tgs {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := context.Background()
+			list := redisstore.NewOppositions(tg.rdb).WithLogRetention(1 << 20)
+			eff := time.Date(2025, 5, 28, 14, 0, 0, 0, time.UTC)
+			base := time.Now().UnixNano() % 1e12
+			owned, national, imported := strconv.FormatInt(base*10+1, 10), fmt.Sprintf("app-%d", base), strconv.FormatInt(base*10+3, 10)
+			v0, err := list.Version(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _, err := list.Add(ctx, owned, opposition.ReasonTheft, eff, now, mut01)
+			if err != nil || e.Periods[0].Owner != "MUT01" {
+				t.Fatalf("operator's add: %+v %v", e, err)
+			}
+			if _, _, err := list.Add(ctx, national, opposition.ReasonLoss, eff, now, natl); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := list.Lift(ctx, owned, eff.Add(time.Hour), now, mut02); !errors.Is(err, opposition.ErrNotOwner) {
+				t.Errorf("another organism lifts: %v", err)
+			}
+			if _, _, err := list.Lift(ctx, national, eff.Add(time.Hour), now, mut01); !errors.Is(err, opposition.ErrNotOwner) {
+				t.Errorf("an organism lifts the national list's: %v", err)
+			}
+			if e, _ := list.Entry(ctx, owned); len(e.Periods) != 1 || !e.Periods[0].Lifted.IsZero() || e.Periods[0].Owner != "MUT01" {
+				t.Fatalf("entry after the refused lift: %+v", e)
+			}
+			if _, _, err := list.Lift(ctx, owned, eff.Add(time.Hour), now, mut01); err != nil {
+				t.Errorf("owner lifts: %v", err)
+			}
+			if _, _, err := list.Lift(ctx, national, eff.Add(time.Hour), now, natl); err != nil {
+				t.Errorf("administrator lifts: %v", err)
+			}
+			// An import by MUT02: a fresh identifier and the lifted one,
+			// both then MUT02's.
+			items := []redisstore.ImportItem{{Identifier: imported, Reason: opposition.ReasonTheft, Effective: eff}, {Identifier: owned, Reason: opposition.ReasonLoss, Effective: eff.Add(2 * time.Hour)}}
+			if n, _, err := list.Import(ctx, items, now, mut02); err != nil || n != 2 {
+				t.Fatalf("import: %d, %v", n, err)
+			}
+			for _, id := range []string{imported, owned} {
+				e, err := list.Entry(ctx, id)
+				if err != nil || e.Periods[len(e.Periods)-1].Owner != "MUT02" || !e.Periods[len(e.Periods)-1].Lifted.IsZero() {
+					t.Errorf("%s after MUT02's import: %+v %v", id, e, err)
+				}
+			}
+			if n, _, err := list.Import(ctx, items, now, mut02); err != nil || n != 0 {
+				t.Errorf("replayed import added %d, %v", n, err)
+			}
+			if _, _, err := list.Lift(ctx, imported, eff.Add(time.Hour), now, mut01); !errors.Is(err, opposition.ErrNotOwner) {
+				t.Errorf("MUT01 lifts MUT02's import: %v", err)
+			}
+			changes, err := list.Changes(ctx, v0, 100, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var by []string
+			for _, c := range changes {
+				if c.Identifier == owned || c.Identifier == national || c.Identifier == imported {
+					by = append(by, c.By)
+				}
+			}
+			want := []string{"op-mut01", "test-admin", "op-mut01", "test-admin", "op-mut02", "op-mut02"}
+			if strings.Join(by, ",") != strings.Join(want, ",") {
+				t.Errorf("recorded actors %v, want %v", by, want)
 			}
 		})
 	}
