@@ -72,7 +72,7 @@ func TestPythonClient(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", "open"
 	cfg.Clock = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC) // the day after the care of the README's walk-through
-	cfg.RedisAddrs = []string{srv.Addr}
+	cfg.RedisAddrs, cfg.RedisDB = []string{srv.Addr}, srv.NewDB(t)
 	// A secret of this run: the beneficiary's keys are new even on a Redis
 	// shared with other tests and earlier runs.
 	cfg.HMACSecret = "python-client-test-" + strings.Repeat("k", 16) + time.Now().Format(time.RFC3339Nano)

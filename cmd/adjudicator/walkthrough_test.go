@@ -277,7 +277,7 @@ func TestReadmeRealRedisCommandNeedsAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "ADJ_REDIS_ADDRS=127.0.0.1:6379 ADJ_HMAC_SECRET=$(openssl rand -hex 32) ADJ_AUTH=open make run") {
+	if !strings.Contains(string(b), "ADJ_REDIS_ADDRS=127.0.0.1:6379 ADJ_HMAC_SECRET_FILE=.hmac-secret ADJ_AUTH=open make run") {
 		t.Fatal("README.md no longer shows the real-Redis command this test checks")
 	}
 	bin, err := buildBinary()

@@ -71,6 +71,10 @@ type App struct {
 	storeKind        string
 	clusterUnchecked bool
 	clusterMismatch  atomic.Bool
+	// keyChecked is set once the store confirmed the HMAC key's fingerprint;
+	// keyMismatch once it refused it (docs/operations.md#hmac-key).
+	keyChecked  atomic.Bool
+	keyMismatch atomic.Bool
 	stop             context.CancelFunc
 	wg               sync.WaitGroup
 	grace            time.Duration
@@ -117,6 +121,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		log.Warn("could not preload the Lua scripts; they will load on first use", "error", err.Error())
 	}
 	lcancel()
+	// The HMAC key must be the one the store was written with: with another,
+	// every beneficiary looks unknown and every claim id taken.
+	kctx, kcancel := context.WithTimeout(ctx, 2*time.Second)
+	err = a.checkKey(kctx)
+	kcancel()
+	if errors.Is(err, redisstore.ErrKeyMismatch) {
+		a.closeStore()
+		return nil, fmt.Errorf("%w: refusing to start; see docs/operations.md#hmac-key", err)
+	}
+	if err != nil {
+		log.Warn("could not check the HMAC key's fingerprint in Redis; every call checks it until the store answers", "error", err.Error())
+	}
 	clock := time.Now
 	if !cfg.Clock.IsZero() {
 		fixed := cfg.Clock
@@ -181,8 +197,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		return status.Error(codes.Internal, "internal error")
 	})
 	a.grpc = grpc.NewServer(append(serverOpts,
-		grpc.ChainUnaryInterceptor(callSlotUnary, metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary),
-		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, streams.Interceptor(), sizeStream),
+		grpc.ChainUnaryInterceptor(callSlotUnary, metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary, a.keyGateUnary),
+		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, streams.Interceptor(), sizeStream, a.keyGateStream),
 		// Requests up to 4× the limit are decoded so that MaxRequestBytes can
 		// name the problem; beyond that gRPC refuses them itself.
 		grpc.MaxRecvMsgSize(4*cfg.MaxRecvMsgBytes),
@@ -344,7 +360,12 @@ func (a *App) setReady(ctx context.Context) {
 			}
 		}
 	}
-	if a.clusterMismatch.Load() {
+	if st == healthpb.HealthCheckResponse_SERVING && !a.keyChecked.Load() {
+		if err := a.checkKey(pctx); err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+	}
+	if a.clusterMismatch.Load() || a.keyMismatch.Load() {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	a.health.SetServingStatus(ReadinessService, st)

@@ -74,7 +74,7 @@ func startWith(t *testing.T, redisAddr string, mutate func(*config.Config)) (*ap
 	cfg := config.Defaults()
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", clock, "open"
 	if redisAddr != "" {
-		cfg.RedisAddrs = []string{redisAddr}
+		cfg.RedisAddrs, cfg.RedisDB = []string{redisAddr}, redistest.DBFor(t, redisAddr)
 		cfg.HMACSecret = strings.Repeat("k", 32) + t.Name() + strconv.FormatInt(time.Now().UnixNano(), 36)
 		secrets[t] = cfg.HMACSecret
 	}
@@ -106,11 +106,12 @@ func TestEndToEndEmbedded(t *testing.T) {
 
 func TestEndToEndRedis(t *testing.T) {
 	srv := redistest.Shared(t)
-	a, conn := start(t, srv.Addr)
+	db := srv.NewDB(t)
+	a, conn := startWith(t, srv.Addr, func(c *config.Config) { c.RedisDB = db })
 	if a.Embedded != nil {
 		t.Fatal("a Redis address was given: the embedded store must not be used")
 	}
-	rdb := srv.Client(t)
+	rdb := srv.ClientDB(t, db)
 	scenario(t, a, conn, func() []string { return rdb.Keys(context.Background(), "*").Val() })
 }
 

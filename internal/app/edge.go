@@ -26,7 +26,7 @@ import (
 // at startup); readiness asks again once it answers.
 func connectRedis(ctx context.Context, cfg config.Config, addrs []string, log *slog.Logger) (rdb redis.UniversalClient, kind string, unchecked bool) {
 	opts := &redis.UniversalOptions{
-		Addrs: addrs, MasterName: cfg.RedisMasterName, IsClusterMode: cfg.RedisCluster, Password: cfg.RedisPassword,
+		Addrs: addrs, MasterName: cfg.RedisMasterName, IsClusterMode: cfg.RedisCluster, Password: cfg.RedisPassword, DB: cfg.RedisDB,
 		ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout, DialTimeout: time.Second,
 		ContextTimeoutEnabled: true, PoolSize: 32, MinIdleConns: 4, PoolTimeout: cfg.RedisTimeout,
 		// Every write is idempotent (claim digest, cancel state, compare and
@@ -48,6 +48,9 @@ func connectRedis(ctx context.Context, cfg config.Config, addrs []string, log *s
 	}
 	if !isCluster {
 		return rdb, kind, false
+	}
+	if cfg.RedisDB != 0 {
+		log.Error("ADJ_REDIS_DB is set but ADJ_REDIS_ADDRS names a Redis Cluster node, which has only database 0: using database 0", "redis", addrs)
 	}
 	log.Warn("ADJ_REDIS_ADDRS names a Redis Cluster node: using the Cluster client (set ADJ_REDIS_CLUSTER=true to say so)", "redis", addrs)
 	_ = rdb.Close()

@@ -57,6 +57,7 @@ func startSecured(t *testing.T, mutate func(*config.Config)) *app.App {
 	cfg := config.Defaults()
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.TokensFile, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", tf, "on"
 	cfg.RedisAddrs, cfg.HMACSecret = []string{redistest.Shared(t).Addr}, strings.Repeat("s", 32)+t.Name()
+	cfg.RedisDB = redistest.Shared(t).NewDB(t)
 	cfg.Clock = time.Date(2025, 7, 15, 9, 0, 0, 0, time.UTC)
 	if mutate != nil {
 		mutate(&cfg)

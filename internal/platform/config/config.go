@@ -39,6 +39,9 @@ type Config struct {
 	RedisCluster bool
 	// RedisPassword authenticates to Redis (ADJ_REDIS_PASSWORD).
 	RedisPassword string
+	// RedisDB is the logical database of a single node or Sentinel
+	// deployment (ADJ_REDIS_DB); a Cluster has only 0.
+	RedisDB int
 	// RedisTimeout bounds every Redis command (ADJ_REDIS_TIMEOUT).
 	RedisTimeout time.Duration
 	// HMACSecret keys the hash that replaces the NIR in every Redis key
@@ -115,6 +118,7 @@ var Variables = []Variable{
 	{"ADJ_REDIS_MASTER_NAME", "", "Sentinel master name: the addresses are then Sentinels", func(c *Config, v string) error { c.RedisMasterName = v; return nil }},
 	{"ADJ_REDIS_CLUSTER", "false", "use the Cluster client even with one seed address (a Cluster node is also detected at startup)", func(c *Config, v string) error { return parseBool(v, &c.RedisCluster) }},
 	{"ADJ_REDIS_PASSWORD", "", "Redis password", func(c *Config, v string) error { c.RedisPassword = v; return nil }},
+	{"ADJ_REDIS_DB", "0", "logical database of a single node or Sentinel deployment (one service's store per database; not with a Cluster)", setRedisDB},
 	{"ADJ_REDIS_TIMEOUT", "500ms", "bound on every Redis command", func(c *Config, v string) error { return parseDuration(v, &c.RedisTimeout) }},
 	{"ADJ_HMAC_SECRET", "", "key of the hash that replaces the NIR in Redis keys; required with a real Redis (≥ 32 characters; never logged)", func(c *Config, v string) error { c.HMACSecret = v; return nil }},
 	{"ADJ_HMAC_SECRET_FILE", "", "file holding ADJ_HMAC_SECRET instead (give one of the two)", setSecretFile},
@@ -309,6 +313,9 @@ func (c Config) Validate() []error {
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		errs = append(errs, errors.New("ADJ_TLS_CLIENT_CA needs ADJ_TLS_CERT and ADJ_TLS_KEY"))
 	}
+	if c.RedisDB != 0 && (c.RedisCluster || c.Embedded()) {
+		errs = append(errs, errors.New("ADJ_REDIS_DB: a Cluster (and the embedded store) has only database 0"))
+	}
 	if !c.Embedded() && len(c.HMACSecret) < 32 {
 		errs = append(errs, errors.New("ADJ_HMAC_SECRET: required with a real Redis, at least 32 characters (the value is never logged)"))
 	}
@@ -364,6 +371,15 @@ func setClock(c *Config, v string) error {
 		return fmt.Errorf("%q is not an RFC 3339 instant", v)
 	}
 	c.Clock = t
+	return nil
+}
+
+func setRedisDB(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a database number (0 or more)", v)
+	}
+	c.RedisDB = n
 	return nil
 }
 

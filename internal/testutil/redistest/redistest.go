@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,16 @@ func Shared(tb testing.TB) *Server {
 		tb.Fatalf("redis-server: %v (install it with `apt-get install redis-server`, or run `make test`, which does)", err)
 	}
 	return shared
+}
+
+// DBFor is a fresh database (NewDB) when addr is the shared server's, 0
+// for any other server (a test's private one is its own already).
+func DBFor(tb testing.TB, addr string) int {
+	tb.Helper()
+	if shared != nil && shared.Addr == addr {
+		return shared.NewDB(tb)
+	}
+	return 0
 }
 
 // StopShared stops the shared server if this binary started it.
@@ -104,7 +115,8 @@ func StartOn(port int, dir string, extra ...string) (*Server, error) {
 	}
 	{
 		args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no",
-			"--dir", dir, "--protected-mode", "yes", "--logfile", filepath.Join(dir, "redis.log")}, extra...)
+			"--dir", dir, "--protected-mode", "yes", "--logfile", filepath.Join(dir, "redis.log"),
+			"--databases", strconv.Itoa(databases)}, extra...)
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			return nil, err
@@ -144,10 +156,41 @@ func (s *Server) Stop() {
 	_ = os.RemoveAll(s.dir)
 }
 
+// databases is how many logical databases a private server has: one per
+// service a test binary starts (NewDB).
+const databases = 4096
+
+var nextDB atomic.Int64
+
+// NewDB returns a logical database of the server that no other test of this
+// binary uses, emptied: a service started on it has a store of its own (its
+// HMAC key's fingerprint included) on the shared server. Database 0 stays
+// the store tests' own.
+func (s *Server) NewDB(tb testing.TB) int {
+	tb.Helper()
+	n := int(nextDB.Add(1))
+	if n >= databases {
+		tb.Fatalf("redis %s: more than %d databases asked of one test binary", s.Addr, databases-1)
+	}
+	c := s.ClientDB(tb, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.FlushDB(ctx).Err(); err != nil {
+		tb.Fatalf("redis %s: FLUSHDB %d: %v (a server named by TIERSPAYANT_TEST_REDIS needs --databases %d)", s.Addr, n, err, databases)
+	}
+	return n
+}
+
 // Client returns a go-redis client for the server, closed with the test.
 func (s *Server) Client(tb testing.TB) *redis.Client {
 	tb.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, DisableIdentity: true,
+	return s.ClientDB(tb, 0)
+}
+
+// ClientDB is Client on logical database db.
+func (s *Server) ClientDB(tb testing.TB, db int) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, DB: db, DisableIdentity: true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
 	tb.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
