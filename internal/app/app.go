@@ -75,10 +75,10 @@ type App struct {
 	// keyMismatch once it refused it (docs/operations.md#hmac-key).
 	keyChecked  atomic.Bool
 	keyMismatch atomic.Bool
-	stop             context.CancelFunc
-	wg               sync.WaitGroup
-	grace            time.Duration
-	errs             chan error
+	stop        context.CancelFunc
+	wg          sync.WaitGroup
+	grace       time.Duration
+	errs        chan error
 }
 
 // Start builds and starts the adjudicator. It returns once both listeners are
