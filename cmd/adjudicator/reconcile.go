@@ -41,7 +41,7 @@ func reconcile(ctx context.Context, args []string, e env, stdout, _ io.Writer) e
 		return errors.New("reconcile: give the Redis address (--redis or ADJ_REDIS_ADDRS)")
 	}
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: cfg.RedisAddrs, IsClusterMode: cfg.RedisCluster,
-		MasterName: cfg.RedisMasterName, Password: cfg.RedisPassword, DisableIdentity: true,
+		MasterName: cfg.RedisMasterName, Password: cfg.RedisPassword, DB: cfg.RedisDB, DisableIdentity: true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
 	defer rdb.Close()
 	n := 0

@@ -51,6 +51,10 @@ type ClaimMeta struct {
 	AMC []organism.AMCLine `json:"amc,omitempty"`
 }
 
+// ReportBucket is the delay report a claim belongs to: its organism and the
+// quarter of its receipt ("<organism>|<quarter>").
+func (m ClaimMeta) ReportBucket() string { return m.Organism + "|" + QuarterOf(m.Receipt).String() }
+
 // Calendar is the paying organism's calendar.
 func (m ClaimMeta) Calendar() calendar.Calendar {
 	if c, ok := calendar.Named(m.CalendarName); ok {

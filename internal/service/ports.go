@@ -130,6 +130,19 @@ type ClaimLedger interface {
 	// Release frees a claim id reserved by Read for digest, best effort, when
 	// the claim did not commit.
 	Release(ctx context.Context, claimID, digest string)
+	// Index adds a committed claim to the professional's and the report's
+	// indexes when it is missing from them (a commit whose index writes
+	// failed after its script succeeded), keeping an entry already there.
+	Index(ctx context.Context, e IndexEntry) error
+}
+
+// IndexEntry is where a committed claim is listed: its professional's claims
+// and its organism's quarter (ClaimMeta.ReportBucket), by receipt instant.
+type IndexEntry struct {
+	ClaimID      string
+	Professional string
+	ReportBucket string
+	ReceivedAt   time.Time
 }
 
 // ClaimArchive reads and reverses committed claims.

@@ -225,8 +225,17 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		if snap.PriorDigest != digest {
 			return Result{}, ErrClaimIDReused
 		}
-		// A retry: answer with what was committed, if the first try got that far.
+		// A retry: answer with what was committed, if the first try got that
+		// far, once its index entries exist (the first try may have failed
+		// between its script and its index writes).
 		if r, err := s.stored(ctx, c.ID); err == nil {
+			e := IndexEntry{ClaimID: c.ID, Professional: c.Professional.ID, ReceivedAt: r.ReceivedAt}
+			if !r.Meta.Receipt.IsZero() {
+				e.ReportBucket = r.Meta.ReportBucket()
+			}
+			if err := s.ledger.Index(ctx, e); err != nil {
+				return Result{}, err
+			}
 			r.Replayed = true
 			return r, nil
 		} else if !errors.Is(err, ErrNotFound) {
@@ -284,7 +293,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	com, err := s.ledger.Commit(ctx, CommitRequest{
 		ClaimID: c.ID, BeneficiaryRef: snap.BeneficiaryRef, Digest: digest, Blob: blob,
 		ReceivedAt: now, Year: day.Year(), Requests: reqs, Meta: rawMeta,
-		Professional: c.Professional.ID, ReportBucket: meta.Organism + "|" + QuarterOf(meta.Receipt).String(),
+		Professional: c.Professional.ID, ReportBucket: meta.ReportBucket(),
 	})
 	if err != nil {
 		return Result{}, err

@@ -10,7 +10,7 @@ import (
 )
 
 // An operator sees and changes a beneficiary only over the periods its
-// organism manages (or managed) it (docs/rules.md#who-may-do-what):
+// organism manages (or managed) it (docs/rules.md#access):
 //
 //   - reading, the dated facts (rights, CSS, AME, ALD, pregnancies by their
 //     expected delivery) are clipped to those periods, the attachments are its

@@ -415,7 +415,7 @@ var readFile = os.ReadFile
 
 // redisVariables are the variables LoadRedis reads.
 var redisVariables = map[string]bool{"ADJ_REDIS_ADDRS": true, "ADJ_REDIS_MASTER_NAME": true, "ADJ_REDIS_CLUSTER": true,
-	"ADJ_REDIS_PASSWORD": true, "ADJ_REDIS_TIMEOUT": true}
+	"ADJ_REDIS_PASSWORD": true, "ADJ_REDIS_TIMEOUT": true, "ADJ_REDIS_DB": true}
 
 // LoadRedis reads only the Redis connection variables, for the commands that
 // talk to Redis directly and serve nothing (reconcile).

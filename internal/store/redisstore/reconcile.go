@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tierspayant/tierspayant/internal/service"
 )
 
 // Difference is one disagreement between the audit streams and the state.
@@ -21,9 +24,20 @@ type Difference struct {
 	Field     string // counter field ("pf", "fr", "pfn", "fd:…", "pc:…"), "debt", or "claim:<id>"
 	FromAudit int64  // cents, or counts for "pc:" fields; commits for "claim:"
 	InState   int64
+	// Repaired is set for an index entry ("index:pro:<id>", "index:rep:<id>")
+	// that was missing and was added.
+	Repaired bool
 }
 
 func (d Difference) String() string {
+	if idx, claim, ok := strings.Cut(strings.TrimPrefix(d.Field, "index:"), ":"); ok && strings.HasPrefix(d.Field, "index:") {
+		which := map[string]string{"pro": "the professional's claims", "rep": "the organism's quarter report"}[idx]
+		note := ""
+		if d.Repaired {
+			note = " (repaired)"
+		}
+		return fmt.Sprintf("beneficiary %s: claim %s missing from %s index%s", d.BeneficiaryRef, claim, which, note)
+	}
 	if strings.HasPrefix(d.Field, "claim:") {
 		return fmt.Sprintf("beneficiary %s: %s committed %d times in the audit stream (net of cancels)", d.BeneficiaryRef, d.Field, d.FromAudit)
 	}
@@ -108,10 +122,16 @@ func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference
 				debt += d // a cancel records its debt negated
 			}
 		}
+		ids := make([]string, 0, len(net))
 		for claim, n := range net {
 			if n != 0 && n != 1 {
 				diff(Difference{BeneficiaryRef: ref, Field: "claim:" + claim, FromAudit: int64(n), InState: 1})
 			}
+			ids = append(ids, claim)
+		}
+		sort.Strings(ids)
+		if err := s.checkIndexes(ctx, ref, ids, diff); err != nil {
+			return stats, err
 		}
 		for _, kind := range []struct {
 			expect map[int]map[string]int64
@@ -166,6 +186,72 @@ func (s *Store) compareCounters(ctx context.Context, ref string, minYear int, ex
 			got, _ := strconv.ParseInt(state[f], 10, 64)
 			if got != expect[y][f] {
 				diff(Difference{BeneficiaryRef: ref, Year: y, Daily: daily, Field: f, FromAudit: expect[y][f], InState: got})
+			}
+		}
+	}
+	return nil
+}
+
+// checkIndexes checks that every stored claim of ref is listed in its
+// professional's and its report's indexes, and adds the missing entries (an
+// acknowledged claim whose index writes failed after its commit script).
+func (s *Store) checkIndexes(ctx context.Context, ref string, ids []string, diff func(Difference)) error {
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		pipe := s.rdb.Pipeline()
+		recs := make([]*redis.SliceCmd, len(part))
+		for i, id := range part {
+			recs[i] = pipe.HMGet(ctx, claimKey(ref, id), "m", "at")
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return wrap(err)
+		}
+		type want struct {
+			id, kind, key string
+			score         float64
+			cmd           *redis.FloatCmd
+		}
+		var wants []*want
+		check := s.rdb.Pipeline()
+		for i, id := range part {
+			v := recs[i].Val()
+			raw, ok := v[0].(string)
+			if !ok {
+				continue // expired, or never committed
+			}
+			var m service.ClaimMeta
+			if err := json.Unmarshal([]byte(raw), &m); err != nil {
+				return fmt.Errorf("claim %s of %s: decode meta: %w", id, ref, err)
+			}
+			at, _ := v[1].(string)
+			ms, _ := strconv.ParseInt(at, 10, 64)
+			if m.Professional != "" {
+				wants = append(wants, &want{id: id, kind: "pro", key: professionalIndexKey(m.Professional), score: float64(ms)})
+			}
+			if !m.Receipt.IsZero() {
+				wants = append(wants, &want{id: id, kind: "rep", key: reportIndexKey(m.ReportBucket()), score: float64(ms)})
+			}
+		}
+		for _, w := range wants {
+			w.cmd = check.ZScore(ctx, w.key, w.id)
+		}
+		if len(wants) == 0 {
+			continue
+		}
+		if _, err := check.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return wrap(err)
+		}
+		for _, w := range wants {
+			if err := w.cmd.Err(); !errors.Is(err, redis.Nil) {
+				if err != nil {
+					return wrap(err)
+				}
+				continue
+			}
+			err := s.rdb.ZAddNX(ctx, w.key, redis.Z{Score: w.score, Member: w.id}).Err()
+			diff(Difference{BeneficiaryRef: ref, Field: "index:" + w.kind + ":" + w.id, FromAudit: 1, Repaired: err == nil})
+			if err != nil {
+				return wrap(err)
 			}
 		}
 	}

@@ -294,6 +294,24 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 	return snap, nil
 }
 
+// Index adds a committed claim to its indexes where it is missing (ZADD NX:
+// an entry already there keeps its score).
+func (s *Store) Index(ctx context.Context, e service.IndexEntry) error {
+	score := float64(e.ReceivedAt.UnixMilli())
+	pipe := s.rdb.Pipeline()
+	if e.Professional != "" {
+		pipe.ZAddNX(ctx, professionalIndexKey(e.Professional), redis.Z{Score: score, Member: e.ClaimID})
+	}
+	if e.ReportBucket != "" {
+		pipe.ZAddNX(ctx, reportIndexKey(e.ReportBucket), redis.Z{Score: score, Member: e.ClaimID})
+	}
+	if pipe.Len() == 0 {
+		return nil
+	}
+	_, err := pipe.Exec(ctx)
+	return wrap(err)
+}
+
 // Commit runs the commit script and, in the same pipelined round trip, adds
 // the claim to the professional's and the organism's quarter indexes (ZADD NX:
 // an index entry whose claim did not commit is skipped by the readers).
