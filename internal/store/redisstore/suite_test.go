@@ -619,3 +619,52 @@ func TestStoreCommitAnswerLost(t *testing.T) {
 		t.Fatalf("the id must not be reusable by another beneficiary: %v", err)
 	}
 }
+
+// TestStoreIndexRepair (issue 14.7): a committed claim missing from its
+// professional's index is added back by its retry (the replay path) and by
+// reconcile, on every target.
+func TestStoreIndexRepair(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			svc, st := newService(t, tg.rdb)
+			ctx := adminCtx()
+			n := int(time.Now().UnixNano() % 900000)
+			nir := nirFor(n + 31)
+			register(t, svc, nir)
+			pro := fmt.Sprintf("P-IDX-%d", n)
+			id := pro + "-1"
+			c := gp(id, nir, pro)
+			if _, err := svc.Adjudicate(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			key := "pro:{p:" + pro + "}"
+			indexed := func() bool {
+				_, err := tg.rdb.ZScore(context.Background(), key, id).Result()
+				if err != nil && !errors.Is(err, redis.Nil) {
+					t.Fatal(err)
+				}
+				return err == nil
+			}
+			if !indexed() {
+				t.Fatal("not indexed after its commit")
+			}
+			tg.rdb.ZRem(context.Background(), key, id)
+			r, err := svc.Adjudicate(ctx, c)
+			if err != nil || !r.Replayed || !indexed() {
+				t.Fatalf("retry: replayed %v, indexed %v, %v", r.Replayed, indexed(), err)
+			}
+			tg.rdb.ZRem(context.Background(), key, id)
+			var mine []redisstore.Difference
+			if _, err := st.Reconcile(context.Background(), 2025, func(d redisstore.Difference) {
+				if strings.HasSuffix(d.Field, ":"+id) {
+					mine = append(mine, d)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(mine) != 1 || mine[0].Field != "index:pro:"+id || !mine[0].Repaired || !indexed() {
+				t.Fatalf("reconcile: %+v, indexed %v", mine, indexed())
+			}
+		})
+	}
+}
