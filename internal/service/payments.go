@@ -255,7 +255,10 @@ func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, 
 }
 
 // ProfessionalClaims lists a professional's claims, most recent first, from
-// offset; state filters when set. It returns the next offset, or -1 at the end.
+// offset; state filters when set. It returns the next offset, or -1 at the
+// end. One call reads at most listScan index entries, in batches of at least
+// listBatch: with a filter that matches few claims the page is short (even
+// empty) and the next offset says where to go on.
 func (s *Service) ProfessionalClaims(ctx context.Context, professional string, state TrackingState, offset, limit int) ([]Tracking, int, error) {
 	p, err := caller(ctx)
 	if err != nil {
@@ -279,8 +282,13 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 	}
 	var out []Tracking
 	today := s.Today()
+	scanned := 0
 	for len(out) < limit {
-		ids, err := s.payments.ClaimsOf(ctx, professional, offset, limit)
+		if scanned >= s.listScan {
+			return out, offset, nil
+		}
+		batch := min(max(limit-len(out), listBatch), s.listScan-scanned)
+		ids, err := s.payments.ClaimsOf(ctx, professional, offset, batch)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -293,6 +301,7 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 		}
 		for i, st := range recs {
 			offset++
+			scanned++
 			if st.Blob == nil {
 				continue // indexed but never committed
 			}
@@ -313,6 +322,9 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 	}
 	return out, offset, nil
 }
+
+// listBatch is the fewest index entries a listing reads in one round trip.
+const listBatch = 200
 
 // Quarter is a calendar quarter, "2026Q3".
 type Quarter struct {

@@ -32,6 +32,7 @@ type Service struct {
 	zone      *time.Location
 	maxSkew   time.Duration
 	limits    claims.Limits
+	listScan  int
 }
 
 // Deps are the Service's collaborators.
@@ -55,7 +56,16 @@ type Deps struct {
 	// Limits are the claims' plausibility bounds; zero amounts take
 	// claims.DefaultLimits' (the profession check always applies).
 	Limits claims.Limits
+	// ListScan bounds the index entries one listing call examines
+	// (DefaultListScan when zero).
+	ListScan int
 }
+
+// DefaultListScan is how many of a professional's claims one
+// ListProfessionalClaims call reads at most: a filter that matches few
+// claims answers a short page (even an empty one) with a next token instead
+// of reading the whole history in one call.
+const DefaultListScan = 5000
 
 // New returns a Service.
 func New(d Deps) *Service {
@@ -67,6 +77,10 @@ func New(d Deps) *Service {
 	}
 	if out.maxSkew <= 0 {
 		out.maxSkew = DefaultMaxClockSkew
+	}
+	out.listScan = d.ListScan
+	if out.listScan <= 0 {
+		out.listScan = DefaultListScan
 	}
 	out.limits = claims.DefaultLimits()
 	if d.Limits.MaxLineAmount.Sign() > 0 {

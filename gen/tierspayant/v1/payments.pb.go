@@ -489,7 +489,10 @@ type ListProfessionalClaimsRequest struct {
 	ProfessionalId string `protobuf:"bytes,1,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
 	// Only claims in this state; unspecified for all.
 	State PaymentState `protobuf:"varint,2,opt,name=state,proto3,enum=tierspayant.v1.PaymentState" json:"state,omitempty"`
-	// Maximum number of claims returned (default 100, at most 1000).
+	// Maximum number of claims returned (default 100, at most 1000). One call
+	// examines at most 5000 of the professional's claims: with a state filter
+	// that matches few, a page may hold fewer claims than page_size, even none,
+	// while next_page_token is set; continue until it is empty.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous page.
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`

@@ -668,3 +668,66 @@ func TestStoreIndexRepair(t *testing.T) {
 		})
 	}
 }
+
+// commandCount counts the round trips a client makes (a pipeline is one).
+type commandCount struct{ n *atomic.Int64 }
+
+func (c commandCount) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c commandCount) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c commandCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestStoreListingBounded (issue 14.11): listing with a filter that matches
+// nothing reads a bounded number of index entries per call, in a few round
+// trips, and the pages' tokens walk the whole history.
+func TestStoreListingBounded(t *testing.T) {
+	srv := redistest.Shared(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	t.Cleanup(func() { rdb.Close() })
+	var trips atomic.Int64
+	rdb.AddHook(commandCount{&trips})
+	st := redisstore.New(rdb, testKeyer)
+	svc := service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: testKeyer.Digest,
+		Payments: st, Fraud: st.Fraud(), Organisms: st.Organisms(), Clock: func() time.Time { return now }, Zone: paris, ListScan: 40})
+	ctx := adminCtx()
+	n := int(time.Now().UnixNano() % 900000)
+	nir := nirFor(n + 41)
+	register(t, svc, nir)
+	pro := fmt.Sprintf("P-LIST-%d", n)
+	const claimsN = 100
+	for i := range claimsN {
+		if _, err := svc.Adjudicate(ctx, gp(fmt.Sprintf("%s-%d", pro, i), nir, pro)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls, offset := 0, 0
+	for offset >= 0 {
+		trips.Store(0)
+		list, next, err := svc.ProfessionalClaims(ctx, pro, service.StatePaid, offset, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls++
+		if len(list) != 0 {
+			t.Fatalf("no claim is paid, got %d", len(list))
+		}
+		if got := trips.Load(); got > 4 {
+			t.Errorf("call %d: %d round trips for at most 40 entries", calls, got)
+		}
+		if next >= 0 && next-offset > 40 {
+			t.Errorf("call %d read %d entries, bound 40", calls, next-offset)
+		}
+		offset = next
+	}
+	if calls != 3 { // 40, 40, then the last 20 and the end
+		t.Errorf("%d calls to walk %d claims by 40", calls, claimsN)
+	}
+	all, next, err := svc.ProfessionalClaims(ctx, pro, service.StateUnspecified, 0, 1000)
+	if err != nil || len(all) != 40 || next != 40 {
+		t.Errorf("unfiltered page of 1000: %d claims, next %d, %v (the bound applies too)", len(all), next, err)
+	}
+}
