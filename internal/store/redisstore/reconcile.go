@@ -216,8 +216,8 @@ func (s *Store) checkIndexes(ctx context.Context, ref string, ids []string, diff
 		for i, id := range part {
 			v := recs[i].Val()
 			raw, ok := v[0].(string)
-			if !ok {
-				continue // expired, or never committed
+			if !ok || raw == "" {
+				continue // expired, never committed, or written without meta (no index to check)
 			}
 			var m service.ClaimMeta
 			if err := json.Unmarshal([]byte(raw), &m); err != nil {
