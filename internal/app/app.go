@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	}
 	redis.SetLogger(redisLogger{log})
 	a.rdb, a.storeKind, a.clusterUnchecked = connectRedis(ctx, cfg, addrs, log)
-	a.store = redisstore.New(a.rdb, redisstore.NewKeyer(secret))
+	a.store = redisstore.New(a.rdb, redisstore.NewKeyer(secret)).WithTrailRetention(cfg.AuditRetention)
 	lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := a.store.LoadScripts(lctx); err != nil {
 		log.Warn("could not preload the Lua scripts; they will load on first use", "error", err.Error())
@@ -145,6 +145,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		Payments: a.store, Fraud: a.store.Fraud(), Organisms: a.store.Organisms(),
 		Digest: keyer.Digest, Clock: clock, Zone: zone,
 		Limits: claims.Limits{MaxLineAmount: cfg.MaxLineAmount, MaxClaimAmount: cfg.MaxClaimAmount},
+		Trail:  a.store.Trail(),
 	})
 
 	reg := prometheus.NewRegistry()
@@ -212,6 +213,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
 	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.NewPaymentServer(svc))
 	tpv1.RegisterOrganismServiceServer(a.grpc, grpcapi.NewOrganismServer(svc))
+	tpv1.RegisterAuditServiceServer(a.grpc, grpcapi.NewAuditServer(svc))
 	a.health = health.NewServer()
 	healthpb.RegisterHealthServer(a.grpc, a.health)
 	registerReflection(a.grpc)

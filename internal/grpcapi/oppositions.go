@@ -37,6 +37,8 @@ type OppositionList interface {
 type OppositionGuard interface {
 	MayManageOppositions(ctx context.Context) error
 	MayRead(ctx context.Context) error
+	// Record appends a change to the audit trail.
+	Record(ctx context.Context, op, subject, details string) error
 }
 
 // OppositionServer implements tierspayant.v1.OppositionService.
@@ -161,6 +163,10 @@ func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppos
 	}
 	o := oppositionToProto(req.GetIdentifier(), last(e))
 	o.RecordedAt = timestamppb.New(now)
+	if err := s.guard.Record(ctx, "opposition.add", req.GetIdentifier(), fmt.Sprintf("%s from %s, version %d",
+		req.GetReason(), last(e).Effective.UTC().Format(time.RFC3339), v)); err != nil {
+		return nil, toStatus(err)
+	}
 	return &tpv1.AddOppositionResponse{Opposition: o, Version: v}, nil
 }
 
@@ -175,6 +181,10 @@ func (s *OppositionServer) LiftOpposition(ctx context.Context, req *tpv1.LiftOpp
 	now := s.clock()
 	e, v, err := s.list.Lift(ctx, req.GetIdentifier(), instant(req.GetLiftedAt(), now), now, actor(ctx))
 	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.guard.Record(ctx, "opposition.lift", req.GetIdentifier(), fmt.Sprintf("lifted at %s, version %d",
+		last(e).Lifted.UTC().Format(time.RFC3339), v)); err != nil {
 		return nil, toStatus(err)
 	}
 	return &tpv1.LiftOppositionResponse{Opposition: oppositionToProto(req.GetIdentifier(), last(e)), Version: v}, nil
@@ -265,6 +275,15 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 			return toStatus(err)
 		}
 		version = v
+	}
+	// One event per import; each entry is in the list's change log with its
+	// owner and author (WatchOppositions).
+	owner := actor(stream.Context()).Organism
+	if owner == "" {
+		owner = "national"
+	}
+	if err := s.guard.Record(stream.Context(), "opposition.import", owner, fmt.Sprintf("%d entries added, version %d", total, version)); err != nil {
+		return toStatus(err)
 	}
 	return stream.SendAndClose(&tpv1.ImportOppositionsResponse{Imported: uint64(total), Version: version})
 }

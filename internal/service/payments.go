@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -216,7 +218,9 @@ func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, 
 	case t.State == StateRejected:
 		return t, false, ErrClaimRejected
 	case t.Payment != nil && t.Payment.Reference == reference:
-		return t, false, nil
+		// A retry: recorded again, since the first call's trail write may
+		// have failed after its payment was stored.
+		return t, false, s.Record(ctx, "payment.record", claimID, "reference "+reference+" (already recorded)")
 	case t.Payment != nil:
 		return t, false, ErrAlreadyPaid
 	}
@@ -251,7 +255,11 @@ func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, 
 		return t, false, ErrAlreadyPaid
 	}
 	t.Payment, t.State = &got, StatePaid
-	return t, now, nil
+	details := fmt.Sprintf("reference %s, paid %s, amount %s, penalty %s", reference, got.PaidAt.Format(time.RFC3339), got.Amount.StringFixed(2), got.Penalty.StringFixed(2))
+	if !now {
+		details = "reference " + reference + " (already recorded)"
+	}
+	return t, now, s.Record(ctx, "payment.record", claimID, details)
 }
 
 // ProfessionalClaims lists a professional's claims, most recent first, from
@@ -477,7 +485,11 @@ func (s *Service) SetFraudRegime(ctx context.Context, professional string, r pay
 	if err := s.fraud.Set(ctx, professional, kept); err != nil {
 		return nil, err
 	}
-	return kept, nil
+	details := fmt.Sprintf("kind %d from %s, at most %d working days, decision %s", r.Kind, r.Start.Format(time.DateOnly), r.MaxWorkingDays, r.DecisionRef)
+	if !r.End.IsZero() {
+		details += " to " + r.End.Format(time.DateOnly)
+	}
+	return kept, s.Record(ctx, "fraud_regime.set", professional, details)
 }
 
 // FraudRegimes lists a professional's fraud regimes.
@@ -497,10 +509,27 @@ func (s *Service) UpsertOrganism(ctx context.Context, o organism.Organism) error
 	if err := adminOnly(ctx); err != nil {
 		return err
 	}
+	old, err := s.organisms.store.Get(ctx, o.Code)
+	existed := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err := s.organisms.store.Upsert(ctx, o); err != nil {
 		return err
 	}
-	return s.organisms.invalidate(ctx)
+	if err := s.organisms.invalidate(ctx); err != nil {
+		return err
+	}
+	details := "created"
+	if existed {
+		var fields []string
+		diffFields("", reflect.ValueOf(old), reflect.ValueOf(o), &fields)
+		details = "unchanged"
+		if len(fields) > 0 {
+			details = "changed: " + strings.Join(fields, ", ")
+		}
+	}
+	return s.Record(ctx, "organism.upsert", o.Code, details)
 }
 
 // Organism returns an organism.

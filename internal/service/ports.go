@@ -85,6 +85,9 @@ type CommitRequest struct {
 	// for listings and the delay report.
 	Professional string
 	ReportBucket string
+	// Event, when set, is appended to the audit trail in the commit's round
+	// trip.
+	Event *Event
 }
 
 // RawGrant is what the store granted for one request.

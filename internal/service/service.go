@@ -33,6 +33,7 @@ type Service struct {
 	maxSkew   time.Duration
 	limits    claims.Limits
 	listScan  int
+	trail     Trail
 }
 
 // Deps are the Service's collaborators.
@@ -59,6 +60,8 @@ type Deps struct {
 	// ListScan bounds the index entries one listing call examines
 	// (DefaultListScan when zero).
 	ListScan int
+	// Trail records every state change (docs/operations.md#audit-trail).
+	Trail Trail
 }
 
 // DefaultListScan is how many of a professional's claims one
@@ -74,6 +77,7 @@ func New(d Deps) *Service {
 		ledger: d.Ledger, archive: d.Archive, bens: d.Bens, payments: d.Payments, fraud: d.Fraud,
 		organisms: &organismCache{store: d.Organisms},
 		digest:    d.Digest, clock: d.Clock, zone: d.Zone, maxSkew: d.MaxClockSkew,
+		trail: d.Trail,
 	}
 	if out.maxSkew <= 0 {
 		out.maxSkew = DefaultMaxClockSkew
@@ -303,12 +307,19 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 	if err != nil {
 		return Result{}, fmt.Errorf("encode claim meta: %w", err)
 	}
-	committing = true
-	com, err := s.ledger.Commit(ctx, CommitRequest{
+	cr := CommitRequest{
 		ClaimID: c.ID, BeneficiaryRef: snap.BeneficiaryRef, Digest: digest, Blob: blob,
 		ReceivedAt: now, Year: day.Year(), Requests: reqs, Meta: rawMeta,
 		Professional: c.Professional.ID, ReportBucket: meta.ReportBucket(),
-	})
+	}
+	ev := event(ctx, now, "claim.commit", c.ID, claimDetails(snap.BeneficiaryRef, priced.Decision))
+	if s.trail != nil && snap.PriorDigest == "" {
+		// The call that reserved the id records the commit in the same
+		// round trip; a retry that commits records it once it knows.
+		cr.Event = &ev
+	}
+	committing = true
+	com, err := s.ledger.Commit(ctx, cr)
 	if err != nil {
 		return Result{}, err
 	}
@@ -316,6 +327,11 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		r, err := s.finish(com.Stored)
 		r.Replayed = true
 		return r, err
+	}
+	if s.trail != nil && cr.Event == nil {
+		if err := s.trail.Append(ctx, ev); err != nil {
+			return Result{}, fmt.Errorf("audit trail: %w", err)
+		}
 	}
 	d := s.engine.Finish(priced, toGrants(priced.Requests, com.Grants))
 	setDebtBalance(&d, com.DebtBalance)
@@ -342,7 +358,15 @@ func (s *Service) CancelClaim(ctx context.Context, claimID string) (Cancellation
 	if _, err := s.GetClaim(ctx, claimID); err != nil {
 		return Cancellation{}, err
 	}
-	return s.archive.Cancel(ctx, claimID, s.clock())
+	c, err := s.archive.Cancel(ctx, claimID, s.clock())
+	if err != nil {
+		return c, err
+	}
+	details := "cancelled; restored participation " + c.PFRestored.StringFixed(2) + ", franchise " + c.FRRestored.StringFixed(2)
+	if !c.Now {
+		details = "already cancelled at " + c.CancelledAt.UTC().Format(time.RFC3339Nano)
+	}
+	return c, s.Record(ctx, "claim.cancel", claimID, details)
 }
 
 // attributionAllowed checks, once the managing organism on the care date is
@@ -378,21 +402,26 @@ func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficia
 	if err != nil {
 		return "", err
 	}
-	switch p.Role {
-	case access.RoleAdmin:
-	case access.RoleOperator:
+	if p.Role != access.RoleAdmin && p.Role != access.RoleOperator {
+		return "", access.ErrDenied
+	}
+	if p.Role == access.RoleOperator {
 		if err := s.operatorMay(ctx, p, p.Organism, organism.OperationManageBeneficiaries, s.Today()); err != nil {
 			return "", err
 		}
+	}
+	_, old, err := s.bens.Get(ctx, nir)
+	existed := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	if p.Role == access.RoleOperator {
 		// Only over the periods its organism manages (tenancy.go).
-		_, old, err := s.bens.Get(ctx, nir)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case !existed:
 			if err := operatorCreates(b, p.Organism); err != nil {
 				return "", err
 			}
-		case err != nil:
-			return "", err
 		case !attachedTo(old, p.Organism):
 			return "", access.ErrDenied // another organism's beneficiary
 		default:
@@ -400,10 +429,12 @@ func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficia
 				return "", err
 			}
 		}
-	default:
-		return "", access.ErrDenied
 	}
-	return s.bens.Upsert(ctx, nir, b)
+	ref, err := s.bens.Upsert(ctx, nir, b)
+	if err != nil {
+		return "", err
+	}
+	return ref, s.Record(ctx, "beneficiary.upsert", ref, beneficiaryChange(old, existed, b))
 }
 
 // GetBeneficiary returns a registered beneficiary.

@@ -85,6 +85,9 @@ type Config struct {
 	// list (ADJ_SNAPSHOT_INTERVAL).
 	MaxStreams, MaxStreamsPerClient     int
 	StreamIdleTimeout, SnapshotInterval time.Duration
+	// AuditRetention is how long the audit trail keeps an event
+	// (docs/operations.md#audit-trail).
+	AuditRetention time.Duration
 	// MaxLineAmount and MaxClaimAmount bound a claim line's amount and a
 	// claim's total, in euros (ADJ_MAX_LINE_AMOUNT, ADJ_MAX_CLAIM_AMOUNT):
 	// plausibility limits (docs/rules.md#identifiers).
@@ -136,6 +139,15 @@ var Variables = []Variable{
 	{"ADJ_MAX_STREAMS", "1000", "streams open at once on the server (watches, batches)", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreams) }},
 	{"ADJ_MAX_STREAMS_PER_CLIENT", "16", "streams open at once per client (caller, or address when unauthenticated)", func(c *Config, v string) error { return parsePositive(v, &c.MaxStreamsPerClient) }},
 	{"ADJ_STREAM_IDLE_TIMEOUT", "10m", "a stream with no message either way for this long is ended (DEADLINE_EXCEEDED)", func(c *Config, v string) error { return parseDuration(v, &c.StreamIdleTimeout) }},
+	{"ADJ_AUDIT_RETENTION", "2160h", "how long the audit trail keeps an event (at least 24h; default 90 days)", func(c *Config, v string) error {
+		if err := parseDuration(v, &c.AuditRetention); err != nil {
+			return err
+		}
+		if c.AuditRetention < 24*time.Hour {
+			return fmt.Errorf("at least 24h")
+		}
+		return nil
+	}},
 	{"ADJ_SNAPSHOT_INTERVAL", "15m", "one full copy of the opposition list per client per interval (administrators unbounded)", func(c *Config, v string) error { return parseDuration(v, &c.SnapshotInterval) }},
 	{"ADJ_GRPC_WORKERS", "256", "long-lived goroutines serving gRPC calls", func(c *Config, v string) error { return parsePositive(v, &c.GRPCWorkers) }},
 	{"ADJ_SHUTDOWN_GRACE", "10s", "bound on the graceful stop", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownGrace) }},

@@ -48,6 +48,8 @@ type Store struct {
 	rdb   redis.UniversalClient
 	keyer Keyer
 	opp   *Oppositions
+	// retention is how long the audit trail keeps an event (trail.go).
+	retention time.Duration
 }
 
 var (
@@ -314,7 +316,8 @@ func (s *Store) Index(ctx context.Context, e service.IndexEntry) error {
 
 // Commit runs the commit script and, in the same pipelined round trip, adds
 // the claim to the professional's and the organism's quarter indexes (ZADD NX:
-// an index entry whose claim did not commit is skipped by the readers).
+// an index entry whose claim did not commit is skipped by the readers) and
+// appends its event to the audit trail.
 func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Committed, error) {
 	keys := []string{claimKey(c.BeneficiaryRef, c.ClaimID), countersKey(c.BeneficiaryRef, c.Year),
 		beneficiaryKey(c.BeneficiaryRef), auditKey(c.BeneficiaryRef)}
@@ -363,6 +366,7 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 	}
 	args = append(args, reqs...)
 	score := float64(c.ReceivedAt.UnixMilli())
+	event := c.Event
 	run := func() (*redis.Cmd, error) {
 		pipe := s.rdb.Pipeline()
 		cmd := commitScript.EvalSha(ctx, pipe, keys, args...)
@@ -372,7 +376,14 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 		if c.ReportBucket != "" {
 			pipe.ZAddNX(ctx, reportIndexKey(c.ReportBucket), redis.Z{Score: score, Member: c.ClaimID})
 		}
+		var added *redis.StringCmd
+		if event != nil {
+			added = s.addEvent(ctx, pipe, *event)
+		}
 		_, err := pipe.Exec(ctx)
+		if added != nil && added.Err() == nil {
+			event = nil // appended: a rerun after NOSCRIPT must not append it twice
+		}
 		return cmd, err
 	}
 	cmd, err := run()

@@ -107,7 +107,7 @@ func newServiceClock(t *testing.T, rdb redis.UniversalClient, clock func() time.
 		t.Fatal(err)
 	}
 	return service.New(service.Deps{Params: table, Ledger: st, Archive: st, Bens: st.Registry(), Digest: k.Digest,
-		Payments: st, Fraud: st.Fraud(), Organisms: st.Organisms(),
+		Payments: st, Fraud: st.Fraud(), Organisms: st.Organisms(), Trail: st.Trail(),
 		Clock: clock, Zone: paris}), st
 }
 
