@@ -84,6 +84,7 @@ func commands() []command {
 			return params(a, out, errw)
 		}},
 		{"report delays", "--organism CODE --quarter YYYYQn [client options] [--out FILE]", "write an organism's quarterly delay report (L161-36-3) as CSV", reportDelays},
+		{"audit export", "[--from T] [--to T] [--op OP] [--by ID] [--subject S] [client options] [--out FILE]", "write the audit trail (administrators) as JSON lines, oldest first", auditExport},
 		{"reconcile", "[--redis ADDRS] [--since-year YYYY]", "recompute counters and debts from the audit streams; exit 1 on any difference", reconcile},
 		{"version", "", "print the module version, the commit and the Go version", func(_ context.Context, a []string, _ env, out, _ io.Writer) error {
 			if len(a) > 0 {
@@ -132,6 +133,9 @@ func pick(args []string) (command, []string, error) {
 	for _, c := range cmds {
 		names = append(names, c.name)
 	}
+	if args[0] == "audit" {
+		return command{}, nil, usagef("unknown audit command %q (audit commands: export)", strings.Join(args[1:], " "))
+	}
 	if args[0] == "report" {
 		return command{}, nil, usagef("unknown report %q (reports: delays)", strings.Join(args[1:], " "))
 	}
@@ -179,7 +183,7 @@ func printHelp(w io.Writer) error {
 	}
 	fmt.Fprintln(tw, "\nServe flags (each overrides its variable):")
 	flagHelp(tw, serveFlags(new(serveOpts)))
-	fmt.Fprintln(tw, "\nClient options of the client commands (report delays…):")
+	fmt.Fprintln(tw, "\nClient options of the client commands (report delays, audit export…):")
 	flagHelp(tw, clientFlagSet(new(clientOpts), osEnv()))
 	fmt.Fprintln(tw, "\nServer variables (ADJ_*; an unknown ADJ_* variable refuses to start):")
 	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")

@@ -101,6 +101,7 @@ func TestTenantIsolation(t *testing.T) {
 	defer conn.Close()
 	cc, bc, oc := tpv1.NewClaimServiceClient(conn), tpv1.NewBeneficiaryServiceClient(conn), tpv1.NewOppositionServiceClient(conn)
 	pc, orc, prc := tpv1.NewPaymentServiceClient(conn), tpv1.NewOrganismServiceClient(conn), tpv1.NewParameterServiceClient(conn)
+	auc := tpv1.NewAuditServiceClient(conn)
 	admin := as("admin-token")
 	all := []tpv1.DelegatedOperation{tpv1.DelegatedOperation_DELEGATED_OPERATION_ADJUDICATE, tpv1.DelegatedOperation_DELEGATED_OPERATION_MANAGE_BENEFICIARIES,
 		tpv1.DelegatedOperation_DELEGATED_OPERATION_MANAGE_OPPOSITIONS, tpv1.DelegatedOperation_DELEGATED_OPERATION_RECORD_PAYMENTS}
@@ -353,6 +354,10 @@ func TestTenantIsolation(t *testing.T) {
 			return err
 		},
 			nil, map[string][2]codes.Code{"admin": {ok}, "operator": {ok}, "professional": {ok}}},
+		{"ListAuditEvents", func(ctx context.Context) error {
+			_, err := auc.ListAuditEvents(ctx, &tpv1.ListAuditEventsRequest{PageSize: 1})
+			return err
+		}, nil, map[string][2]codes.Code{"admin": {ok}, "operator": {pd}, "professional": {pd}}},
 	}
 	var cells []cell
 	for _, r := range rpcs {
@@ -379,6 +384,49 @@ func TestTenantIsolation(t *testing.T) {
 		t.Errorf("health must stay open for probes: %v", err)
 	}
 	t.Logf("%d cells checked", len(cells))
+	checkTrail(t, auc, admin, []string{b1, b2, b3, b4})
+}
+
+// checkTrail reads the whole trail the matrix left: every kind of change it
+// made is there with the caller who made it, and no NIR anywhere.
+func checkTrail(t *testing.T, auc tpv1.AuditServiceClient, admin context.Context, nirs []string) {
+	t.Helper()
+	var evs []*tpv1.AuditEvent
+	req := &tpv1.ListAuditEventsRequest{PageSize: 25}
+	for {
+		page, err := auc.ListAuditEvents(admin, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, page.GetEvents()...)
+		if page.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = page.GetNextPageToken()
+	}
+	seen := map[string]bool{} // "op by"
+	for _, e := range evs {
+		seen[e.GetOp()+" "+e.GetBy()] = true
+		for _, nir := range nirs {
+			if strings.Contains(e.String(), nir) {
+				t.Fatalf("NIR in the trail: %v", e)
+			}
+		}
+		if e.GetAt() == nil || e.GetRole() == "" || e.GetSubject() == "" || e.GetId() == "" {
+			t.Errorf("incomplete event: %v", e)
+		}
+	}
+	for _, want := range []string{"organism.upsert admin", "beneficiary.upsert admin", "claim.commit admin",
+		"claim.commit pro-p1", "claim.cancel admin", "payment.record admin", "opposition.add op-mut01"} {
+		if !seen[want] {
+			t.Errorf("no %q event in the trail of %d events: %v", want, len(evs), seen)
+		}
+	}
+	t.Logf("trail: %d events, %d kinds by caller", len(evs), len(seen))
+	_, err := auc.ListAuditEvents(admin, &tpv1.ListAuditEventsRequest{PageToken: "forged"})
+	if violation(t, err) != "page_token" {
+		t.Errorf("forged page token: %v", err)
+	}
 }
 
 func streamOne(ctx context.Context, cc tpv1.ClaimServiceClient, c *tpv1.Claim) error {

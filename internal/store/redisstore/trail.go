@@ -63,7 +63,9 @@ func (s *Store) addEvent(ctx context.Context, pipe redis.Pipeliner, e service.Ev
 	}
 	return pipe.XAdd(ctx, &redis.XAddArgs{
 		Stream: trailKey(trailShard(e.Subject)),
-		MinID:  strconv.FormatInt(e.At.Add(-ret).UnixMilli(), 10),
+		// Stream ids are Redis's clock, so the bound is the wall clock's,
+		// not the service's (which may be fixed to replay history).
+		MinID:  strconv.FormatInt(time.Now().Add(-ret).UnixMilli(), 10),
 		Approx: true,
 		Values: []string{"at", strconv.FormatInt(e.At.UnixMilli(), 10), "by", e.By, "role", e.Role, "ten", e.Tenant,
 			"op", e.Op, "sub", e.Subject, "d", e.Details},

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+)
+
+// auditExport pages through a running adjudicator's audit trail
+// (docs/operations.md#audit-trail) and writes one JSON object per line.
+func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	from := fs.String("from", "", "events recorded at or after this instant (RFC 3339)")
+	to := fs.String("to", "", "events recorded before this instant (RFC 3339)")
+	op := fs.String("op", "", "only this operation, e.g. beneficiary.upsert")
+	by := fs.String("by", "", "only this caller id")
+	subject := fs.String("subject", "", "only this subject (claim id, beneficiary reference, card identifier…)")
+	out := fs.String("out", "-", "JSON-lines file to write, - for standard output")
+	var co clientOpts
+	clientFlags(fs, &co, e)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	req := &tpv1.ListAuditEventsRequest{Op: *op, By: *by, Subject: *subject, PageSize: 1000}
+	for _, f := range []struct {
+		name, v string
+		dst     **timestamppb.Timestamp
+	}{{"--from", *from, &req.From}, {"--to", *to, &req.To}} {
+		if f.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.v)
+		if err != nil {
+			return usagef("audit export: %s: not an RFC 3339 instant (2026-12-01T00:00:00Z)", f.name)
+		}
+		*f.dst = timestamppb.New(t)
+	}
+	conn, err := co.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	w := stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	client := tpv1.NewAuditServiceClient(conn)
+	enc := protojson.MarshalOptions{UseProtoNames: true}
+	n := 0
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		page, err := client.ListAuditEvents(cctx, req)
+		cancel()
+		if err != nil {
+			_ = bw.Flush()
+			return fmt.Errorf("audit export: after %d events: %w", n, err)
+		}
+		for _, ev := range page.GetEvents() {
+			b, err := enc.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+			bw.WriteByte('\n')
+			n++
+		}
+		if page.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = page.GetNextPageToken()
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "audit export: %d events\n", n)
+	return nil
+}
