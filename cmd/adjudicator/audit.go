@@ -19,8 +19,8 @@ import (
 // (docs/operations.md#audit-trail) and writes one JSON object per line.
 func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
-	from := fs.String("from", "", "events recorded at or after this instant (RFC 3339)")
-	to := fs.String("to", "", "events recorded before this instant (RFC 3339)")
+	since := fs.String("since", "", "events recorded at or after this instant (RFC 3339)")
+	before := fs.String("before", "", "events recorded before this instant (RFC 3339)")
 	op := fs.String("op", "", "only this operation, e.g. beneficiary.upsert")
 	by := fs.String("by", "", "only this caller id")
 	subject := fs.String("subject", "", "only this subject (claim id, beneficiary reference, card identifier…)")
@@ -34,7 +34,7 @@ func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Wr
 	for _, f := range []struct {
 		name, v string
 		dst     **timestamppb.Timestamp
-	}{{"--from", *from, &req.From}, {"--to", *to, &req.To}} {
+	}{{"--since", *since, &req.Since}, {"--before", *before, &req.Before}} {
 		if f.v == "" {
 			continue
 		}

@@ -84,7 +84,7 @@ func commands() []command {
 			return params(a, out, errw)
 		}},
 		{"report delays", "--organism CODE --quarter YYYYQn [client options] [--out FILE]", "write an organism's quarterly delay report (L161-36-3) as CSV", reportDelays},
-		{"audit export", "[--from T] [--to T] [--op OP] [--by ID] [--subject S] [client options] [--out FILE]", "write the audit trail (administrators) as JSON lines, oldest first", auditExport},
+		{"audit export", "[--since T] [--before T] [--op OP] [--by ID] [--subject S] [client options] [--out FILE]", "write the audit trail (administrators) as JSON lines, oldest first", auditExport},
 		{"reconcile", "[--redis ADDRS] [--since-year YYYY]", "recompute counters and debts from the audit streams; exit 1 on any difference", reconcile},
 		{"version", "", "print the module version, the commit and the Go version", func(_ context.Context, a []string, _ env, out, _ io.Writer) error {
 			if len(a) > 0 {

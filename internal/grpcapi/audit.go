@@ -39,9 +39,9 @@ func (s *AuditServer) ListAuditEvents(ctx context.Context, req *tpv1.ListAuditEv
 		}
 		return ts.AsTime()
 	}
-	q.From, q.To = instant("from", req.GetFrom()), instant("to", req.GetTo())
+	q.From, q.To = instant("since", req.GetSince()), instant("before", req.GetBefore())
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		d.bad("to", "after from")
+		d.bad("before", "after since")
 	}
 	d.text("op", q.Op, maxShortText, false)
 	d.text("by", q.By, maxLongText, false)

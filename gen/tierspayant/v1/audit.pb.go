@@ -27,9 +27,9 @@ type ListAuditEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Events recorded at or after this instant (the store's clock); unset:
 	// from the oldest kept.
-	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	Since *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
 	// Events recorded before this instant; unset: up to now.
-	To *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Before *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
 	// Only this operation (for example "beneficiary.upsert"); empty: all.
 	Op string `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"`
 	// Only this caller id; empty: all.
@@ -75,16 +75,16 @@ func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
 	return file_tierspayant_v1_audit_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *ListAuditEventsRequest) GetFrom() *timestamppb.Timestamp {
+func (x *ListAuditEventsRequest) GetSince() *timestamppb.Timestamp {
 	if x != nil {
-		return x.From
+		return x.Since
 	}
 	return nil
 }
 
-func (x *ListAuditEventsRequest) GetTo() *timestamppb.Timestamp {
+func (x *ListAuditEventsRequest) GetBefore() *timestamppb.Timestamp {
 	if x != nil {
-		return x.To
+		return x.Before
 	}
 	return nil
 }
@@ -295,10 +295,10 @@ var File_tierspayant_v1_audit_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1atierspayant/v1/audit.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x01\n" +
-	"\x16ListAuditEventsRequest\x12.\n" +
-	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x0e\n" +
+	"\x1atierspayant/v1/audit.proto\x12\x0etierspayant.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x01\n" +
+	"\x16ListAuditEventsRequest\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x122\n" +
+	"\x06before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06before\x12\x0e\n" +
 	"\x02op\x18\x03 \x01(\tR\x02op\x12\x0e\n" +
 	"\x02by\x18\x04 \x01(\tR\x02by\x12\x18\n" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x12\x1b\n" +
@@ -343,8 +343,8 @@ var file_tierspayant_v1_audit_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),   // 3: google.protobuf.Timestamp
 }
 var file_tierspayant_v1_audit_proto_depIdxs = []int32{
-	3, // 0: tierspayant.v1.ListAuditEventsRequest.from:type_name -> google.protobuf.Timestamp
-	3, // 1: tierspayant.v1.ListAuditEventsRequest.to:type_name -> google.protobuf.Timestamp
+	3, // 0: tierspayant.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	3, // 1: tierspayant.v1.ListAuditEventsRequest.before:type_name -> google.protobuf.Timestamp
 	2, // 2: tierspayant.v1.ListAuditEventsResponse.events:type_name -> tierspayant.v1.AuditEvent
 	3, // 3: tierspayant.v1.AuditEvent.at:type_name -> google.protobuf.Timestamp
 	0, // 4: tierspayant.v1.AuditService.ListAuditEvents:input_type -> tierspayant.v1.ListAuditEventsRequest
