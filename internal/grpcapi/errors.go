@@ -55,6 +55,9 @@ func statusOf(err error) error {
 	case errors.Is(err, service.ErrClaimIDReused):
 		return withDetails(codes.AlreadyExists, "claim id already used by a claim with other content",
 			&errdetails.ErrorInfo{Reason: "CLAIM_ID_REUSED", Domain: errDomain})
+	case errors.Is(err, service.ErrConcurrentChange):
+		return withDetails(codes.Aborted, "the beneficiary changed while it was being updated: read it again and retry",
+			&errdetails.ErrorInfo{Reason: "CONCURRENT_CHANGE", Domain: errDomain})
 	case errors.Is(err, service.ErrAlreadyPaid):
 		return withDetails(codes.AlreadyExists, "claim already paid under another payment reference",
 			&errdetails.ErrorInfo{Reason: "ALREADY_PAID", Domain: errDomain})

@@ -24,6 +24,9 @@ var (
 	// ErrClaimIDReused: the claim id is already used by a claim with other
 	// content (docs/rules.md#claim-id-reuse).
 	ErrClaimIDReused = errors.New("claim id already used by another claim")
+	// ErrConcurrentChange: a record kept changing while it was being
+	// updated; the call may be retried.
+	ErrConcurrentChange = errors.New("the record changed while it was being updated: retry")
 	// ErrUnavailable: the store cannot be reached or did not answer in time.
 	ErrUnavailable = errors.New("store unavailable")
 )
@@ -210,7 +213,10 @@ type OrganismRegistry interface {
 
 // Beneficiaries keeps beneficiaries' rights.
 type Beneficiaries interface {
-	Upsert(ctx context.Context, nir string, b Beneficiary) (ref string, err error)
+	// Update reads the beneficiary and stores what f makes of it in one
+	// atomic step: a change made in between makes f run again on it. An
+	// error from f stores nothing and is returned.
+	Update(ctx context.Context, nir string, f func(old Beneficiary, existed bool) (Beneficiary, error)) (ref string, err error)
 	Get(ctx context.Context, nir string) (ref string, b Beneficiary, err error)
 	// ManagedBy returns every beneficiary ever attached to the organism.
 	ManagedBy(ctx context.Context, org string) ([]Beneficiary, error)

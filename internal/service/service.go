@@ -410,31 +410,32 @@ func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficia
 			return "", err
 		}
 	}
-	_, old, err := s.bens.Get(ctx, nir)
-	existed := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return "", err
-	}
-	if p.Role == access.RoleOperator {
-		// Only over the periods its organism manages (tenancy.go).
-		switch {
-		case !existed:
-			if err := operatorCreates(b, p.Organism); err != nil {
-				return "", err
-			}
-		case !attachedTo(old, p.Organism):
-			return "", access.ErrDenied // another organism's beneficiary
-		default:
-			if b, err = operatorWrite(old, b, p.Organism, s.Today()); err != nil {
-				return "", err
+	var details string
+	ref, err := s.bens.Update(ctx, nir, func(old Beneficiary, existed bool) (Beneficiary, error) {
+		nb := b
+		if p.Role == access.RoleOperator {
+			// Only over the periods its organism manages (tenancy.go).
+			switch {
+			case !existed:
+				if err := operatorCreates(nb, p.Organism); err != nil {
+					return Beneficiary{}, err
+				}
+			case !attachedTo(old, p.Organism):
+				return Beneficiary{}, access.ErrDenied // another organism's beneficiary
+			default:
+				var err error
+				if nb, err = operatorWrite(old, nb, p.Organism, s.Today()); err != nil {
+					return Beneficiary{}, err
+				}
 			}
 		}
-	}
-	ref, err := s.bens.Upsert(ctx, nir, b)
+		details = beneficiaryChange(old, existed, nb)
+		return nb, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	return ref, s.Record(ctx, "beneficiary.upsert", ref, beneficiaryChange(old, existed, b))
+	return ref, s.Record(ctx, "beneficiary.upsert", ref, details)
 }
 
 // GetBeneficiary returns a registered beneficiary.

@@ -628,14 +628,57 @@ type Registry struct{ s *Store }
 // Registry returns the beneficiary registry.
 func (s *Store) Registry() Registry { return Registry{s: s} }
 
-// Upsert registers or replaces a beneficiary's rights; the debt is kept.
-func (g Registry) Upsert(ctx context.Context, nir string, b service.Beneficiary) (string, error) {
+// maxUpdateTries bounds the optimistic retries of Update when the
+// beneficiary's record keeps changing under it.
+const maxUpdateTries = 8
+
+// Update reads a beneficiary and stores what f makes of it, atomically: if
+// the record changes between the read and the write (an administrator's
+// transfer, another operator's change, a claim's debt), the write is not
+// made and f runs again on the new record (WATCH/MULTI on the
+// beneficiary's key). The debt is kept. An error from f is returned as it
+// is, and nothing is written.
+func (g Registry) Update(ctx context.Context, nir string, f func(old service.Beneficiary, existed bool) (service.Beneficiary, error)) (string, error) {
 	ref := g.s.keyer.Ref(nir)
-	b.Rights.Debt = decimal.Decimal{}
-	b.Rights.Organism = ""
-	raw := encodeRecord(beneficiaryRecord{Rights: b.Rights, Attachments: b.Attachments, HasMedecinTraitant: b.HasMedecinTraitant, AMCContract: b.AMCContract})
-	if err := g.s.rdb.HSet(ctx, beneficiaryKey(ref), "r", raw).Err(); err != nil {
-		return "", wrap(err)
+	key := beneficiaryKey(ref)
+	var b service.Beneficiary
+	for try := 0; ; try++ {
+		if try == maxUpdateTries {
+			return ref, service.ErrConcurrentChange
+		}
+		var fErr error
+		err := g.s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			v, err := tx.HMGet(ctx, key, "r", "debt").Result()
+			if err != nil {
+				return err
+			}
+			old, err := beneficiaryFrom(v)
+			existed := err == nil
+			if err != nil && !errors.Is(err, service.ErrNotFound) {
+				return err
+			}
+			if b, fErr = f(old, existed); fErr != nil {
+				return fErr
+			}
+			b.Rights.Debt = decimal.Decimal{}
+			b.Rights.Organism = ""
+			raw := encodeRecord(beneficiaryRecord{Rights: b.Rights, Attachments: b.Attachments, HasMedecinTraitant: b.HasMedecinTraitant, AMCContract: b.AMCContract})
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HSet(ctx, key, "r", raw)
+				return nil
+			})
+			return err
+		}, key)
+		if fErr != nil {
+			return ref, fErr
+		}
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return "", wrap(err)
+		}
+		break
 	}
 	// Each organism's set of the beneficiaries it manages or managed (remises
 	// de gestion, R160-26 III 4°).
@@ -656,21 +699,27 @@ func (g Registry) Get(ctx context.Context, nir string) (string, service.Benefici
 	if err != nil {
 		return ref, service.Beneficiary{}, wrap(err)
 	}
+	b, err := beneficiaryFrom(v)
+	return ref, b, err
+}
+
+// beneficiaryFrom decodes the "r" and "debt" fields of a beneficiary's key.
+func beneficiaryFrom(v []any) (service.Beneficiary, error) {
 	raw, ok := v[0].(string)
 	if !ok {
-		return ref, service.Beneficiary{}, service.ErrNotFound
+		return service.Beneficiary{}, service.ErrNotFound
 	}
 	rec, err := decodeRecord(raw)
 	if err != nil {
-		return ref, service.Beneficiary{}, err
+		return service.Beneficiary{}, err
 	}
 	b := rec.beneficiary()
 	if d, ok := v[1].(string); ok {
 		if b.Rights.Debt, err = fromCents(d); err != nil {
-			return ref, b, err
+			return b, err
 		}
 	}
-	return ref, b, nil
+	return b, nil
 }
 
 // LoadScripts loads the Lua scripts into Redis (on every master of a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tierspayant/tierspayant/internal/access"
+	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/service"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
 )
@@ -138,6 +139,61 @@ func TestStoreTrailClaims(t *testing.T) {
 			}
 			if evs[1].By != access.Open.ID || evs[1].Role != "admin" {
 				t.Fatalf("cancel event: %+v", evs[1])
+			}
+		})
+	}
+}
+
+// TestStoreBeneficiaryUpdateIsAtomic: a change made between Update's read
+// and its write (here an administrator's transfer, made from inside the
+// first try) is not overwritten: the write is dropped and f runs again on
+// the new record.
+func TestStoreBeneficiaryUpdateIsAtomic(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			_, st := newService(t, tg.rdb)
+			reg := st.Registry()
+			ctx := adminCtx()
+			nir := nirFor(int(time.Now().UnixNano()%1000000) + 7)
+			att := func(org string) []service.Attachment {
+				return []service.Attachment{{Organism: org, Period: claims.Period{From: day("2020-01-01")}}}
+			}
+			set := func(org string) func(service.Beneficiary, bool) (service.Beneficiary, error) {
+				return func(old service.Beneficiary, _ bool) (service.Beneficiary, error) {
+					old.Attachments = att(org)
+					return old, nil
+				}
+			}
+			if _, err := reg.Update(ctx, nir, set("MUT-A")); err != nil {
+				t.Fatal(err)
+			}
+			var seen []string
+			_, err := reg.Update(ctx, nir, func(old service.Beneficiary, existed bool) (service.Beneficiary, error) {
+				seen = append(seen, old.Attachments[0].Organism)
+				if len(seen) == 1 {
+					if _, err := reg.Update(ctx, nir, set("MUT-B")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				old.HasMedecinTraitant = true
+				return old, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(seen, " ") != "MUT-A MUT-B" {
+				t.Fatalf("f saw %v, want MUT-A then MUT-B", seen)
+			}
+			_, b, err := reg.Get(ctx, nir)
+			if err != nil || b.Attachments[0].Organism != "MUT-B" || !b.HasMedecinTraitant {
+				t.Fatalf("stored %+v, %v: the transfer was overwritten", b, err)
+			}
+			denied := errors.New("denied")
+			if _, err := reg.Update(ctx, nir, func(service.Beneficiary, bool) (service.Beneficiary, error) { return service.Beneficiary{}, denied }); !errors.Is(err, denied) {
+				t.Fatalf("f's error: %v", err)
+			}
+			if _, b, _ := reg.Get(ctx, nir); b.Attachments[0].Organism != "MUT-B" {
+				t.Fatal("written although f failed")
 			}
 		})
 	}
