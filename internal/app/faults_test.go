@@ -14,6 +14,7 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/app"
+	"github.com/tierspayant/tierspayant/internal/store/redisstore"
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
 )
 
@@ -48,12 +49,12 @@ func TestRedisRefusingWritesIsUnavailable(t *testing.T) {
 		}
 	}
 	pro := rppsFor(uint64(time.Now().UnixNano()) + 19)
-	n := 0
+	var sent []*tpv1.Claim
 	unavailable := func(what string) {
 		t.Helper()
-		n++
-		c := gpClaim(pro + "-F" + strconv.Itoa(n))
+		c := gpClaim(pro + "-F" + strconv.Itoa(len(sent)+1))
 		c.Professional.Id = pro
+		sent = append(sent, c)
 		_, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: c})
 		st := status.Convert(err)
 		if st.Code() != codes.Unavailable {
@@ -109,4 +110,23 @@ func TestRedisRefusingWritesIsUnavailable(t *testing.T) {
 	}
 	ready(healthpb.HealthCheckResponse_SERVING)
 	_ = a
+
+	// The clients retry what was refused: every claim is committed once,
+	// listed, and reconcile finds nothing to recount or to repair.
+	for _, c := range sent {
+		if _, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: c}); err != nil {
+			t.Fatalf("retry of %s: %v", c.GetClaimId(), err)
+		}
+	}
+	list, err := tpv1.NewPaymentServiceClient(conn).ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: pro})
+	if err != nil || len(list.GetClaims()) != len(sent) {
+		t.Fatalf("listed %d claims of %d after the faults: %v", len(list.GetClaims()), len(sent), err)
+	}
+	var found []string
+	st := redisstore.New(rdb, redisstore.NewKeyer(nil))
+	stats, err := st.Reconcile(ctx, 2000, func(d redisstore.Difference) { found = append(found, d.String()) })
+	if err != nil || len(found) != 0 {
+		t.Fatalf("reconcile after the faults: %q, %v", found, err)
+	}
+	t.Logf("after the faults: %d claims retried and listed; reconcile: %+v", len(sent), stats)
 }
