@@ -3,13 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
@@ -60,7 +60,6 @@ func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Wr
 	}
 	bw := bufio.NewWriter(w)
 	client := tpv1.NewAuditServiceClient(conn)
-	enc := protojson.MarshalOptions{UseProtoNames: true}
 	n := 0
 	for {
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -71,7 +70,10 @@ func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Wr
 			return fmt.Errorf("audit export: after %d events: %w", n, err)
 		}
 		for _, ev := range page.GetEvents() {
-			b, err := enc.Marshal(ev)
+			// encoding/json, not protojson: its output is stable, byte for
+			// byte, for the scripts that read it.
+			b, err := json.Marshal(exportedEvent{ID: ev.GetId(), At: ev.GetAt().AsTime().UTC().Format(time.RFC3339Nano), By: ev.GetBy(),
+				Role: ev.GetRole(), Tenant: ev.GetTenant(), Op: ev.GetOp(), Subject: ev.GetSubject(), Details: ev.GetDetails()})
 			if err != nil {
 				return err
 			}
@@ -89,4 +91,16 @@ func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stderr, "audit export: %d events\n", n)
 	return nil
+}
+
+// exportedEvent is one line of audit export, named as in the API.
+type exportedEvent struct {
+	ID      string `json:"id"`
+	At      string `json:"at"`
+	By      string `json:"by"`
+	Role    string `json:"role"`
+	Tenant  string `json:"tenant,omitempty"`
+	Op      string `json:"op"`
+	Subject string `json:"subject"`
+	Details string `json:"details"`
 }
