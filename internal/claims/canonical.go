@@ -66,7 +66,28 @@ func (c Claim) AppendCanonical(b []byte) []byte {
 			b = appendAmount(b, l.GenericGroup.TFR)
 		}
 	}
+	if c.hasIssue15Fields() {
+		// The fields added with issue 15, behind their own marker, likewise.
+		b = append(b, 0xfd)
+		for _, l := range c.Lines {
+			b = appendString(b, l.AttachedTo)
+			b = binary.AppendVarint(b, int64(l.FeeKind))
+			b = appendString(b, l.PrescriptionID)
+			b = appendString(b, l.SpecialtyCode)
+		}
+	}
 	return b
+}
+
+// hasIssue15Fields reports whether any field written behind the 0xfd marker
+// is set.
+func (c Claim) hasIssue15Fields() bool {
+	for _, l := range c.Lines {
+		if l.AttachedTo != "" || l.FeeKind != FeeKindUnspecified || l.PrescriptionID != "" || l.SpecialtyCode != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // hasIssue13Fields reports whether any field written behind the 0xfe marker

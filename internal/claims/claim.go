@@ -25,6 +25,18 @@ const (
 	CategoryTransport                   // ambulance, VSL, taxi (P-TM-8, franchise per leg)
 	CategoryEmergencyTransport          // transport requested by SAMU/centre 15 (P-TM-8c, no franchise)
 	CategoryPharmacistService           // pharmacist service of L160-13 III 4° (franchise, 0.00 until set)
+	CategoryDispensingFee               // honoraire de dispensation (L162-16-1 7°): follows its pack, no PF, no franchise (docs/rules.md#dispensing-fee)
+	CategoryMedicalDevice               // product or service of the LPP (L165-1) at its rate, no PF, no franchise (docs/rules.md#medical-device)
+)
+
+// FeeKind says which dispensing fee a CategoryDispensingFee line is
+// (docs/rules.md#dispensing-fee).
+type FeeKind int
+
+// Fee kinds.
+const (
+	FeeKindUnspecified         FeeKind = iota // the fee of its pack (AttachedTo), or a prescription-level fee
+	FeeKindComplexPrescription                // fee for a prescription of at least P-FEE-COMPLEX lines of different specialties (R160-7)
 )
 
 // IdentificationKind is the proof of the beneficiary's identity and rights the
@@ -97,6 +109,8 @@ const (
 	ActFamilyBiologySampling                      // sampling act for a biology exam: no PF (D160-8)
 	ActFamilySpaCure                              // cure thermale: outside the AME basket
 	ActFamilyAssistedProcreation                  // assistance médicale à la procréation: outside the AME basket
+	ActFamilyDentalListed                         // dental act of the arrêté's list (acts mainly performed by physicians): P-TM-5-LISTED whoever performs it (R160-5 3° bis)
+	ActFamilyDentalPrevention                     // M'T dents exam or care in the 6 months after it: P-TM-5-MTDENTS while in force (former L162-1-12)
 )
 
 // Exoneration is a ground of exoneration borne by the line itself
@@ -227,6 +241,17 @@ type Line struct {
 	ParcoursException   ParcoursExceptionReason // with ParcoursException: which one
 	NonSubstitution     NonSubstitution         // medicines: non-substitutable justification
 	GenericGroup        GenericGroup            // medicines: generic group, zero when none
+	// AttachedTo is, on a dispensing fee, the ID of the medicine line whose
+	// pack it is the fee of; empty for a prescription-level fee.
+	AttachedTo string
+	// FeeKind says which fee a dispensing-fee line is.
+	FeeKind FeeKind
+	// PrescriptionID groups the lines dispensed for one prescription (the
+	// "délivrance" of R160-7); empty: the whole claim is one.
+	PrescriptionID string
+	// SpecialtyCode identifies a medicine's specialty (CIS code), so that two
+	// packs of one specialty count once (R160-7); empty: its Code.
+	SpecialtyCode string
 }
 
 // Base is the line's reimbursement base before any generic limit: unit price

@@ -159,4 +159,6 @@ const (
 	ReasonFranchiseLimitedToAMO = "FRANCHISE_LIMITED_TO_AMO"
 	ReasonFranchiseDailyCap     = "FRANCHISE_DAILY_CAP"
 	ReasonFranchiseAnnualCap    = "FRANCHISE_ANNUAL_CAP"
+	ReasonFeePackRejected       = "FEE_PACK_REJECTED"
+	ReasonFeeComplexNotMet      = "FEE_COMPLEX_NOT_MET"
 )

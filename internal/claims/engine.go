@@ -130,10 +130,32 @@ func (e *Engine) Price(in Input) (Priced, error) {
 	if err := p.heavySessions(); err != nil {
 		return Priced{}, err
 	}
+	// Dispensing fees follow their pack or their prescription's packs
+	// (docs/rules.md#dispensing-fee): they are priced after every other line.
+	fees := false
 	for i := range in.Claim.Lines {
+		if in.Claim.Lines[i].Category == CategoryDispensingFee {
+			fees = true
+			continue
+		}
 		if err := p.line(i); err != nil {
 			return Priced{}, err
 		}
+	}
+	if fees {
+		for i := range in.Claim.Lines {
+			if in.Claim.Lines[i].Category != CategoryDispensingFee {
+				continue
+			}
+			if err := p.line(i); err != nil {
+				return Priced{}, err
+			}
+		}
+		p.packFeeLimits()
+		// Reasons and traces in claim order, as without fees (fees request
+		// nothing: the requests already are).
+		sort.SliceStable(d.Reasons, func(a, b int) bool { return d.Reasons[a].Line < d.Reasons[b].Line })
+		sort.SliceStable(d.Trace, func(a, b int) bool { return d.Trace[a].Line < d.Trace[b].Line })
 	}
 	if len(p.violations) > 0 {
 		return Priced{}, &ValidationError{Fields: p.violations}
@@ -359,8 +381,9 @@ func civil(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// productRates checks every medicine line's rate against the rates allowed on
-// its care date (P-TM-7, docs/rules.md#medicines), whatever becomes of the
+// productRates checks every medicine and medical-device line's rate against
+// the rates allowed on its care date (P-TM-7, docs/rules.md#medicines; P-TM-10,
+// docs/rules.md#medical-device), whatever becomes of the
 // line afterwards (a line rejected for closed rights is still malformed
 // input). A care date with no set in the table is left to the pricing of the
 // line: a time-barred line is rejected TIME_BARRED (L160-11) without needing
@@ -368,16 +391,21 @@ func civil(t time.Time) time.Time {
 func (e *Engine) productRates(c Claim) ([]FieldViolation, error) {
 	var vs []FieldViolation
 	for i, l := range c.Lines {
-		if l.Category != CategoryMedicine {
+		id, what := pTMMedicineRates, "medicine"
+		switch l.Category {
+		case CategoryMedicine:
+		case CategoryMedicalDevice:
+			id, what = pTMDevice, "medical-device"
+		default:
 			continue
 		}
-		v, ok, err := e.table.Lookup(pTMMedicineRates, l.CareDate)
+		v, ok, err := e.table.Lookup(id, l.CareDate)
 		if err != nil {
 			return nil, err
 		}
 		if ok && !v.Contains(l.ProductRate) {
 			vs = append(vs, FieldViolation{Field: "lines[" + strconv.Itoa(i) + "].product_rate",
-				Description: "not a medicine reimbursement rate allowed on the care date"})
+				Description: "not a " + what + " reimbursement rate allowed on the care date"})
 		}
 	}
 	return vs, nil

@@ -46,6 +46,11 @@ const (
 	pTMAuxiliary       = "P-TM-3"
 	pTMBiology         = "P-TM-4"
 	pTMDentist         = "P-TM-5"
+	pTMDentalListed    = "P-TM-5-LISTED"
+	pTMDentalMTDents   = "P-TM-5-MTDENTS"
+	pTMDevice          = "P-TM-10"
+	pTMFee             = "P-TM-FEE"
+	pFeeComplex        = "P-FEE-COMPLEX"
 	pTMMidwife         = "P-TM-6"
 	pTMMedicineRates   = "P-TM-7"
 	pTMTransport       = "P-TM-8"
@@ -198,6 +203,14 @@ func (p *pricer) line(i int) error {
 			p.traceRejected(Trace{Line: i, Rule: ReasonAMENotCovered, Article: citeAMEBasket, ParameterID: excl.RefID, Parameter: excl.Text})
 			return nil
 		}
+	}
+
+	if j, ok := p.packOf(l); ok && p.out.Decision.Lines[j].Status == StatusRejected && !p.in.Opposed {
+		// A fee follows its pack: a pack not paid carries no fee.
+		ld.Status = StatusRejected
+		p.reason(i, ReasonFeePackRejected, citeFeeFollowsPack, "the pack this fee belongs to ("+l.AttachedTo+") is rejected")
+		p.traceRejected(Trace{Line: i, Rule: ReasonFeePackRejected, Article: citeFeeFollowsPack})
+		return nil
 	}
 
 	ld.Base = base
@@ -518,6 +531,15 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 			"line marked ALD-related but no ALD recognised on the care date: ordinary rate")
 	}
 	switch l.Category {
+	case CategoryDispensingFee:
+		return p.feeRate(i, l, care)
+	case CategoryMedicalDevice:
+		// The product's rate, checked against P-TM-10 (productRates).
+		v, err := p.e.table.At(pTMDevice, care)
+		if err != nil {
+			return rateChoice{}, err
+		}
+		return rateChoice{rate: l.ProductRate, rule: "DEVICE_RATE", article: citeDeviceRate, paramID: v.RefID, param: l.ProductRate.StringFixed(2)}, nil
 	case CategoryMedicine:
 		v, err := p.e.table.At(pTMMedicineRates, care)
 		if err != nil {
@@ -539,6 +561,19 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 	case CategoryAuxiliary:
 		return p.tableRate(pTMAuxiliary, care, "TM_RATE_AUXILIARY", citeRate)
 	case CategoryDentist:
+		if l.ActFamily == ActFamilyDentalPrevention {
+			v, ok, err := p.e.table.Lookup(pTMDentalMTDents, care)
+			if err != nil {
+				return rateChoice{}, err
+			}
+			if ok {
+				return rateChoice{rate: v.Decimal, rule: "DENTAL_PREVENTION", article: citeDentalPrevention, paramID: v.RefID, param: v.Text}, nil
+			}
+			// From 2025-04-01 the exam and its care take the ordinary rate.
+		}
+		if l.ActFamily == ActFamilyDentalListed {
+			return p.tableRate(pTMDentalListed, care, "TM_RATE_DENTAL_LISTED_ACT", citeDentalListed)
+		}
 		return p.tableRate(pTMDentist, care, "TM_RATE_DENTIST", citeDental)
 	case CategoryBiology:
 		return p.tableRate(pTMBiology, care, "TM_RATE_BIOLOGY", citeRateUNCAM)
@@ -578,6 +613,18 @@ func (p *pricer) deductions(i int, l *Line, care time.Time, s situation, ld *Lin
 		ded, kind = franchise.DeductionFranchise, franchise.KindTransport
 	case CategoryPharmacistService:
 		ded, kind = franchise.DeductionFranchise, franchise.KindPrestationPharmacien
+	case CategoryDispensingFee:
+		// D22: a fee bears neither; its pack's franchise is limited by the
+		// pack's and the fee's AMO together (packFeeLimits).
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_ON_FEE", citeFeeNoDeduct)
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_ON_FEE", citeFeeNoDeduct)
+		return nil
+	case CategoryMedicalDevice:
+		// D23: L160-13 III names four franchise categories, devices are not
+		// one; no PF either.
+		p.traceNoDeduction(i, AmountPF, "PF_NOT_ON_DEVICE", citeDeviceNoDeduct)
+		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_NOT_ON_DEVICE", citeDeviceNoDeduct)
+		return nil
 	case CategoryEmergencyTransport:
 		// L160-13 III 3°: no franchise on emergency transport.
 		p.traceNoDeduction(i, AmountFranchise, "FRANCHISE_EMERGENCY_TRANSPORT", citeEmergencyNoFr)
@@ -899,4 +946,88 @@ func ageOn(birth, day time.Time) int {
 		age--
 	}
 	return age
+}
+
+// packOf returns the index of the pack a dispensing fee is attached to.
+func (p *pricer) packOf(l *Line) (int, bool) {
+	if l.Category != CategoryDispensingFee || l.AttachedTo == "" {
+		return 0, false
+	}
+	for j := range p.in.Claim.Lines {
+		if p.in.Claim.Lines[j].ID == l.AttachedTo {
+			return j, true
+		}
+	}
+	return 0, false // unreachable after validation
+}
+
+// feeRate is the rate of a dispensing fee (D22; docs/rules.md#dispensing-fee):
+// its pack's, for a fee attached to one (R160-5 6° and 14° name the fee with
+// its medicine; a costly irreplaceable medicine's fee is at 100 %, R160-8);
+// 100 % for a complex-prescription fee when the dispensing has at least
+// P-FEE-COMPLEX lines of different reimbursable specialties (R160-7) and
+// for a prescription-level fee of a prescription holding a medicine at 100 %
+// (R160-8); P-TM-FEE otherwise.
+func (p *pricer) feeRate(i int, l *Line, care time.Time) (rateChoice, error) {
+	if j, ok := p.packOf(l); ok {
+		pack := &p.out.Decision.Lines[j]
+		return rateChoice{rate: pack.Rate, rule: "FEE_FOLLOWS_PACK", article: citeFeeFollowsPack, param: l.AttachedTo}, nil
+	}
+	specialties := map[string]bool{}
+	costly := false
+	for j := range p.in.Claim.Lines {
+		m := &p.in.Claim.Lines[j]
+		if m.Category != CategoryMedicine || m.PrescriptionID != l.PrescriptionID || p.out.Decision.Lines[j].Status == StatusRejected && !p.in.Opposed {
+			continue
+		}
+		code := m.SpecialtyCode
+		if code == "" {
+			code = m.Code
+		}
+		specialties[code] = true
+		costly = costly || m.ProductRate.Equal(p.e.full)
+	}
+	if l.FeeKind == FeeKindComplexPrescription {
+		n, ok, err := p.e.table.Lookup(pFeeComplex, care)
+		if err != nil {
+			return rateChoice{}, err
+		}
+		if ok && len(specialties) >= n.Int() {
+			return rateChoice{rate: p.e.full, rule: "FEE_COMPLEX_PRESCRIPTION", article: citeFeeComplex, paramID: n.RefID, param: n.Text}, nil
+		}
+		have, need := strconv.Itoa(len(specialties)), "P-FEE-COMPLEX"
+		if ok {
+			need = n.Text
+		}
+		p.reason(i, ReasonFeeComplexNotMet, citeFeeComplex,
+			have+" different specialties dispensed for this prescription, fewer than "+need+": ordinary fee rate")
+	}
+	if costly {
+		return rateChoice{rate: p.e.full, rule: "FEE_COSTLY_MEDICINE", article: citeFeeCostly}, nil
+	}
+	return p.tableRate(pTMFee, care, "TM_RATE_DISPENSING_FEE", citeFeeRate)
+}
+
+// packFeeLimits raises the franchise limit of every pack that has a fee to
+// the AMO of the pack and its fee together (D160-9 a: the franchise is due
+// per pack, "comprising the medicine and its dispensing fee").
+func (p *pricer) packFeeLimits() {
+	for i := range p.in.Claim.Lines {
+		l := &p.in.Claim.Lines[i]
+		j, ok := p.packOf(l)
+		if !ok {
+			continue
+		}
+		fee := p.out.Decision.Lines[i].AMO
+		for k := range p.out.Requests {
+			r := &p.out.Requests[k]
+			if r.Line == j && r.Deduction == franchise.DeductionFranchise {
+				r.LineLimit = r.LineLimit.Add(fee)
+				if k < len(p.out.Sources) {
+					p.out.Sources[k].LineLimit = r.LineLimit.StringFixed(2)
+					p.out.Sources[k].Article = citeFeePackLimit
+				}
+			}
+		}
+	}
 }

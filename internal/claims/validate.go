@@ -57,8 +57,8 @@ func DefaultLimits() Limits {
 // propharmacien (Code de la santé publique L4211-3) and, as a stomatologist,
 // performs dental acts.
 var bills = map[Profession][]Category{
-	ProfessionPhysician:       {CategoryPhysician, CategoryDentist, CategoryMedicine},
-	ProfessionPharmacist:      {CategoryMedicine, CategoryPharmacistService},
+	ProfessionPhysician:       {CategoryPhysician, CategoryDentist, CategoryMedicine, CategoryDispensingFee},
+	ProfessionPharmacist:      {CategoryMedicine, CategoryPharmacistService, CategoryDispensingFee, CategoryMedicalDevice},
 	ProfessionNurse:           {CategoryAuxiliary},
 	ProfessionPhysiotherapist: {CategoryAuxiliary},
 	ProfessionOtherAuxiliary:  {CategoryAuxiliary},
@@ -192,7 +192,7 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 		}
 		seen[l.ID] = true
 		switch {
-		case l.Category <= CategoryUnspecified || l.Category > CategoryPharmacistService:
+		case l.Category <= CategoryUnspecified || l.Category > CategoryMedicalDevice:
 			add(p+"category", "unknown or unspecified category")
 		case lim.Professions && c.Professional.Profession > ProfessionUnspecified && c.Professional.Profession <= ProfessionTransporter &&
 			!Bills(c.Professional.Profession, l.Category):
@@ -234,9 +234,62 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 				add(p+"generic_refused", "a refused generic and a non-substitutable justification exclude each other")
 			}
 			checkAmount(p, "generic_group.tfr", l.GenericGroup.TFR, maxAmt, add)
+		} else if l.Category == CategoryMedicalDevice {
+			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !cents(l.ProductRate) {
+				add(p+"product_rate", "required for a medical device: a fraction in (0, 1] with at most 2 decimals")
+			}
 		} else if !l.ProductRate.IsZero() {
-			add(p+"product_rate", "only medicine lines carry a product rate")
+			add(p+"product_rate", "only medicine and medical-device lines carry a product rate")
 		}
+		for _, f := range []struct{ name, v string }{{"attached_to", l.AttachedTo}, {"prescription_id", l.PrescriptionID}, {"specialty_code", l.SpecialtyCode}} {
+			switch {
+			case utf8.RuneCountInString(f.v) > MaxIDLength:
+				add(p+f.name, fmt.Sprintf("at most %d characters", MaxIDLength))
+			case strings.ContainsFunc(f.v, unicode.IsControl):
+				add(p+f.name, "must not contain control characters")
+			}
+		}
+		if l.FeeKind < FeeKindUnspecified || l.FeeKind > FeeKindComplexPrescription {
+			add(p+"fee_kind", "unknown fee kind")
+		}
+		if l.Category != CategoryDispensingFee {
+			if l.AttachedTo != "" {
+				add(p+"attached_to", "only a dispensing fee is attached to a pack")
+			}
+			if l.FeeKind != FeeKindUnspecified {
+				add(p+"fee_kind", "only on a dispensing fee")
+			}
+		} else if l.AttachedTo != "" && l.FeeKind == FeeKindComplexPrescription {
+			add(p+"fee_kind", "the complex-prescription fee is a prescription's, not a pack's: no attached_to")
+		}
+		if l.SpecialtyCode != "" && l.Category != CategoryMedicine {
+			add(p+"specialty_code", "only on a medicine line")
+		}
+	}
+	// A fee's pack is a medicine line of the same claim, with at most one
+	// fee of its own (docs/rules.md#dispensing-fee).
+	index := make(map[string]int, len(c.Lines))
+	for i, l := range c.Lines {
+		if _, dup := index[l.ID]; !dup {
+			index[l.ID] = i
+		}
+	}
+	fees := map[string]bool{}
+	for i, l := range c.Lines {
+		if l.Category != CategoryDispensingFee || l.AttachedTo == "" {
+			continue
+		}
+		field := "lines[" + strconv.Itoa(i) + "].attached_to"
+		j, ok := index[l.AttachedTo]
+		switch {
+		case !ok:
+			add(field, "names no line of the claim")
+		case c.Lines[j].Category != CategoryMedicine:
+			add(field, "names a line that is not a medicine pack")
+		case fees[l.AttachedTo]:
+			add(field, "that pack already has its fee")
+		}
+		fees[l.AttachedTo] = true
 	}
 	if lim.MaxClaimAmount.Sign() > 0 && total.GreaterThan(lim.MaxClaimAmount) {
 		add("lines", "the lines' amounts add up to more than the per-claim limit of "+lim.MaxClaimAmount.StringFixed(2))
