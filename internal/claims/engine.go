@@ -214,6 +214,9 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 			switch g.LimitedBy[n-1] {
 			case franchise.LimitLineAMO:
 				t.ParameterID, t.Parameter = "", src.LineLimit
+				if src.Article == citeFeePackLimit {
+					t.Article = citeFeePackLimit // the pack's and its fee's AMO (D160-9 a)
+				}
 			case franchise.LimitDailyCap, franchise.LimitDailyCount:
 				t.ParameterID, t.Parameter = src.Daily.ID, src.Daily.Value
 			case franchise.LimitAnnualCount:

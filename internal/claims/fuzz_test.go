@@ -16,7 +16,7 @@ import (
 
 var fuzzCategories = []Category{
 	CategoryPhysician, CategoryMidwife, CategoryAuxiliary, CategoryDentist, CategoryBiology,
-	CategoryMedicine, CategoryTransport, CategoryEmergencyTransport,
+	CategoryMedicine, CategoryTransport, CategoryEmergencyTransport, CategoryDispensingFee, CategoryMedicalDevice,
 }
 
 var fuzzPrices = []string{"0.00", "0.50", "1.37", "4.37", "8.40", "12.15", "18.00", "25.00", "30.00", "46.20", "98.60", "119.99", "120.00", "150.00"}
@@ -59,6 +59,16 @@ func randomClaims(seed uint64, n int) ([]Input, Rights) {
 			case CategoryPhysician:
 				l.Parcours = Parcours(rng.IntN(4))
 				l.Emergency = rng.IntN(5) == 0
+			case CategoryMedicalDevice:
+				l.ProductRate = eur([]string{"1.00", "0.60"}[rng.IntN(2)])
+			case CategoryDispensingFee:
+				// The fee of the previous line when it is a pack without
+				// one, else a prescription fee, sometimes the complex one.
+				if j > 0 && lines[j-1].Category == CategoryMedicine && rng.IntN(3) > 0 {
+					l.AttachedTo = lines[j-1].ID
+				} else if rng.IntN(2) == 0 {
+					l.FeeKind = FeeKindComplexPrescription
+				}
 			}
 			if rng.IntN(4) == 0 {
 				l.Coefficient = decimal.NewFromInt(int64(rng.IntN(80)))
@@ -133,8 +143,19 @@ func checkInvariants(t *testing.T, e *Engine, seed uint64, n int) {
 			if !l.Base.Equal(l.AMO.Add(l.TicketModerateur)) {
 				t.Fatalf("claim %d line %d: base %s != AMO %s + TM %s", k, i, l.Base, l.AMO, l.TicketModerateur)
 			}
-			if l.ParticipationForfaitaire.Add(l.Franchise).GreaterThan(l.AMO) {
-				t.Fatalf("claim %d line %d: deductions above AMO", k, i)
+			// A pack's deductions are bounded by its AMO and its fee's
+			// together (D160-9 a); every other line's by its own AMO.
+			bound := l.AMO
+			for j, x := range in.Claim.Lines {
+				if x.Category == CategoryDispensingFee && x.AttachedTo == in.Claim.Lines[i].ID {
+					bound = bound.Add(dec.Lines[j].AMO)
+				}
+			}
+			if l.ParticipationForfaitaire.Add(l.Franchise).GreaterThan(bound) {
+				t.Fatalf("claim %d line %d: deductions %s above the AMO bound %s", k, i, l.ParticipationForfaitaire.Add(l.Franchise), bound)
+			}
+			if c := in.Claim.Lines[i].Category; (c == CategoryDispensingFee || c == CategoryMedicalDevice) && !l.ParticipationForfaitaire.Add(l.Franchise).IsZero() {
+				t.Fatalf("claim %d line %d: a fee or a device bears a deduction", k, i)
 			}
 			if l.PayableToProfessional.GreaterThan(l.AMO) {
 				t.Fatalf("claim %d line %d: payable above AMO", k, i)

@@ -263,7 +263,7 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 			ALDRelated: pl.GetAldRelated(), MaternityExam: pl.GetMaternityExam(), Emergency: pl.GetEmergency(),
 			DuringHospitalStay: pl.GetDuringHospitalStay(), GenericRefused: pl.GetGenericRefused(),
 		}
-		l.Category = claims.Category(d.enum(f("category"), int32(pl.GetCategory()), int32(tpv1.Category_CATEGORY_PHARMACIST_SERVICE)))
+		l.Category = claims.Category(d.enum(f("category"), int32(pl.GetCategory()), int32(tpv1.Category_CATEGORY_MEDICAL_DEVICE)))
 		l.CareDate = d.date(f("care_date"), pl.GetCareDate(), true)
 		l.UnitPrice, _ = d.money(f("unit_price"), pl.GetUnitPrice(), true)
 		if v, ok := d.money(f("billed_amount"), pl.GetBilledAmount(), false); ok {
@@ -290,13 +290,15 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 		}
 		l.Parcours = claims.Parcours(pl.GetParcours())
 		l.Kind = claims.LineKind(d.optionalEnum(f("kind"), int32(pl.GetKind()), int32(tpv1.LineKind_LINE_KIND_COMPLEMENT)))
-		l.ActFamily = claims.ActFamily(d.optionalEnum(f("act_family"), int32(pl.GetActFamily()), int32(tpv1.ActFamily_ACT_FAMILY_ASSISTED_PROCREATION)))
+		l.ActFamily = claims.ActFamily(d.optionalEnum(f("act_family"), int32(pl.GetActFamily()), int32(tpv1.ActFamily_ACT_FAMILY_DENTAL_PREVENTION)))
 		l.Exoneration = claims.Exoneration(d.optionalEnum(f("exoneration"), int32(pl.GetExoneration()), int32(tpv1.Exoneration_EXONERATION_WAR_PENSION)))
 		l.ParcoursException = claims.ParcoursExceptionReason(d.optionalEnum(f("parcours_exception"), int32(pl.GetParcoursException()), int32(tpv1.ParcoursException_PARCOURS_EXCEPTION_OTHER)))
 		if l.ParcoursException != claims.ExceptionUnspecified && pl.GetParcours() != tpv1.Parcours_PARCOURS_EXCEPTION {
 			d.bad(f("parcours_exception"), "only with parcours PARCOURS_EXCEPTION")
 		}
 		l.NonSubstitution = claims.NonSubstitution(d.optionalEnum(f("non_substitution"), int32(pl.GetNonSubstitution()), int32(tpv1.NonSubstitution_NON_SUBSTITUTION_CIF)))
+		l.AttachedTo, l.PrescriptionID, l.SpecialtyCode = pl.GetAttachedTo(), pl.GetPrescriptionId(), pl.GetSpecialtyCode()
+		l.FeeKind = claims.FeeKind(d.optionalEnum(f("fee_kind"), int32(pl.GetFeeKind()), int32(tpv1.FeeKind_FEE_KIND_COMPLEX_PRESCRIPTION)))
 		if g := pl.GetGenericGroup(); g != nil {
 			l.GenericGroup.Published = d.date(f("generic_group.published"), g.GetPublished(), true)
 			l.GenericGroup.Biosimilar = g.GetBiosimilar()

@@ -235,21 +235,34 @@ const (
 	// Pharmacist service of CSS art. L160-13 III 4°: 70 % (P-TM-PHARMACIST,
 	// R160-5 17°), franchise 0.00 (no amount fixed by D160-9).
 	Category_CATEGORY_PHARMACIST_SERVICE Category = 9
+	// Dispensing fee (honoraire de dispensation, CSS art. L162-16-1 7°): the
+	// fee of a pack (attached_to) follows its medicine's rate; the
+	// complex-prescription fee (fee_kind) is at 100 % from P-FEE-COMPLEX
+	// different specialties (R160-7); another fee is at 100 % when its
+	// prescription holds a medicine at 100 % (R160-8), else P-TM-FEE. No
+	// participation forfaitaire, no franchise (docs/rules.md#dispensing-fee).
+	Category_CATEGORY_DISPENSING_FEE Category = 10
+	// Product or service of the LPP (CSS art. L165-1) at the product's rate,
+	// one of P-TM-10's (R160-5 8°): no participation forfaitaire, no franchise
+	// (docs/rules.md#medical-device).
+	Category_CATEGORY_MEDICAL_DEVICE Category = 11
 )
 
 // Enum value maps for Category.
 var (
 	Category_name = map[int32]string{
-		0: "CATEGORY_UNSPECIFIED",
-		1: "CATEGORY_PHYSICIAN",
-		2: "CATEGORY_MIDWIFE",
-		3: "CATEGORY_AUXILIARY",
-		4: "CATEGORY_DENTIST",
-		5: "CATEGORY_BIOLOGY",
-		6: "CATEGORY_MEDICINE",
-		7: "CATEGORY_TRANSPORT",
-		8: "CATEGORY_EMERGENCY_TRANSPORT",
-		9: "CATEGORY_PHARMACIST_SERVICE",
+		0:  "CATEGORY_UNSPECIFIED",
+		1:  "CATEGORY_PHYSICIAN",
+		2:  "CATEGORY_MIDWIFE",
+		3:  "CATEGORY_AUXILIARY",
+		4:  "CATEGORY_DENTIST",
+		5:  "CATEGORY_BIOLOGY",
+		6:  "CATEGORY_MEDICINE",
+		7:  "CATEGORY_TRANSPORT",
+		8:  "CATEGORY_EMERGENCY_TRANSPORT",
+		9:  "CATEGORY_PHARMACIST_SERVICE",
+		10: "CATEGORY_DISPENSING_FEE",
+		11: "CATEGORY_MEDICAL_DEVICE",
 	}
 	Category_value = map[string]int32{
 		"CATEGORY_UNSPECIFIED":         0,
@@ -262,6 +275,8 @@ var (
 		"CATEGORY_TRANSPORT":           7,
 		"CATEGORY_EMERGENCY_TRANSPORT": 8,
 		"CATEGORY_PHARMACIST_SERVICE":  9,
+		"CATEGORY_DISPENSING_FEE":      10,
+		"CATEGORY_MEDICAL_DEVICE":      11,
 	}
 )
 
@@ -290,6 +305,61 @@ func (x Category) Number() protoreflect.EnumNumber {
 // Deprecated: Use Category.Descriptor instead.
 func (Category) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{3}
+}
+
+// Which dispensing fee a CATEGORY_DISPENSING_FEE line is
+// (docs/rules.md#dispensing-fee).
+type FeeKind int32
+
+const (
+	// The fee of the pack named by attached_to, or, without it, a
+	// prescription-level fee (ordonnance, age, special fees).
+	FeeKind_FEE_KIND_UNSPECIFIED FeeKind = 0
+	// The fee for a prescription of at least P-FEE-COMPLEX lines of different
+	// reimbursable specialties dispensed at once (CSS art. R160-7): at 100 %
+	// when the claim's medicine lines of its prescription_id meet the count,
+	// else at the ordinary fee rate with FEE_COMPLEX_NOT_MET. Never attached to
+	// a pack.
+	FeeKind_FEE_KIND_COMPLEX_PRESCRIPTION FeeKind = 1
+)
+
+// Enum value maps for FeeKind.
+var (
+	FeeKind_name = map[int32]string{
+		0: "FEE_KIND_UNSPECIFIED",
+		1: "FEE_KIND_COMPLEX_PRESCRIPTION",
+	}
+	FeeKind_value = map[string]int32{
+		"FEE_KIND_UNSPECIFIED":          0,
+		"FEE_KIND_COMPLEX_PRESCRIPTION": 1,
+	}
+)
+
+func (x FeeKind) Enum() *FeeKind {
+	p := new(FeeKind)
+	*p = x
+	return p
+}
+
+func (x FeeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FeeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_claims_proto_enumTypes[4].Descriptor()
+}
+
+func (FeeKind) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_claims_proto_enumTypes[4]
+}
+
+func (x FeeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FeeKind.Descriptor instead.
+func (FeeKind) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{4}
 }
 
 // Coordinated-care status of a physician line (CSS art. L162-5-3;
@@ -341,11 +411,11 @@ func (x Parcours) String() string {
 }
 
 func (Parcours) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[4].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[5].Descriptor()
 }
 
 func (Parcours) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[4]
+	return &file_tierspayant_v1_claims_proto_enumTypes[5]
 }
 
 func (x Parcours) Number() protoreflect.EnumNumber {
@@ -354,7 +424,7 @@ func (x Parcours) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Parcours.Descriptor instead.
 func (Parcours) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{4}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
 }
 
 // Kind of item a line bills (docs/rules.md#line-kind). The participation
@@ -398,11 +468,11 @@ func (x LineKind) String() string {
 }
 
 func (LineKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[5].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[6].Descriptor()
 }
 
 func (LineKind) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[5]
+	return &file_tierspayant_v1_claims_proto_enumTypes[6]
 }
 
 func (x LineKind) Number() protoreflect.EnumNumber {
@@ -411,7 +481,7 @@ func (x LineKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LineKind.Descriptor instead.
 func (LineKind) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{5}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
 }
 
 // Family of an act, where the law gives it a rule of its own. Not set: an
@@ -439,6 +509,14 @@ const (
 	// Medically assisted procreation: not covered for AME beneficiaries
 	// (CASF art. R251-1; docs/rules.md#ame-basket).
 	ActFamily_ACT_FAMILY_ASSISTED_PROCREATION ActFamily = 6
+	// Dental act of the arrêté's list (acts likely to be performed mainly by
+	// physicians): P-TM-5-LISTED (70 %) whoever performs it (CSS art. R160-5
+	// 3° bis; docs/rules.md#dental).
+	ActFamily_ACT_FAMILY_DENTAL_LISTED ActFamily = 7
+	// Oral-health prevention exam (M'T dents) or care in the 6 months after
+	// it: 100 % through 2025-03-31 (P-TM-5-MTDENTS, former CSS art. L162-1-12),
+	// the ordinary dental rate from 2025-04-01.
+	ActFamily_ACT_FAMILY_DENTAL_PREVENTION ActFamily = 8
 )
 
 // Enum value maps for ActFamily.
@@ -451,6 +529,8 @@ var (
 		4: "ACT_FAMILY_BIOLOGY_SAMPLING",
 		5: "ACT_FAMILY_SPA_CURE",
 		6: "ACT_FAMILY_ASSISTED_PROCREATION",
+		7: "ACT_FAMILY_DENTAL_LISTED",
+		8: "ACT_FAMILY_DENTAL_PREVENTION",
 	}
 	ActFamily_value = map[string]int32{
 		"ACT_FAMILY_UNSPECIFIED":          0,
@@ -460,6 +540,8 @@ var (
 		"ACT_FAMILY_BIOLOGY_SAMPLING":     4,
 		"ACT_FAMILY_SPA_CURE":             5,
 		"ACT_FAMILY_ASSISTED_PROCREATION": 6,
+		"ACT_FAMILY_DENTAL_LISTED":        7,
+		"ACT_FAMILY_DENTAL_PREVENTION":    8,
 	}
 )
 
@@ -474,11 +556,11 @@ func (x ActFamily) String() string {
 }
 
 func (ActFamily) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[6].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[7].Descriptor()
 }
 
 func (ActFamily) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[6]
+	return &file_tierspayant_v1_claims_proto_enumTypes[7]
 }
 
 func (x ActFamily) Number() protoreflect.EnumNumber {
@@ -487,7 +569,7 @@ func (x ActFamily) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ActFamily.Descriptor instead.
 func (ActFamily) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
 }
 
 // A ground of exoneration borne by the line itself
@@ -534,11 +616,11 @@ func (x Exoneration) String() string {
 }
 
 func (Exoneration) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[7].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[8].Descriptor()
 }
 
 func (Exoneration) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[7]
+	return &file_tierspayant_v1_claims_proto_enumTypes[8]
 }
 
 func (x Exoneration) Number() protoreflect.EnumNumber {
@@ -547,7 +629,7 @@ func (x Exoneration) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Exoneration.Descriptor instead.
 func (Exoneration) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
 }
 
 // Which legal exception to the coordinated-care pathway a physician line
@@ -609,11 +691,11 @@ func (x ParcoursException) String() string {
 }
 
 func (ParcoursException) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[8].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[9].Descriptor()
 }
 
 func (ParcoursException) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[8]
+	return &file_tierspayant_v1_claims_proto_enumTypes[9]
 }
 
 func (x ParcoursException) Number() protoreflect.EnumNumber {
@@ -622,7 +704,7 @@ func (x ParcoursException) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ParcoursException.Descriptor instead.
 func (ParcoursException) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{8}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
 }
 
 // Justification of a medicine dispensed as non-substitutable (CSS art.
@@ -669,11 +751,11 @@ func (x NonSubstitution) String() string {
 }
 
 func (NonSubstitution) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[9].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[10].Descriptor()
 }
 
 func (NonSubstitution) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[9]
+	return &file_tierspayant_v1_claims_proto_enumTypes[10]
 }
 
 func (x NonSubstitution) Number() protoreflect.EnumNumber {
@@ -682,7 +764,7 @@ func (x NonSubstitution) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NonSubstitution.Descriptor instead.
 func (NonSubstitution) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{9}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
 }
 
 // Outcome of a claim or a line.
@@ -726,11 +808,11 @@ func (x DecisionStatus) String() string {
 }
 
 func (DecisionStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[10].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[11].Descriptor()
 }
 
 func (DecisionStatus) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[10]
+	return &file_tierspayant_v1_claims_proto_enumTypes[11]
 }
 
 func (x DecisionStatus) Number() protoreflect.EnumNumber {
@@ -739,7 +821,7 @@ func (x DecisionStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DecisionStatus.Descriptor instead.
 func (DecisionStatus) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{10}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
 }
 
 // Payment guarantee of CSS art. L161-36-3 (docs/rules.md#guarantee).
@@ -783,11 +865,11 @@ func (x Guarantee) String() string {
 }
 
 func (Guarantee) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[11].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[12].Descriptor()
 }
 
 func (Guarantee) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[11]
+	return &file_tierspayant_v1_claims_proto_enumTypes[12]
 }
 
 func (x Guarantee) Number() protoreflect.EnumNumber {
@@ -796,7 +878,7 @@ func (x Guarantee) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Guarantee.Descriptor instead.
 func (Guarantee) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{11}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
 }
 
 // Payment state of a claim (CSS art. L161-36-3, last paragraph).
@@ -848,11 +930,11 @@ func (x PaymentState) String() string {
 }
 
 func (PaymentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tierspayant_v1_claims_proto_enumTypes[12].Descriptor()
+	return file_tierspayant_v1_claims_proto_enumTypes[13].Descriptor()
 }
 
 func (PaymentState) Type() protoreflect.EnumType {
-	return &file_tierspayant_v1_claims_proto_enumTypes[12]
+	return &file_tierspayant_v1_claims_proto_enumTypes[13]
 }
 
 func (x PaymentState) Number() protoreflect.EnumNumber {
@@ -861,7 +943,7 @@ func (x PaymentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PaymentState.Descriptor instead.
 func (PaymentState) EnumDescriptor() ([]byte, []int) {
-	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{12}
+	return file_tierspayant_v1_claims_proto_rawDescGZIP(), []int{13}
 }
 
 // Generic group of a medicine line (CSS art. L162-16; docs/rules.md#generic).
@@ -1019,9 +1101,10 @@ type ClaimLine struct {
 	// Act coefficient in its nomenclature, when it has one: heavy-act threshold
 	// (CSS art. R160-16; docs/rules.md#heavy-act).
 	Coefficient string `protobuf:"bytes,8,opt,name=coefficient,proto3" json:"coefficient,omitempty"`
-	// Medicine reimbursement rate decided for the product ("1", "0.65",
-	// "0.30", "0.15"), one of the rates allowed on the care date (P-TM-7);
-	// medicine lines only (CSS art. L160-13 I).
+	// Reimbursement rate decided for the product: a medicine's ("1", "0.65",
+	// "0.30", "0.15"), one of the rates allowed on the care date (P-TM-7,
+	// CSS art. L160-13 I); a medical device's ("0.60" or "1", P-TM-10).
+	// Medicine and medical-device lines only.
 	ProductRate string `protobuf:"bytes,9,opt,name=product_rate,json=productRate,proto3" json:"product_rate,omitempty"`
 	// Care under the ALD protocol (CSS art. L160-14 3° and 4°;
 	// docs/rules.md#ald).
@@ -1060,7 +1143,20 @@ type ClaimLine struct {
 	// Non-substitutable justification of a medicine line.
 	NonSubstitution NonSubstitution `protobuf:"varint,21,opt,name=non_substitution,json=nonSubstitution,proto3,enum=tierspayant.v1.NonSubstitution" json:"non_substitution,omitempty"`
 	// Generic group of a medicine line, when it belongs to one.
-	GenericGroup  *GenericGroup `protobuf:"bytes,22,opt,name=generic_group,json=genericGroup,proto3" json:"generic_group,omitempty"`
+	GenericGroup *GenericGroup `protobuf:"bytes,22,opt,name=generic_group,json=genericGroup,proto3" json:"generic_group,omitempty"`
+	// On a dispensing fee: the line_id of the medicine line whose pack it is
+	// the fee of (one fee per pack); empty for a prescription-level fee.
+	AttachedTo string `protobuf:"bytes,23,opt,name=attached_to,json=attachedTo,proto3" json:"attached_to,omitempty"`
+	// On a dispensing fee: which fee it is.
+	FeeKind FeeKind `protobuf:"varint,24,opt,name=fee_kind,json=feeKind,proto3,enum=tierspayant.v1.FeeKind" json:"fee_kind,omitempty"`
+	// The prescription the line is dispensed for, 0 to 64 characters: the
+	// lines of one prescription_id are one dispensing (R160-7); empty on every
+	// line: the whole claim is one.
+	PrescriptionId string `protobuf:"bytes,25,opt,name=prescription_id,json=prescriptionId,proto3" json:"prescription_id,omitempty"`
+	// On a medicine line: the specialty (CIS code), so that two packs of one
+	// specialty count once for the complex-prescription fee; empty: the
+	// line's code.
+	SpecialtyCode string `protobuf:"bytes,26,opt,name=specialty_code,json=specialtyCode,proto3" json:"specialty_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1247,6 +1343,34 @@ func (x *ClaimLine) GetGenericGroup() *GenericGroup {
 		return x.GenericGroup
 	}
 	return nil
+}
+
+func (x *ClaimLine) GetAttachedTo() string {
+	if x != nil {
+		return x.AttachedTo
+	}
+	return ""
+}
+
+func (x *ClaimLine) GetFeeKind() FeeKind {
+	if x != nil {
+		return x.FeeKind
+	}
+	return FeeKind_FEE_KIND_UNSPECIFIED
+}
+
+func (x *ClaimLine) GetPrescriptionId() string {
+	if x != nil {
+		return x.PrescriptionId
+	}
+	return ""
+}
+
+func (x *ClaimLine) GetSpecialtyCode() string {
+	if x != nil {
+		return x.SpecialtyCode
+	}
+	return ""
 }
 
 // A tiers-payant claim as built by the billing software.
@@ -2741,7 +2865,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x03tfr\x18\x03 \x01(\tR\x03tfr\"^\n" +
 	"\x0eIdentification\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".tierspayant.v1.IdentificationKindR\x04kind\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xe3\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\x88\t\n" +
 	"\tClaimLine\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x124\n" +
@@ -2768,7 +2892,12 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\vexoneration\x18\x13 \x01(\x0e2\x1b.tierspayant.v1.ExonerationR\vexoneration\x12P\n" +
 	"\x12parcours_exception\x18\x14 \x01(\x0e2!.tierspayant.v1.ParcoursExceptionR\x11parcoursException\x12J\n" +
 	"\x10non_substitution\x18\x15 \x01(\x0e2\x1f.tierspayant.v1.NonSubstitutionR\x0fnonSubstitution\x12A\n" +
-	"\rgeneric_group\x18\x16 \x01(\v2\x1c.tierspayant.v1.GenericGroupR\fgenericGroup\"\x98\x03\n" +
+	"\rgeneric_group\x18\x16 \x01(\v2\x1c.tierspayant.v1.GenericGroupR\fgenericGroup\x12\x1f\n" +
+	"\vattached_to\x18\x17 \x01(\tR\n" +
+	"attachedTo\x122\n" +
+	"\bfee_kind\x18\x18 \x01(\x0e2\x17.tierspayant.v1.FeeKindR\afeeKind\x12'\n" +
+	"\x0fprescription_id\x18\x19 \x01(\tR\x0eprescriptionId\x12%\n" +
+	"\x0especialty_code\x18\x1a \x01(\tR\rspecialtyCode\"\x98\x03\n" +
 	"\x05Claim\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x129\n" +
 	"\n" +
@@ -2901,7 +3030,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x0fTiersPayantMode\x12!\n" +
 	"\x1dTIERS_PAYANT_MODE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aTIERS_PAYANT_MODE_AMO_ONLY\x10\x01\x12\x1d\n" +
-	"\x19TIERS_PAYANT_MODE_AMO_AMC\x10\x02*\x88\x02\n" +
+	"\x19TIERS_PAYANT_MODE_AMO_AMC\x10\x02*\xc2\x02\n" +
 	"\bCategory\x12\x18\n" +
 	"\x14CATEGORY_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CATEGORY_PHYSICIAN\x10\x01\x12\x14\n" +
@@ -2912,7 +3041,13 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x11CATEGORY_MEDICINE\x10\x06\x12\x16\n" +
 	"\x12CATEGORY_TRANSPORT\x10\a\x12 \n" +
 	"\x1cCATEGORY_EMERGENCY_TRANSPORT\x10\b\x12\x1f\n" +
-	"\x1bCATEGORY_PHARMACIST_SERVICE\x10\t*g\n" +
+	"\x1bCATEGORY_PHARMACIST_SERVICE\x10\t\x12\x1b\n" +
+	"\x17CATEGORY_DISPENSING_FEE\x10\n" +
+	"\x12\x1b\n" +
+	"\x17CATEGORY_MEDICAL_DEVICE\x10\v*F\n" +
+	"\aFeeKind\x12\x18\n" +
+	"\x14FEE_KIND_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dFEE_KIND_COMPLEX_PRESCRIPTION\x10\x01*g\n" +
 	"\bParcours\x12\x18\n" +
 	"\x14PARCOURS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PARCOURS_RESPECTED\x10\x01\x12\x11\n" +
@@ -2921,7 +3056,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\bLineKind\x12\x19\n" +
 	"\x15LINE_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rLINE_KIND_ACT\x10\x01\x12\x18\n" +
-	"\x14LINE_KIND_COMPLEMENT\x10\x02*\xda\x01\n" +
+	"\x14LINE_KIND_COMPLEMENT\x10\x02*\x9a\x02\n" +
 	"\tActFamily\x12\x1a\n" +
 	"\x16ACT_FAMILY_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ACT_FAMILY_IMAGING\x10\x01\x12\x18\n" +
@@ -2929,7 +3064,9 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x1cACT_FAMILY_DENTAL_PROSTHESIS\x10\x03\x12\x1f\n" +
 	"\x1bACT_FAMILY_BIOLOGY_SAMPLING\x10\x04\x12\x17\n" +
 	"\x13ACT_FAMILY_SPA_CURE\x10\x05\x12#\n" +
-	"\x1fACT_FAMILY_ASSISTED_PROCREATION\x10\x06*b\n" +
+	"\x1fACT_FAMILY_ASSISTED_PROCREATION\x10\x06\x12\x1c\n" +
+	"\x18ACT_FAMILY_DENTAL_LISTED\x10\a\x12 \n" +
+	"\x1cACT_FAMILY_DENTAL_PREVENTION\x10\b*b\n" +
 	"\vExoneration\x12\x1b\n" +
 	"\x17EXONERATION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EXONERATION_TERRORISM\x10\x01\x12\x1b\n" +
@@ -2984,101 +3121,103 @@ func file_tierspayant_v1_claims_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_claims_proto_rawDescData
 }
 
-var file_tierspayant_v1_claims_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_tierspayant_v1_claims_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
 var file_tierspayant_v1_claims_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tierspayant_v1_claims_proto_goTypes = []any{
 	(IdentificationKind)(0),          // 0: tierspayant.v1.IdentificationKind
 	(InsuranceNature)(0),             // 1: tierspayant.v1.InsuranceNature
 	(TiersPayantMode)(0),             // 2: tierspayant.v1.TiersPayantMode
 	(Category)(0),                    // 3: tierspayant.v1.Category
-	(Parcours)(0),                    // 4: tierspayant.v1.Parcours
-	(LineKind)(0),                    // 5: tierspayant.v1.LineKind
-	(ActFamily)(0),                   // 6: tierspayant.v1.ActFamily
-	(Exoneration)(0),                 // 7: tierspayant.v1.Exoneration
-	(ParcoursException)(0),           // 8: tierspayant.v1.ParcoursException
-	(NonSubstitution)(0),             // 9: tierspayant.v1.NonSubstitution
-	(DecisionStatus)(0),              // 10: tierspayant.v1.DecisionStatus
-	(Guarantee)(0),                   // 11: tierspayant.v1.Guarantee
-	(PaymentState)(0),                // 12: tierspayant.v1.PaymentState
-	(*GenericGroup)(nil),             // 13: tierspayant.v1.GenericGroup
-	(*Identification)(nil),           // 14: tierspayant.v1.Identification
-	(*ClaimLine)(nil),                // 15: tierspayant.v1.ClaimLine
-	(*Claim)(nil),                    // 16: tierspayant.v1.Claim
-	(*LineDecision)(nil),             // 17: tierspayant.v1.LineDecision
-	(*DecisionTotals)(nil),           // 18: tierspayant.v1.DecisionTotals
-	(*Decision)(nil),                 // 19: tierspayant.v1.Decision
-	(*AmcLine)(nil),                  // 20: tierspayant.v1.AmcLine
-	(*PaymentTracking)(nil),          // 21: tierspayant.v1.PaymentTracking
-	(*AdjudicateRequest)(nil),        // 22: tierspayant.v1.AdjudicateRequest
-	(*AdjudicateResponse)(nil),       // 23: tierspayant.v1.AdjudicateResponse
-	(*SimulateRequest)(nil),          // 24: tierspayant.v1.SimulateRequest
-	(*SimulateResponse)(nil),         // 25: tierspayant.v1.SimulateResponse
-	(*GetClaimRequest)(nil),          // 26: tierspayant.v1.GetClaimRequest
-	(*GetClaimResponse)(nil),         // 27: tierspayant.v1.GetClaimResponse
-	(*CancelClaimRequest)(nil),       // 28: tierspayant.v1.CancelClaimRequest
-	(*CancelClaimResponse)(nil),      // 29: tierspayant.v1.CancelClaimResponse
-	(*AdjudicateStreamRequest)(nil),  // 30: tierspayant.v1.AdjudicateStreamRequest
-	(*AdjudicateStreamResponse)(nil), // 31: tierspayant.v1.AdjudicateStreamResponse
-	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
-	(*Professional)(nil),             // 33: tierspayant.v1.Professional
-	(*Reason)(nil),                   // 34: tierspayant.v1.Reason
-	(*Trace)(nil),                    // 35: tierspayant.v1.Trace
-	(*status.Status)(nil),            // 36: google.rpc.Status
+	(FeeKind)(0),                     // 4: tierspayant.v1.FeeKind
+	(Parcours)(0),                    // 5: tierspayant.v1.Parcours
+	(LineKind)(0),                    // 6: tierspayant.v1.LineKind
+	(ActFamily)(0),                   // 7: tierspayant.v1.ActFamily
+	(Exoneration)(0),                 // 8: tierspayant.v1.Exoneration
+	(ParcoursException)(0),           // 9: tierspayant.v1.ParcoursException
+	(NonSubstitution)(0),             // 10: tierspayant.v1.NonSubstitution
+	(DecisionStatus)(0),              // 11: tierspayant.v1.DecisionStatus
+	(Guarantee)(0),                   // 12: tierspayant.v1.Guarantee
+	(PaymentState)(0),                // 13: tierspayant.v1.PaymentState
+	(*GenericGroup)(nil),             // 14: tierspayant.v1.GenericGroup
+	(*Identification)(nil),           // 15: tierspayant.v1.Identification
+	(*ClaimLine)(nil),                // 16: tierspayant.v1.ClaimLine
+	(*Claim)(nil),                    // 17: tierspayant.v1.Claim
+	(*LineDecision)(nil),             // 18: tierspayant.v1.LineDecision
+	(*DecisionTotals)(nil),           // 19: tierspayant.v1.DecisionTotals
+	(*Decision)(nil),                 // 20: tierspayant.v1.Decision
+	(*AmcLine)(nil),                  // 21: tierspayant.v1.AmcLine
+	(*PaymentTracking)(nil),          // 22: tierspayant.v1.PaymentTracking
+	(*AdjudicateRequest)(nil),        // 23: tierspayant.v1.AdjudicateRequest
+	(*AdjudicateResponse)(nil),       // 24: tierspayant.v1.AdjudicateResponse
+	(*SimulateRequest)(nil),          // 25: tierspayant.v1.SimulateRequest
+	(*SimulateResponse)(nil),         // 26: tierspayant.v1.SimulateResponse
+	(*GetClaimRequest)(nil),          // 27: tierspayant.v1.GetClaimRequest
+	(*GetClaimResponse)(nil),         // 28: tierspayant.v1.GetClaimResponse
+	(*CancelClaimRequest)(nil),       // 29: tierspayant.v1.CancelClaimRequest
+	(*CancelClaimResponse)(nil),      // 30: tierspayant.v1.CancelClaimResponse
+	(*AdjudicateStreamRequest)(nil),  // 31: tierspayant.v1.AdjudicateStreamRequest
+	(*AdjudicateStreamResponse)(nil), // 32: tierspayant.v1.AdjudicateStreamResponse
+	(*timestamppb.Timestamp)(nil),    // 33: google.protobuf.Timestamp
+	(*Professional)(nil),             // 34: tierspayant.v1.Professional
+	(*Reason)(nil),                   // 35: tierspayant.v1.Reason
+	(*Trace)(nil),                    // 36: tierspayant.v1.Trace
+	(*status.Status)(nil),            // 37: google.rpc.Status
 }
 var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	0,  // 0: tierspayant.v1.Identification.kind:type_name -> tierspayant.v1.IdentificationKind
 	3,  // 1: tierspayant.v1.ClaimLine.category:type_name -> tierspayant.v1.Category
-	4,  // 2: tierspayant.v1.ClaimLine.parcours:type_name -> tierspayant.v1.Parcours
-	5,  // 3: tierspayant.v1.ClaimLine.kind:type_name -> tierspayant.v1.LineKind
-	6,  // 4: tierspayant.v1.ClaimLine.act_family:type_name -> tierspayant.v1.ActFamily
-	7,  // 5: tierspayant.v1.ClaimLine.exoneration:type_name -> tierspayant.v1.Exoneration
-	8,  // 6: tierspayant.v1.ClaimLine.parcours_exception:type_name -> tierspayant.v1.ParcoursException
-	9,  // 7: tierspayant.v1.ClaimLine.non_substitution:type_name -> tierspayant.v1.NonSubstitution
-	13, // 8: tierspayant.v1.ClaimLine.generic_group:type_name -> tierspayant.v1.GenericGroup
-	32, // 9: tierspayant.v1.Claim.created_at:type_name -> google.protobuf.Timestamp
-	33, // 10: tierspayant.v1.Claim.professional:type_name -> tierspayant.v1.Professional
-	14, // 11: tierspayant.v1.Claim.identification:type_name -> tierspayant.v1.Identification
-	1,  // 12: tierspayant.v1.Claim.nature:type_name -> tierspayant.v1.InsuranceNature
-	2,  // 13: tierspayant.v1.Claim.mode:type_name -> tierspayant.v1.TiersPayantMode
-	15, // 14: tierspayant.v1.Claim.lines:type_name -> tierspayant.v1.ClaimLine
-	10, // 15: tierspayant.v1.LineDecision.status:type_name -> tierspayant.v1.DecisionStatus
-	10, // 16: tierspayant.v1.Decision.status:type_name -> tierspayant.v1.DecisionStatus
-	34, // 17: tierspayant.v1.Decision.reasons:type_name -> tierspayant.v1.Reason
-	11, // 18: tierspayant.v1.Decision.guarantee:type_name -> tierspayant.v1.Guarantee
-	17, // 19: tierspayant.v1.Decision.lines:type_name -> tierspayant.v1.LineDecision
-	18, // 20: tierspayant.v1.Decision.totals:type_name -> tierspayant.v1.DecisionTotals
-	32, // 21: tierspayant.v1.Decision.received_at:type_name -> google.protobuf.Timestamp
-	35, // 22: tierspayant.v1.Decision.trace:type_name -> tierspayant.v1.Trace
-	20, // 23: tierspayant.v1.Decision.amc_lines:type_name -> tierspayant.v1.AmcLine
-	0,  // 24: tierspayant.v1.Decision.proof:type_name -> tierspayant.v1.IdentificationKind
-	12, // 25: tierspayant.v1.PaymentTracking.state:type_name -> tierspayant.v1.PaymentState
-	32, // 26: tierspayant.v1.PaymentTracking.received_at:type_name -> google.protobuf.Timestamp
-	32, // 27: tierspayant.v1.PaymentTracking.paid_at:type_name -> google.protobuf.Timestamp
-	16, // 28: tierspayant.v1.AdjudicateRequest.claim:type_name -> tierspayant.v1.Claim
-	19, // 29: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
-	16, // 30: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
-	19, // 31: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
-	19, // 32: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
-	21, // 33: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	32, // 34: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
-	16, // 35: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
-	19, // 36: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
-	36, // 37: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
-	22, // 38: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
-	24, // 39: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
-	26, // 40: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
-	28, // 41: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
-	30, // 42: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
-	23, // 43: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
-	25, // 44: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
-	27, // 45: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
-	29, // 46: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
-	31, // 47: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
-	43, // [43:48] is the sub-list for method output_type
-	38, // [38:43] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	5,  // 2: tierspayant.v1.ClaimLine.parcours:type_name -> tierspayant.v1.Parcours
+	6,  // 3: tierspayant.v1.ClaimLine.kind:type_name -> tierspayant.v1.LineKind
+	7,  // 4: tierspayant.v1.ClaimLine.act_family:type_name -> tierspayant.v1.ActFamily
+	8,  // 5: tierspayant.v1.ClaimLine.exoneration:type_name -> tierspayant.v1.Exoneration
+	9,  // 6: tierspayant.v1.ClaimLine.parcours_exception:type_name -> tierspayant.v1.ParcoursException
+	10, // 7: tierspayant.v1.ClaimLine.non_substitution:type_name -> tierspayant.v1.NonSubstitution
+	14, // 8: tierspayant.v1.ClaimLine.generic_group:type_name -> tierspayant.v1.GenericGroup
+	4,  // 9: tierspayant.v1.ClaimLine.fee_kind:type_name -> tierspayant.v1.FeeKind
+	33, // 10: tierspayant.v1.Claim.created_at:type_name -> google.protobuf.Timestamp
+	34, // 11: tierspayant.v1.Claim.professional:type_name -> tierspayant.v1.Professional
+	15, // 12: tierspayant.v1.Claim.identification:type_name -> tierspayant.v1.Identification
+	1,  // 13: tierspayant.v1.Claim.nature:type_name -> tierspayant.v1.InsuranceNature
+	2,  // 14: tierspayant.v1.Claim.mode:type_name -> tierspayant.v1.TiersPayantMode
+	16, // 15: tierspayant.v1.Claim.lines:type_name -> tierspayant.v1.ClaimLine
+	11, // 16: tierspayant.v1.LineDecision.status:type_name -> tierspayant.v1.DecisionStatus
+	11, // 17: tierspayant.v1.Decision.status:type_name -> tierspayant.v1.DecisionStatus
+	35, // 18: tierspayant.v1.Decision.reasons:type_name -> tierspayant.v1.Reason
+	12, // 19: tierspayant.v1.Decision.guarantee:type_name -> tierspayant.v1.Guarantee
+	18, // 20: tierspayant.v1.Decision.lines:type_name -> tierspayant.v1.LineDecision
+	19, // 21: tierspayant.v1.Decision.totals:type_name -> tierspayant.v1.DecisionTotals
+	33, // 22: tierspayant.v1.Decision.received_at:type_name -> google.protobuf.Timestamp
+	36, // 23: tierspayant.v1.Decision.trace:type_name -> tierspayant.v1.Trace
+	21, // 24: tierspayant.v1.Decision.amc_lines:type_name -> tierspayant.v1.AmcLine
+	0,  // 25: tierspayant.v1.Decision.proof:type_name -> tierspayant.v1.IdentificationKind
+	13, // 26: tierspayant.v1.PaymentTracking.state:type_name -> tierspayant.v1.PaymentState
+	33, // 27: tierspayant.v1.PaymentTracking.received_at:type_name -> google.protobuf.Timestamp
+	33, // 28: tierspayant.v1.PaymentTracking.paid_at:type_name -> google.protobuf.Timestamp
+	17, // 29: tierspayant.v1.AdjudicateRequest.claim:type_name -> tierspayant.v1.Claim
+	20, // 30: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
+	17, // 31: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
+	20, // 32: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
+	20, // 33: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
+	22, // 34: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	33, // 35: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
+	17, // 36: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
+	20, // 37: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
+	37, // 38: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
+	23, // 39: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
+	25, // 40: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
+	27, // 41: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
+	29, // 42: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
+	31, // 43: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
+	24, // 44: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
+	26, // 45: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
+	28, // 46: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
+	30, // 47: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
+	32, // 48: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
+	44, // [44:49] is the sub-list for method output_type
+	39, // [39:44] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_claims_proto_init() }
@@ -3096,7 +3235,7 @@ func file_tierspayant_v1_claims_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_claims_proto_rawDesc), len(file_tierspayant_v1_claims_proto_rawDesc)),
-			NumEnums:      13,
+			NumEnums:      14,
 			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -351,6 +351,15 @@ func randomClaim(rng *rand.Rand, c int, received time.Time) claims.Input {
 			line.Category, line.Quantity = claims.CategoryTransport, 1+rng.IntN(3)
 		default:
 			line.Category, line.ProductRate = claims.CategoryMedicine, []decimal.Decimal{decimal.New(65, -2), decimal.New(30, -2), decimal.New(15, -2)}[rng.IntN(3)]
+			prev := len(cl.Lines) - 1
+			switch k := rng.IntN(6); {
+			case k == 0 && prev >= 0 && cl.Lines[prev].Category == claims.CategoryMedicine:
+				// The previous pack's dispensing fee: its franchise limit
+				// becomes the pack's and the fee's AMO (D160-9 a).
+				line.Category, line.ProductRate, line.Quantity, line.AttachedTo = claims.CategoryDispensingFee, decimal.Zero, 1, cl.Lines[prev].ID
+			case k == 1:
+				line.Category, line.ProductRate = claims.CategoryMedicalDevice, decimal.New(60, -2)
+			}
 		}
 		if line.CareDate.After(received) {
 			line.CareDate = received
