@@ -122,7 +122,39 @@ const (
 	ExonerationNone       Exoneration = iota
 	ExonerationTerrorism              // care related to an act of terrorism (L169-2)
 	ExonerationWarPension             // care related to a war pension (CPMIVG L212-1)
+	// The grounds below remove the ticket modérateur only (L160-14, R160-17
+	// I); the participation forfaitaire and the franchise stay due, and the
+	// 30 % and 15 % medicines keep their participation (R160-18).
+	ExonerationALD                    // care under the ALD protocol: the same as ALDRelated (L160-14 3°, 4°)
+	ExonerationMaternity              // compulsory pregnancy examination: the same as MaternityExam (L160-9)
+	ExonerationInfertility            // diagnosis and treatment of infertility (L160-14 12°, R160-17 I 2°)
+	ExonerationOrganDonor             // donor of elements of the human body (L160-14 18°, R160-17 I 3°)
+	ExonerationIVG                    // voluntary termination of pregnancy (L160-14 20°, R160-17 I 4°)
+	ExonerationContraception          // contraception for an insured under P-EXO-CONTRACEPTION-AGE (L160-14 21°, R160-17 I 5°)
+	ExonerationEmergencyContraception // emergency contraception medicine, any age (L160-14 21°, R160-17 I 5° bis)
+	ExonerationPrevention             // prevention consultation or screening of a national programme (L160-14 16°, 24°)
+	ExonerationVaccine                // a vaccine of L160-14 29° to 31°: the vaccine itself, not its injection
 )
+
+// StatusKind is a beneficiary's status that removes the ticket modérateur on
+// all their care (R160-10; docs/rules.md#exonerated-persons).
+type StatusKind int
+
+// Status kinds.
+const (
+	StatusKindUnspecified     StatusKind = iota
+	StatusInvalidityPension              // holder of an invalidity pension (R160-10)
+	StatusL341_15_16                     // beneficiary of L341-15 or L341-16 (R160-10)
+	StatusATRentier                      // AT/MP rentier of at least 2/3 incapacity (L371-1, R160-10)
+	StatusATRentierDependant             // family member of such a rentier (L160-14 14°, R160-10)
+	StatusReversionInvalidity            // reversion pensioner with an invalidity, from P-EXO-REVERSION-AGE (R160-10)
+)
+
+// StatusPeriod is a status over a period.
+type StatusPeriod struct {
+	Kind   StatusKind
+	Period Period
+}
 
 // ParcoursException names the legal exception a PARCOURS_EXCEPTION line
 // relies on (L162-5-3 1° to 5°, D162-1-6).
@@ -310,4 +342,10 @@ type Rights struct {
 	Debt decimal.Decimal
 	// Organism is the managing organism on the care date (L160-17, L160-18).
 	Organism string
+	// Statuses are the R160-10 statuses over their periods
+	// (docs/rules.md#exonerated-persons).
+	Statuses []StatusPeriod
+	// RegimeLocal are the periods under the régime local d'Alsace-Moselle
+	// (L325-1; docs/rules.md#regime-local).
+	RegimeLocal []Period
 }

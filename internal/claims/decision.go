@@ -89,6 +89,10 @@ type LineDecision struct {
 	// because the line is outside the coordinated-care pathway
 	// (docs/rules.md#hors-parcours); the patient bears it, CSS or not.
 	HorsParcoursMajoration decimal.Decimal
+	// RegimeLocal is the part of AMO paid as the régime local
+	// d'Alsace-Moselle's complement (docs/rules.md#regime-local); AMO minus
+	// it is the general scheme's part.
+	RegimeLocal decimal.Decimal
 }
 
 // Totals sums the line amounts of a decision (sums of rounded amounts,
@@ -96,7 +100,7 @@ type LineDecision struct {
 type Totals struct {
 	Base, AMO, TicketModerateur, ParticipationForfaitaire, Franchise, Excess decimal.Decimal
 	PayableToProfessional, PayableToPatient, PatientShare, PatientDebt       decimal.Decimal
-	AmountToRecover, HorsParcoursMajoration                                  decimal.Decimal
+	AmountToRecover, HorsParcoursMajoration, RegimeLocal                     decimal.Decimal
 }
 
 // Decision is the adjudication of a claim.

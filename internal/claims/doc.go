@@ -161,4 +161,6 @@ const (
 	ReasonFranchiseAnnualCap    = "FRANCHISE_ANNUAL_CAP"
 	ReasonFeePackRejected       = "FEE_PACK_REJECTED"
 	ReasonFeeComplexNotMet      = "FEE_COMPLEX_NOT_MET"
+	ReasonExonerationNotApplies = "EXONERATION_NOT_APPLICABLE"
+	ReasonExonerationKeepsTM    = "EXONERATION_KEEPS_TM"
 )

@@ -264,6 +264,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		tot.PatientDebt = tot.PatientDebt.Add(ld.PatientDebt)
 		tot.AmountToRecover = tot.AmountToRecover.Add(ld.AmountToRecover)
 		tot.HorsParcoursMajoration = tot.HorsParcoursMajoration.Add(ld.HorsParcoursMajoration)
+		tot.RegimeLocal = tot.RegimeLocal.Add(ld.RegimeLocal)
 	}
 	d.Totals = tot
 	d.DebtBalance = round(p.Debt.Add(tot.PatientDebt))

@@ -27,6 +27,7 @@ const (
 	AmountDebtBalance           = "debt_balance"
 	AmountAmountToRecover       = "amount_to_recover"
 	AmountHorsParcours          = "hors_parcours_majoration"
+	AmountRegimeLocal           = "regime_local"
 	// AmountOppositionJudgedOn is a claim-level trace without an amount: the
 	// day the opposition list was judged at, when the declared creation was
 	// older than P-OPP-1 allows (its Parameter holds the date).
@@ -51,6 +52,13 @@ const (
 	pTMDevice          = "P-TM-10"
 	pTMFee             = "P-TM-FEE"
 	pFeeComplex        = "P-FEE-COMPLEX"
+	pTMR160_18         = "P-TM-R160-18"
+	pContraceptionAge  = "P-EXO-CONTRACEPTION-AGE"
+	pReversionAge      = "P-EXO-REVERSION-AGE"
+	pRLPractitioner    = "P-RL-PRACTITIONER"
+	pRLMedicine65      = "P-RL-MEDICINE-65"
+	pRLMedicine30      = "P-RL-MEDICINE-30"
+	pRLTransport       = "P-RL-TRANSPORT"
 	pTMMidwife         = "P-TM-6"
 	pTMMedicineRates   = "P-TM-7"
 	pTMTransport       = "P-TM-8"
@@ -294,6 +302,24 @@ func (p *pricer) line(i int) error {
 		amoTrace.Rule += "_MINUS_HORS_PARCOURS"
 		tmTrace.Rule += "_PLUS_HORS_PARCOURS"
 	}
+	// Régime local d'Alsace-Moselle (L325-1): its complement is part of
+	// the AMO payment; PF and franchise stay due.
+	if !ld.HeavyActFlat {
+		local, t, err := p.regimeLocal(i, l, care, base, rt.rate)
+		if err != nil {
+			return err
+		}
+		if local.Sign() > 0 {
+			ld.RegimeLocal = local
+			ld.AMO = ld.AMO.Add(local)
+			ld.TicketModerateur = ld.TicketModerateur.Sub(local)
+			amoTrace.Rule += "_PLUS_REGIME_LOCAL"
+			tmTrace.Rule += "_MINUS_REGIME_LOCAL"
+		}
+		if t != nil {
+			p.trace(*t)
+		}
+	}
 	amoTrace.Value, tmTrace.Value = ld.AMO, ld.TicketModerateur
 	p.trace(amoTrace)
 	p.trace(tmTrace)
@@ -436,8 +462,8 @@ func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
 	s := situation{
 		ame:           anyContains(r.AME, care),
 		css:           anyContains(r.CSS, care),
-		ald:           l.ALDRelated && anyContains(r.ALD, care),
-		maternityExam: l.MaternityExam || p.in.Claim.Nature == NatureMaternite,
+		ald:           l.aldRelated() && anyContains(r.ALD, care),
+		maternityExam: l.MaternityExam || l.Exoneration == ExonerationMaternity || p.in.Claim.Nature == NatureMaternite,
 	}
 	if len(r.Pregnancies) == 0 {
 		return s, nil
@@ -526,9 +552,12 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 	if s.ald {
 		return rateChoice{rate: full, rule: "ALD", article: citeALD}, nil
 	}
-	if l.ALDRelated {
+	if l.aldRelated() {
 		p.reason(i, ReasonALDNotRecognised, citeALD,
 			"line marked ALD-related but no ALD recognised on the care date: ordinary rate")
+	}
+	if rc, ok, err := p.exonerated(i, l, care); err != nil || ok {
+		return rc, err
 	}
 	switch l.Category {
 	case CategoryDispensingFee:
@@ -1030,4 +1059,149 @@ func (p *pricer) packFeeLimits() {
 			}
 		}
 	}
+}
+
+// aldRelated reports whether the line claims the ALD protocol, by its flag
+// or its exoneration code.
+func (l *Line) aldRelated() bool { return l.ALDRelated || l.Exoneration == ExonerationALD }
+
+// exonerated decides the exonerations that remove the ticket modérateur
+// only (docs/rules.md#line-exoneration, docs/rules.md#exonerated-persons):
+// the line's ground (L160-14, R160-17 I) when its conditions hold, else the
+// beneficiary's R160-10 status on the care date. The 30 % and 15 %
+// medicines and their fees keep their participation (R160-18). An
+// exoneration whose condition fails is priced at the ordinary rate with
+// EXONERATION_NOT_APPLICABLE.
+func (p *pricer) exonerated(i int, l *Line, care time.Time) (rateChoice, bool, error) {
+	rule, article := "", ""
+	notApplicable := func(msg string) {
+		p.reason(i, ReasonExonerationNotApplies, article, msg+": ordinary rate")
+		rule = ""
+	}
+	switch l.Exoneration {
+	case ExonerationInfertility:
+		rule, article = "EXEMPT_INFERTILITY", citeExoInfertility
+	case ExonerationOrganDonor:
+		rule, article = "EXEMPT_ORGAN_DONOR", citeExoDonor
+	case ExonerationIVG:
+		rule, article = "EXEMPT_IVG", citeExoIVG
+	case ExonerationEmergencyContraception:
+		rule, article = "EXEMPT_EMERGENCY_CONTRACEPTION", citeExoEmergencyContr
+		if l.Category != CategoryMedicine {
+			notApplicable("emergency contraception covers the medicine")
+		}
+	case ExonerationPrevention:
+		rule, article = "EXEMPT_PREVENTION", citeExoPrevention
+	case ExonerationVaccine:
+		rule, article = "EXEMPT_VACCINE", citeExoVaccine
+		if l.Category != CategoryMedicine {
+			notApplicable("a vaccine's exoneration covers the vaccine, not its injection")
+		}
+	case ExonerationContraception:
+		rule, article = "EXEMPT_CONTRACEPTION", citeExoContraception
+		v, ok, err := p.e.table.Lookup(pContraceptionAge, care)
+		if err != nil {
+			return rateChoice{}, false, err
+		}
+		if !ok || ageOn(p.in.Rights.BirthDate, care) >= v.Int() {
+			limit := "no age limit in force on the care date"
+			if ok {
+				limit = "insured aged " + v.Text + " or more"
+			}
+			notApplicable(limit)
+		}
+	}
+	paramID, param := "", ""
+	if rule == "" {
+		for _, st := range p.in.Rights.Statuses {
+			if !anyContains([]Period{st.Period}, care) {
+				continue
+			}
+			switch st.Kind {
+			case StatusInvalidityPension:
+				rule, article = "EXEMPT_INVALIDITY_PENSION", citeExoStatus
+			case StatusL341_15_16:
+				rule, article = "EXEMPT_L341_15_16", citeExoStatus
+			case StatusATRentier:
+				rule, article = "EXEMPT_AT_RENTIER", citeExoStatus
+			case StatusATRentierDependant:
+				rule, article = "EXEMPT_AT_RENTIER_DEPENDANT", citeExoATDependant
+			case StatusReversionInvalidity:
+				v, ok, err := p.e.table.Lookup(pReversionAge, care)
+				if err != nil {
+					return rateChoice{}, false, err
+				}
+				if ok && ageOn(p.in.Rights.BirthDate, care) >= v.Int() {
+					rule, article, paramID, param = "EXEMPT_REVERSION_INVALIDITY", citeExoStatus, v.RefID, v.Text
+				}
+			}
+			if rule != "" {
+				break
+			}
+		}
+	}
+	if rule == "" {
+		return rateChoice{}, false, nil
+	}
+	rates, ok, err := p.e.table.Lookup(pTMR160_18, care)
+	if err != nil {
+		return rateChoice{}, false, err
+	}
+	product := l.ProductRate
+	if j, attached := p.packOf(l); attached {
+		product = p.in.Claim.Lines[j].ProductRate
+	}
+	if ok && (l.Category == CategoryMedicine || l.Category == CategoryDispensingFee && l.AttachedTo != "") && rates.Contains(product) {
+		p.reason(i, ReasonExonerationKeepsTM, citeExoKeepsTM,
+			"medicine at "+product.StringFixed(2)+" (or its fee): the exonerated person keeps its participation")
+		return rateChoice{}, false, nil
+	}
+	return rateChoice{rate: p.e.full, rule: rule, article: article, paramID: paramID, param: param}, true, nil
+}
+
+// regimeLocal returns the régime local complement of a line
+// (docs/rules.md#regime-local): for a beneficiary under the régime local on
+// the care date, the difference between the line's base at the régime's
+// global rate for its kind of care and its AMO at the general rate, when
+// positive. The global rates: P-RL-PRACTITIONER for physicians, midwives,
+// dentists, auxiliaries and biology; P-RL-MEDICINE-65 and -30 for the 65 %
+// and 30 % medicines (none for the 15 % ones), a fee following its pack;
+// P-RL-TRANSPORT for transports. Other lines get none.
+func (p *pricer) regimeLocal(i int, l *Line, care time.Time, base, rate decimal.Decimal) (decimal.Decimal, *Trace, error) {
+	if !anyContains(p.in.Rights.RegimeLocal, care) {
+		return decimal.Zero, nil, nil
+	}
+	product := l.ProductRate
+	if j, ok := p.packOf(l); ok {
+		product = p.in.Claim.Lines[j].ProductRate
+	}
+	id := ""
+	switch l.Category {
+	case CategoryPhysician, CategoryMidwife, CategoryDentist, CategoryAuxiliary, CategoryBiology:
+		id = pRLPractitioner
+	case CategoryTransport:
+		id = pRLTransport
+	case CategoryMedicine, CategoryDispensingFee:
+		switch {
+		case l.Category == CategoryDispensingFee && l.AttachedTo == "":
+		case product.Equal(decimal.New(65, -2)):
+			id = pRLMedicine65
+		case product.Equal(decimal.New(30, -2)):
+			id = pRLMedicine30
+		}
+	}
+	none := &Trace{Line: i, Amount: AmountRegimeLocal, Value: decimal.Zero, Rule: "REGIME_LOCAL_NO_COMPLEMENT", Article: citeRegimeLocal}
+	if id == "" {
+		return decimal.Zero, none, nil
+	}
+	v, ok, err := p.e.table.Lookup(id, care)
+	if err != nil || !ok {
+		return decimal.Zero, none, err
+	}
+	if !v.Decimal.GreaterThan(rate) {
+		none.Rule, none.ParameterID, none.Parameter = "REGIME_LOCAL_RATE_NOT_ABOVE", v.RefID, v.Text
+		return decimal.Zero, none, nil
+	}
+	local := round(base.Mul(v.Decimal)).Sub(round(base.Mul(rate)))
+	return local, &Trace{Line: i, Amount: AmountRegimeLocal, Value: local, Rule: "REGIME_LOCAL_COMPLEMENT", Article: citeRegimeLocal, ParameterID: v.RefID, Parameter: v.Text}, nil
 }

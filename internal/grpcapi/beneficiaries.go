@@ -64,6 +64,14 @@ func beneficiaryFromProto(p *tpv1.Beneficiary, today time.Time) (service.Benefic
 	b.Rights.AME = d.periods(f+"ame", p.GetAme())
 	b.Rights.ALD = d.periods(f+"ald", p.GetAld())
 	b.Rights.DirectDebitAuthorised = p.GetDirectDebitAuthorised()
+	d.count(f+"statuses", len(p.GetStatuses()), maxListEntries)
+	for i, st := range p.GetStatuses() {
+		sf := fmt.Sprintf("%sstatuses[%d]", f, i)
+		k := claims.StatusKind(d.enum(sf+".kind", int32(st.GetKind()), int32(tpv1.StatusKind_STATUS_KIND_REVERSION_INVALIDITY)))
+		ps := d.periods(sf+".period", []*tpv1.DatePeriod{st.GetPeriod()})
+		b.Rights.Statuses = append(b.Rights.Statuses, claims.StatusPeriod{Kind: k, Period: ps[0]})
+	}
+	b.Rights.RegimeLocal = d.periods(f+"regime_local", p.GetRegimeLocal())
 	for i, pg := range p.GetPregnancies() {
 		pf := fmt.Sprintf("%spregnancies[%d].", f, i)
 		b.Rights.Pregnancies = append(b.Rights.Pregnancies, claims.Pregnancy{
@@ -104,6 +112,10 @@ func (s *BeneficiaryServer) GetBeneficiary(ctx context.Context, req *tpv1.GetBen
 		Nir: req.GetNir(), BirthDate: date(r.BirthDate), Rights: periodsToProto(r.Open), Css: periodsToProto(r.CSS),
 		Ame: periodsToProto(r.AME), Ald: periodsToProto(r.ALD), HasMedecinTraitant: b.HasMedecinTraitant,
 		DirectDebitAuthorised: r.DirectDebitAuthorised, OutstandingDebt: money(r.Debt), AmcContractId: b.AMCContract,
+	}
+	out.RegimeLocal = periodsToProto(r.RegimeLocal)
+	for _, st := range r.Statuses {
+		out.Statuses = append(out.Statuses, &tpv1.BeneficiaryStatus{Kind: tpv1.StatusKind(st.Kind), Period: &tpv1.DatePeriod{Start: date(st.Period.From), End: date(st.Period.To)}})
 	}
 	for _, p := range r.Pregnancies {
 		out.Pregnancies = append(out.Pregnancies, &tpv1.Pregnancy{ExpectedDeliveryDate: date(p.ExpectedDelivery), ActualDeliveryDate: date(p.ActualDelivery)})

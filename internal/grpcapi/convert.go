@@ -291,7 +291,7 @@ func claimFromProto(p *tpv1.Claim) (claims.Claim, error) {
 		l.Parcours = claims.Parcours(pl.GetParcours())
 		l.Kind = claims.LineKind(d.optionalEnum(f("kind"), int32(pl.GetKind()), int32(tpv1.LineKind_LINE_KIND_COMPLEMENT)))
 		l.ActFamily = claims.ActFamily(d.optionalEnum(f("act_family"), int32(pl.GetActFamily()), int32(tpv1.ActFamily_ACT_FAMILY_DENTAL_PREVENTION)))
-		l.Exoneration = claims.Exoneration(d.optionalEnum(f("exoneration"), int32(pl.GetExoneration()), int32(tpv1.Exoneration_EXONERATION_WAR_PENSION)))
+		l.Exoneration = claims.Exoneration(d.optionalEnum(f("exoneration"), int32(pl.GetExoneration()), int32(tpv1.Exoneration_EXONERATION_VACCINE)))
 		l.ParcoursException = claims.ParcoursExceptionReason(d.optionalEnum(f("parcours_exception"), int32(pl.GetParcoursException()), int32(tpv1.ParcoursException_PARCOURS_EXCEPTION_OTHER)))
 		if l.ParcoursException != claims.ExceptionUnspecified && pl.GetParcours() != tpv1.Parcours_PARCOURS_EXCEPTION {
 			d.bad(f("parcours_exception"), "only with parcours PARCOURS_EXCEPTION")
@@ -367,7 +367,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 			Excess: money(d.Totals.Excess), PayableToProfessional: money(d.Totals.PayableToProfessional),
 			PayableToPatient: money(d.Totals.PayableToPatient), PatientShare: money(d.Totals.PatientShare),
 			PatientDebt: money(d.Totals.PatientDebt), AmountToRecover: money(d.Totals.AmountToRecover),
-			HorsParcoursMajoration: money(d.Totals.HorsParcoursMajoration),
+			HorsParcoursMajoration: money(d.Totals.HorsParcoursMajoration), RegimeLocal: money(d.Totals.RegimeLocal),
 		},
 		Proof: tpv1.IdentificationKind(d.Proof),
 	}
@@ -381,7 +381,7 @@ func decisionToProto(d claims.Decision, receivedAt time.Time, replayed bool) *tp
 			HeavyActFlat: l.HeavyActFlat, ParticipationForfaitaire: money(l.ParticipationForfaitaire),
 			Franchise: money(l.Franchise), Excess: money(l.Excess), PayableToProfessional: money(l.PayableToProfessional),
 			PayableToPatient: money(l.PayableToPatient), PatientShare: money(l.PatientShare), PatientDebt: money(l.PatientDebt),
-			AmountToRecover: money(l.AmountToRecover), HorsParcoursMajoration: money(l.HorsParcoursMajoration),
+			AmountToRecover: money(l.AmountToRecover), HorsParcoursMajoration: money(l.HorsParcoursMajoration), RegimeLocal: money(l.RegimeLocal),
 		})
 	}
 	for _, t := range d.Trace {

@@ -175,7 +175,11 @@ func operatorView(b Beneficiary, org string, today time.Time) Beneficiary {
 		AME:         intersect(b.Rights.AME, ws),
 		ALD:         intersect(b.Rights.ALD, ws),
 		Pregnancies: pregnanciesIn(b.Rights.Pregnancies, ws, true),
+		RegimeLocal: intersect(b.Rights.RegimeLocal, ws),
 	}}
+	for _, k := range statusKinds(b.Rights.Statuses, nil) {
+		v.Rights.Statuses = append(v.Rights.Statuses, withKind(k, intersect(statusPeriods(b.Rights.Statuses, k), ws))...)
+	}
 	for _, a := range b.Attachments {
 		if a.Organism == org {
 			v.Attachments = append(v.Attachments, a)
@@ -211,6 +215,11 @@ func operatorWrite(old, b Beneficiary, org string, today time.Time) (Beneficiary
 	nb.Rights.CSS = merge(old.Rights.CSS, b.Rights.CSS)
 	nb.Rights.AME = merge(old.Rights.AME, b.Rights.AME)
 	nb.Rights.ALD = merge(old.Rights.ALD, b.Rights.ALD)
+	nb.Rights.RegimeLocal = merge(old.Rights.RegimeLocal, b.Rights.RegimeLocal)
+	nb.Rights.Statuses = nil
+	for _, k := range statusKinds(old.Rights.Statuses, b.Rights.Statuses) {
+		nb.Rights.Statuses = append(nb.Rights.Statuses, withKind(k, merge(statusPeriods(old.Rights.Statuses, k), statusPeriods(b.Rights.Statuses, k)))...)
+	}
 	nb.Rights.Pregnancies = append(pregnanciesIn(old.Rights.Pregnancies, ws, false), pregnanciesIn(b.Rights.Pregnancies, ws, true)...)
 	slices.SortFunc(nb.Rights.Pregnancies, func(a, b claims.Pregnancy) int { return a.ExpectedDelivery.Compare(b.ExpectedDelivery) })
 	if old.OrganismOn(today) == org {
@@ -233,4 +242,36 @@ func operatorCreates(b Beneficiary, org string) error {
 		}
 	}
 	return nil
+}
+
+// statusKinds lists the status kinds of a and b, in first-seen order.
+func statusKinds(a, b []claims.StatusPeriod) []claims.StatusKind {
+	var out []claims.StatusKind
+	seen := map[claims.StatusKind]bool{}
+	for _, st := range append(append([]claims.StatusPeriod(nil), a...), b...) {
+		if !seen[st.Kind] {
+			seen[st.Kind] = true
+			out = append(out, st.Kind)
+		}
+	}
+	return out
+}
+
+// statusPeriods are the periods of one status kind.
+func statusPeriods(sts []claims.StatusPeriod, k claims.StatusKind) []claims.Period {
+	var out []claims.Period
+	for _, st := range sts {
+		if st.Kind == k {
+			out = append(out, st.Period)
+		}
+	}
+	return out
+}
+
+func withKind(k claims.StatusKind, ps []claims.Period) []claims.StatusPeriod {
+	out := make([]claims.StatusPeriod, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, claims.StatusPeriod{Kind: k, Period: p})
+	}
+	return out
 }

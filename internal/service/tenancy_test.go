@@ -154,3 +154,31 @@ func TestPeriodArithmetic(t *testing.T) {
 		t.Errorf("a day outside intersected: %+v", got)
 	}
 }
+
+// TestOperatorStatusesAndRegimeLocal (issue 15): the R160-10 statuses and the
+// régime local periods are dated facts like the others: clipped to the
+// operator's periods on read, merged within them on write.
+func TestOperatorStatusesAndRegimeLocal(t *testing.T) {
+	b := moved()
+	b.Rights.Statuses = []claims.StatusPeriod{{Kind: claims.StatusInvalidityPension, Period: per("2021-01-01", "")}}
+	b.Rights.RegimeLocal = []claims.Period{per("2020-01-01", "")}
+	v := operatorView(b, "A", today)
+	if want := []claims.StatusPeriod{{Kind: claims.StatusInvalidityPension, Period: per("2021-01-01", "2023-12-31")}}; !reflect.DeepEqual(v.Rights.Statuses, want) {
+		t.Errorf("A's statuses %+v, want %+v", v.Rights.Statuses, want)
+	}
+	if want := []claims.Period{per("2020-01-01", "2023-12-31")}; !reflect.DeepEqual(v.Rights.RegimeLocal, want) {
+		t.Errorf("A's régime local %+v, want %+v", v.Rights.RegimeLocal, want)
+	}
+	// A sends its view without the status: only its part goes.
+	v.Rights.Statuses = nil
+	w, err := operatorWrite(b, v, "A", today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []claims.StatusPeriod{{Kind: claims.StatusInvalidityPension, Period: per("2024-01-01", "")}}; !reflect.DeepEqual(w.Rights.Statuses, want) {
+		t.Errorf("after A's write %+v, want %+v (B's part kept)", w.Rights.Statuses, want)
+	}
+	if !reflect.DeepEqual(w.Rights.RegimeLocal, b.Rights.RegimeLocal) {
+		t.Errorf("régime local %+v, want unchanged %+v", w.Rights.RegimeLocal, b.Rights.RegimeLocal)
+	}
+}

@@ -21,6 +21,74 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// A status of CSS art. R160-10: the ticket modérateur is removed on every
+// line, except the 30 % and 15 % medicines and their fees (R160-18); the
+// participation forfaitaire and the franchise stay due.
+type StatusKind int32
+
+const (
+	// Not set: refused.
+	StatusKind_STATUS_KIND_UNSPECIFIED StatusKind = 0
+	// Holder of an invalidity pension.
+	StatusKind_STATUS_KIND_INVALIDITY_PENSION StatusKind = 1
+	// Beneficiary of CSS art. L341-15 or L341-16.
+	StatusKind_STATUS_KIND_L341_15_16 StatusKind = 2
+	// AT/MP rentier with an incapacity of at least two thirds (CSS art. L371-1).
+	StatusKind_STATUS_KIND_AT_RENTIER StatusKind = 3
+	// Family member of such a rentier (CSS art. L160-14 14°).
+	StatusKind_STATUS_KIND_AT_RENTIER_DEPENDANT StatusKind = 4
+	// Reversion pensioner with a permanent invalidity, aged 55 (P-EXO-REVERSION-AGE)
+	// to the legal age, from 2026-01-01; the period should end at the legal age.
+	StatusKind_STATUS_KIND_REVERSION_INVALIDITY StatusKind = 5
+)
+
+// Enum value maps for StatusKind.
+var (
+	StatusKind_name = map[int32]string{
+		0: "STATUS_KIND_UNSPECIFIED",
+		1: "STATUS_KIND_INVALIDITY_PENSION",
+		2: "STATUS_KIND_L341_15_16",
+		3: "STATUS_KIND_AT_RENTIER",
+		4: "STATUS_KIND_AT_RENTIER_DEPENDANT",
+		5: "STATUS_KIND_REVERSION_INVALIDITY",
+	}
+	StatusKind_value = map[string]int32{
+		"STATUS_KIND_UNSPECIFIED":          0,
+		"STATUS_KIND_INVALIDITY_PENSION":   1,
+		"STATUS_KIND_L341_15_16":           2,
+		"STATUS_KIND_AT_RENTIER":           3,
+		"STATUS_KIND_AT_RENTIER_DEPENDANT": 4,
+		"STATUS_KIND_REVERSION_INVALIDITY": 5,
+	}
+)
+
+func (x StatusKind) Enum() *StatusKind {
+	p := new(StatusKind)
+	*p = x
+	return p
+}
+
+func (x StatusKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StatusKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_beneficiaries_proto_enumTypes[0].Descriptor()
+}
+
+func (StatusKind) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_beneficiaries_proto_enumTypes[0]
+}
+
+func (x StatusKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StatusKind.Descriptor instead.
+func (StatusKind) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{0}
+}
+
 // A range of dates "YYYY-MM-DD", both ends included.
 type DatePeriod struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -225,6 +293,13 @@ type Beneficiary struct {
 	// delegation: the decision then adds the AMC part (CSS art. L161-36-2;
 	// docs/rules.md#amc-part).
 	AmcContractId string `protobuf:"bytes,12,opt,name=amc_contract_id,json=amcContractId,proto3" json:"amc_contract_id,omitempty"`
+	// Statuses that exonerate all the beneficiary's care from the ticket
+	// modérateur (CSS art. R160-10; docs/rules.md#exonerated-persons), dated.
+	Statuses []*BeneficiaryStatus `protobuf:"bytes,13,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	// Periods under the régime local d'Alsace-Moselle (CSS art. L325-1): the
+	// decision adds its complement to the AMO amount
+	// (docs/rules.md#regime-local).
+	RegimeLocal   []*DatePeriod `protobuf:"bytes,14,rep,name=regime_local,json=regimeLocal,proto3" json:"regime_local,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -343,6 +418,75 @@ func (x *Beneficiary) GetAmcContractId() string {
 	return ""
 }
 
+func (x *Beneficiary) GetStatuses() []*BeneficiaryStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *Beneficiary) GetRegimeLocal() []*DatePeriod {
+	if x != nil {
+		return x.RegimeLocal
+	}
+	return nil
+}
+
+// A status of CSS art. R160-10 over a period.
+type BeneficiaryStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The status; required.
+	Kind StatusKind `protobuf:"varint,1,opt,name=kind,proto3,enum=tierspayant.v1.StatusKind" json:"kind,omitempty"`
+	// Its dates.
+	Period        *DatePeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BeneficiaryStatus) Reset() {
+	*x = BeneficiaryStatus{}
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BeneficiaryStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BeneficiaryStatus) ProtoMessage() {}
+
+func (x *BeneficiaryStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BeneficiaryStatus.ProtoReflect.Descriptor instead.
+func (*BeneficiaryStatus) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BeneficiaryStatus) GetKind() StatusKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StatusKind_STATUS_KIND_UNSPECIFIED
+}
+
+func (x *BeneficiaryStatus) GetPeriod() *DatePeriod {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
 // Request of UpsertBeneficiary.
 type UpsertBeneficiaryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -354,7 +498,7 @@ type UpsertBeneficiaryRequest struct {
 
 func (x *UpsertBeneficiaryRequest) Reset() {
 	*x = UpsertBeneficiaryRequest{}
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +510,7 @@ func (x *UpsertBeneficiaryRequest) String() string {
 func (*UpsertBeneficiaryRequest) ProtoMessage() {}
 
 func (x *UpsertBeneficiaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[4]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +523,7 @@ func (x *UpsertBeneficiaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertBeneficiaryRequest.ProtoReflect.Descriptor instead.
 func (*UpsertBeneficiaryRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{4}
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UpsertBeneficiaryRequest) GetBeneficiary() *Beneficiary {
@@ -400,7 +544,7 @@ type UpsertBeneficiaryResponse struct {
 
 func (x *UpsertBeneficiaryResponse) Reset() {
 	*x = UpsertBeneficiaryResponse{}
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +556,7 @@ func (x *UpsertBeneficiaryResponse) String() string {
 func (*UpsertBeneficiaryResponse) ProtoMessage() {}
 
 func (x *UpsertBeneficiaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[5]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +569,7 @@ func (x *UpsertBeneficiaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertBeneficiaryResponse.ProtoReflect.Descriptor instead.
 func (*UpsertBeneficiaryResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{5}
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpsertBeneficiaryResponse) GetBeneficiaryRef() string {
@@ -446,7 +590,7 @@ type GetBeneficiaryRequest struct {
 
 func (x *GetBeneficiaryRequest) Reset() {
 	*x = GetBeneficiaryRequest{}
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +602,7 @@ func (x *GetBeneficiaryRequest) String() string {
 func (*GetBeneficiaryRequest) ProtoMessage() {}
 
 func (x *GetBeneficiaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[6]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +615,7 @@ func (x *GetBeneficiaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBeneficiaryRequest.ProtoReflect.Descriptor instead.
 func (*GetBeneficiaryRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{6}
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetBeneficiaryRequest) GetNir() string {
@@ -494,7 +638,7 @@ type GetBeneficiaryResponse struct {
 
 func (x *GetBeneficiaryResponse) Reset() {
 	*x = GetBeneficiaryResponse{}
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +650,7 @@ func (x *GetBeneficiaryResponse) String() string {
 func (*GetBeneficiaryResponse) ProtoMessage() {}
 
 func (x *GetBeneficiaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[7]
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +663,7 @@ func (x *GetBeneficiaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBeneficiaryResponse.ProtoReflect.Descriptor instead.
 func (*GetBeneficiaryResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{7}
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetBeneficiaryResponse) GetBeneficiary() *Beneficiary {
@@ -550,7 +694,7 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x14actual_delivery_date\x18\x02 \x01(\tR\x12actualDeliveryDate\"m\n" +
 	"\x12OrganismAttachment\x12#\n" +
 	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x122\n" +
-	"\x06period\x18\x02 \x01(\v2\x1a.tierspayant.v1.DatePeriodR\x06period\"\xb8\x04\n" +
+	"\x06period\x18\x02 \x01(\v2\x1a.tierspayant.v1.DatePeriodR\x06period\"\xb6\x05\n" +
 	"\vBeneficiary\x12\x10\n" +
 	"\x03nir\x18\x01 \x01(\tR\x03nir\x12\x1d\n" +
 	"\n" +
@@ -565,7 +709,12 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x17direct_debit_authorised\x18\n" +
 	" \x01(\bR\x15directDebitAuthorised\x12)\n" +
 	"\x10outstanding_debt\x18\v \x01(\tR\x0foutstandingDebt\x12&\n" +
-	"\x0famc_contract_id\x18\f \x01(\tR\ramcContractId\"Y\n" +
+	"\x0famc_contract_id\x18\f \x01(\tR\ramcContractId\x12=\n" +
+	"\bstatuses\x18\r \x03(\v2!.tierspayant.v1.BeneficiaryStatusR\bstatuses\x12=\n" +
+	"\fregime_local\x18\x0e \x03(\v2\x1a.tierspayant.v1.DatePeriodR\vregimeLocal\"w\n" +
+	"\x11BeneficiaryStatus\x12.\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1a.tierspayant.v1.StatusKindR\x04kind\x122\n" +
+	"\x06period\x18\x02 \x01(\v2\x1a.tierspayant.v1.DatePeriodR\x06period\"Y\n" +
 	"\x18UpsertBeneficiaryRequest\x12=\n" +
 	"\vbeneficiary\x18\x01 \x01(\v2\x1b.tierspayant.v1.BeneficiaryR\vbeneficiary\"D\n" +
 	"\x19UpsertBeneficiaryResponse\x12'\n" +
@@ -574,7 +723,15 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x03nir\x18\x01 \x01(\tR\x03nir\"\x80\x01\n" +
 	"\x16GetBeneficiaryResponse\x12=\n" +
 	"\vbeneficiary\x18\x01 \x01(\v2\x1b.tierspayant.v1.BeneficiaryR\vbeneficiary\x12'\n" +
-	"\x0fbeneficiary_ref\x18\x02 \x01(\tR\x0ebeneficiaryRef2\xdf\x01\n" +
+	"\x0fbeneficiary_ref\x18\x02 \x01(\tR\x0ebeneficiaryRef*\xd1\x01\n" +
+	"\n" +
+	"StatusKind\x12\x1b\n" +
+	"\x17STATUS_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eSTATUS_KIND_INVALIDITY_PENSION\x10\x01\x12\x1a\n" +
+	"\x16STATUS_KIND_L341_15_16\x10\x02\x12\x1a\n" +
+	"\x16STATUS_KIND_AT_RENTIER\x10\x03\x12$\n" +
+	" STATUS_KIND_AT_RENTIER_DEPENDANT\x10\x04\x12$\n" +
+	" STATUS_KIND_REVERSION_INVALIDITY\x10\x052\xdf\x01\n" +
 	"\x12BeneficiaryService\x12h\n" +
 	"\x11UpsertBeneficiary\x12(.tierspayant.v1.UpsertBeneficiaryRequest\x1a).tierspayant.v1.UpsertBeneficiaryResponse\x12_\n" +
 	"\x0eGetBeneficiary\x12%.tierspayant.v1.GetBeneficiaryRequest\x1a&.tierspayant.v1.GetBeneficiaryResponseB\xa9\x01\n" +
@@ -592,36 +749,43 @@ func file_tierspayant_v1_beneficiaries_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_beneficiaries_proto_rawDescData
 }
 
-var file_tierspayant_v1_beneficiaries_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_tierspayant_v1_beneficiaries_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tierspayant_v1_beneficiaries_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_tierspayant_v1_beneficiaries_proto_goTypes = []any{
-	(*DatePeriod)(nil),                // 0: tierspayant.v1.DatePeriod
-	(*Pregnancy)(nil),                 // 1: tierspayant.v1.Pregnancy
-	(*OrganismAttachment)(nil),        // 2: tierspayant.v1.OrganismAttachment
-	(*Beneficiary)(nil),               // 3: tierspayant.v1.Beneficiary
-	(*UpsertBeneficiaryRequest)(nil),  // 4: tierspayant.v1.UpsertBeneficiaryRequest
-	(*UpsertBeneficiaryResponse)(nil), // 5: tierspayant.v1.UpsertBeneficiaryResponse
-	(*GetBeneficiaryRequest)(nil),     // 6: tierspayant.v1.GetBeneficiaryRequest
-	(*GetBeneficiaryResponse)(nil),    // 7: tierspayant.v1.GetBeneficiaryResponse
+	(StatusKind)(0),                   // 0: tierspayant.v1.StatusKind
+	(*DatePeriod)(nil),                // 1: tierspayant.v1.DatePeriod
+	(*Pregnancy)(nil),                 // 2: tierspayant.v1.Pregnancy
+	(*OrganismAttachment)(nil),        // 3: tierspayant.v1.OrganismAttachment
+	(*Beneficiary)(nil),               // 4: tierspayant.v1.Beneficiary
+	(*BeneficiaryStatus)(nil),         // 5: tierspayant.v1.BeneficiaryStatus
+	(*UpsertBeneficiaryRequest)(nil),  // 6: tierspayant.v1.UpsertBeneficiaryRequest
+	(*UpsertBeneficiaryResponse)(nil), // 7: tierspayant.v1.UpsertBeneficiaryResponse
+	(*GetBeneficiaryRequest)(nil),     // 8: tierspayant.v1.GetBeneficiaryRequest
+	(*GetBeneficiaryResponse)(nil),    // 9: tierspayant.v1.GetBeneficiaryResponse
 }
 var file_tierspayant_v1_beneficiaries_proto_depIdxs = []int32{
-	0,  // 0: tierspayant.v1.OrganismAttachment.period:type_name -> tierspayant.v1.DatePeriod
-	0,  // 1: tierspayant.v1.Beneficiary.rights:type_name -> tierspayant.v1.DatePeriod
-	2,  // 2: tierspayant.v1.Beneficiary.organisms:type_name -> tierspayant.v1.OrganismAttachment
-	0,  // 3: tierspayant.v1.Beneficiary.css:type_name -> tierspayant.v1.DatePeriod
-	0,  // 4: tierspayant.v1.Beneficiary.ame:type_name -> tierspayant.v1.DatePeriod
-	0,  // 5: tierspayant.v1.Beneficiary.ald:type_name -> tierspayant.v1.DatePeriod
-	1,  // 6: tierspayant.v1.Beneficiary.pregnancies:type_name -> tierspayant.v1.Pregnancy
-	3,  // 7: tierspayant.v1.UpsertBeneficiaryRequest.beneficiary:type_name -> tierspayant.v1.Beneficiary
-	3,  // 8: tierspayant.v1.GetBeneficiaryResponse.beneficiary:type_name -> tierspayant.v1.Beneficiary
-	4,  // 9: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:input_type -> tierspayant.v1.UpsertBeneficiaryRequest
-	6,  // 10: tierspayant.v1.BeneficiaryService.GetBeneficiary:input_type -> tierspayant.v1.GetBeneficiaryRequest
-	5,  // 11: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:output_type -> tierspayant.v1.UpsertBeneficiaryResponse
-	7,  // 12: tierspayant.v1.BeneficiaryService.GetBeneficiary:output_type -> tierspayant.v1.GetBeneficiaryResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	1,  // 0: tierspayant.v1.OrganismAttachment.period:type_name -> tierspayant.v1.DatePeriod
+	1,  // 1: tierspayant.v1.Beneficiary.rights:type_name -> tierspayant.v1.DatePeriod
+	3,  // 2: tierspayant.v1.Beneficiary.organisms:type_name -> tierspayant.v1.OrganismAttachment
+	1,  // 3: tierspayant.v1.Beneficiary.css:type_name -> tierspayant.v1.DatePeriod
+	1,  // 4: tierspayant.v1.Beneficiary.ame:type_name -> tierspayant.v1.DatePeriod
+	1,  // 5: tierspayant.v1.Beneficiary.ald:type_name -> tierspayant.v1.DatePeriod
+	2,  // 6: tierspayant.v1.Beneficiary.pregnancies:type_name -> tierspayant.v1.Pregnancy
+	5,  // 7: tierspayant.v1.Beneficiary.statuses:type_name -> tierspayant.v1.BeneficiaryStatus
+	1,  // 8: tierspayant.v1.Beneficiary.regime_local:type_name -> tierspayant.v1.DatePeriod
+	0,  // 9: tierspayant.v1.BeneficiaryStatus.kind:type_name -> tierspayant.v1.StatusKind
+	1,  // 10: tierspayant.v1.BeneficiaryStatus.period:type_name -> tierspayant.v1.DatePeriod
+	4,  // 11: tierspayant.v1.UpsertBeneficiaryRequest.beneficiary:type_name -> tierspayant.v1.Beneficiary
+	4,  // 12: tierspayant.v1.GetBeneficiaryResponse.beneficiary:type_name -> tierspayant.v1.Beneficiary
+	6,  // 13: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:input_type -> tierspayant.v1.UpsertBeneficiaryRequest
+	8,  // 14: tierspayant.v1.BeneficiaryService.GetBeneficiary:input_type -> tierspayant.v1.GetBeneficiaryRequest
+	7,  // 15: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:output_type -> tierspayant.v1.UpsertBeneficiaryResponse
+	9,  // 16: tierspayant.v1.BeneficiaryService.GetBeneficiary:output_type -> tierspayant.v1.GetBeneficiaryResponse
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_beneficiaries_proto_init() }
@@ -634,13 +798,14 @@ func file_tierspayant_v1_beneficiaries_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_beneficiaries_proto_rawDesc), len(file_tierspayant_v1_beneficiaries_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   8,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tierspayant_v1_beneficiaries_proto_goTypes,
 		DependencyIndexes: file_tierspayant_v1_beneficiaries_proto_depIdxs,
+		EnumInfos:         file_tierspayant_v1_beneficiaries_proto_enumTypes,
 		MessageInfos:      file_tierspayant_v1_beneficiaries_proto_msgTypes,
 	}.Build()
 	File_tierspayant_v1_beneficiaries_proto = out.File

@@ -573,9 +573,7 @@ func (ActFamily) EnumDescriptor() ([]byte, []int) {
 }
 
 // A ground of exoneration borne by the line itself
-// (docs/rules.md#line-exoneration). More values will be added for the
-// exonerations of CSS art. L160-14 and R160-17; a client sends only the
-// values it knows.
+// (docs/rules.md#line-exoneration). A client sends only the values it knows.
 type Exoneration int32
 
 const (
@@ -589,19 +587,62 @@ const (
 	// art. L212-1): no ticket modérateur, no participation forfaitaire, no
 	// franchise.
 	Exoneration_EXONERATION_WAR_PENSION Exoneration = 2
+	// The values below remove the ticket modérateur only; the participation
+	// forfaitaire and the franchise stay due, and the 30 % and 15 % medicines
+	// and their fees keep their rate (CSS art. R160-18;
+	// docs/rules.md#line-exoneration).
+	// Care under the ALD protocol: the same as ald_related.
+	Exoneration_EXONERATION_ALD Exoneration = 3
+	// Compulsory pregnancy examination: the same as maternity_exam.
+	Exoneration_EXONERATION_MATERNITY Exoneration = 4
+	// Diagnosis and treatment of infertility (CSS art. L160-14 12°).
+	Exoneration_EXONERATION_INFERTILITY Exoneration = 5
+	// Donor of elements of the human body (CSS art. L160-14 18°).
+	Exoneration_EXONERATION_ORGAN_DONOR Exoneration = 6
+	// Voluntary termination of pregnancy (CSS art. L160-14 20°).
+	Exoneration_EXONERATION_IVG Exoneration = 7
+	// Contraception for an insured under P-EXO-CONTRACEPTION-AGE (26) on the
+	// care date (CSS art. L160-14 21°).
+	Exoneration_EXONERATION_CONTRACEPTION Exoneration = 8
+	// Emergency contraception medicine, any age (CSS art. L160-14 21°).
+	Exoneration_EXONERATION_EMERGENCY_CONTRACEPTION Exoneration = 9
+	// Prevention consultation or screening of a national programme (CSS
+	// art. L160-14 16°, 24°).
+	Exoneration_EXONERATION_PREVENTION Exoneration = 10
+	// A vaccine of CSS art. L160-14 29° to 31°, on the vaccine's medicine
+	// line; its injection keeps its ticket modérateur.
+	Exoneration_EXONERATION_VACCINE Exoneration = 11
 )
 
 // Enum value maps for Exoneration.
 var (
 	Exoneration_name = map[int32]string{
-		0: "EXONERATION_UNSPECIFIED",
-		1: "EXONERATION_TERRORISM",
-		2: "EXONERATION_WAR_PENSION",
+		0:  "EXONERATION_UNSPECIFIED",
+		1:  "EXONERATION_TERRORISM",
+		2:  "EXONERATION_WAR_PENSION",
+		3:  "EXONERATION_ALD",
+		4:  "EXONERATION_MATERNITY",
+		5:  "EXONERATION_INFERTILITY",
+		6:  "EXONERATION_ORGAN_DONOR",
+		7:  "EXONERATION_IVG",
+		8:  "EXONERATION_CONTRACEPTION",
+		9:  "EXONERATION_EMERGENCY_CONTRACEPTION",
+		10: "EXONERATION_PREVENTION",
+		11: "EXONERATION_VACCINE",
 	}
 	Exoneration_value = map[string]int32{
-		"EXONERATION_UNSPECIFIED": 0,
-		"EXONERATION_TERRORISM":   1,
-		"EXONERATION_WAR_PENSION": 2,
+		"EXONERATION_UNSPECIFIED":             0,
+		"EXONERATION_TERRORISM":               1,
+		"EXONERATION_WAR_PENSION":             2,
+		"EXONERATION_ALD":                     3,
+		"EXONERATION_MATERNITY":               4,
+		"EXONERATION_INFERTILITY":             5,
+		"EXONERATION_ORGAN_DONOR":             6,
+		"EXONERATION_IVG":                     7,
+		"EXONERATION_CONTRACEPTION":           8,
+		"EXONERATION_EMERGENCY_CONTRACEPTION": 9,
+		"EXONERATION_PREVENTION":              10,
+		"EXONERATION_VACCINE":                 11,
 	}
 )
 
@@ -1537,8 +1578,12 @@ type LineDecision struct {
 	// closed on the care date: to be recovered from the insured
 	// (docs/rules.md#guarantee); "0.00" otherwise.
 	AmountToRecover string `protobuf:"bytes,17,opt,name=amount_to_recover,json=amountToRecover,proto3" json:"amount_to_recover,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Part of amo paid as the régime local d'Alsace-Moselle's complement (CSS
+	// art. L325-1; docs/rules.md#regime-local); amo minus it is the general
+	// scheme's part; "0.00" otherwise.
+	RegimeLocal   string `protobuf:"bytes,18,opt,name=regime_local,json=regimeLocal,proto3" json:"regime_local,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LineDecision) Reset() {
@@ -1690,6 +1735,13 @@ func (x *LineDecision) GetAmountToRecover() string {
 	return ""
 }
 
+func (x *LineDecision) GetRegimeLocal() string {
+	if x != nil {
+		return x.RegimeLocal
+	}
+	return ""
+}
+
 // Totals of a decision: sums of the rounded line amounts
 // (docs/rules.md#rounding).
 type DecisionTotals struct {
@@ -1723,8 +1775,10 @@ type DecisionTotals struct {
 	// Sum of the lines' amount_to_recover: paid to the professional on the
 	// card's evidence, to be recovered from the insured.
 	AmountToRecover string `protobuf:"bytes,14,opt,name=amount_to_recover,json=amountToRecover,proto3" json:"amount_to_recover,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Sum of the lines' regime_local: the régime local's part of amo.
+	RegimeLocal   string `protobuf:"bytes,15,opt,name=regime_local,json=regimeLocal,proto3" json:"regime_local,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecisionTotals) Reset() {
@@ -1851,6 +1905,13 @@ func (x *DecisionTotals) GetHorsParcoursMajoration() string {
 func (x *DecisionTotals) GetAmountToRecover() string {
 	if x != nil {
 		return x.AmountToRecover
+	}
+	return ""
+}
+
+func (x *DecisionTotals) GetRegimeLocal() string {
+	if x != nil {
+		return x.RegimeLocal
 	}
 	return ""
 }
@@ -2907,7 +2968,7 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x03nir\x18\x05 \x01(\tR\x03nir\x127\n" +
 	"\x06nature\x18\x06 \x01(\x0e2\x1f.tierspayant.v1.InsuranceNatureR\x06nature\x123\n" +
 	"\x04mode\x18\a \x01(\x0e2\x1f.tierspayant.v1.TiersPayantModeR\x04mode\x12/\n" +
-	"\x05lines\x18\b \x03(\v2\x19.tierspayant.v1.ClaimLineR\x05lines\"\x96\x05\n" +
+	"\x05lines\x18\b \x03(\v2\x19.tierspayant.v1.ClaimLineR\x05lines\"\xb9\x05\n" +
 	"\fLineDecision\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.tierspayant.v1.DecisionStatusR\x06status\x12!\n" +
@@ -2926,7 +2987,8 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\rpatient_share\x18\x0e \x01(\tR\fpatientShare\x12!\n" +
 	"\fpatient_debt\x18\x0f \x01(\tR\vpatientDebt\x128\n" +
 	"\x18hors_parcours_majoration\x18\x10 \x01(\tR\x16horsParcoursMajoration\x12*\n" +
-	"\x11amount_to_recover\x18\x11 \x01(\tR\x0famountToRecover\"\xe0\x04\n" +
+	"\x11amount_to_recover\x18\x11 \x01(\tR\x0famountToRecover\x12!\n" +
+	"\fregime_local\x18\x12 \x01(\tR\vregimeLocal\"\x83\x05\n" +
 	"\x0eDecisionTotals\x12\x12\n" +
 	"\x04base\x18\x01 \x01(\tR\x04base\x12\x10\n" +
 	"\x03amo\x18\x02 \x01(\tR\x03amo\x12+\n" +
@@ -2942,7 +3004,8 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x1bamc_payable_to_professional\x18\v \x01(\tR\x18amcPayableToProfessional\x125\n" +
 	"\x17patient_share_after_amc\x18\f \x01(\tR\x14patientShareAfterAmc\x128\n" +
 	"\x18hors_parcours_majoration\x18\r \x01(\tR\x16horsParcoursMajoration\x12*\n" +
-	"\x11amount_to_recover\x18\x0e \x01(\tR\x0famountToRecover\"\xc2\x05\n" +
+	"\x11amount_to_recover\x18\x0e \x01(\tR\x0famountToRecover\x12!\n" +
+	"\fregime_local\x18\x0f \x01(\tR\vregimeLocal\"\xc2\x05\n" +
 	"\bDecision\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.tierspayant.v1.DecisionStatusR\x06status\x120\n" +
@@ -3066,11 +3129,21 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x13ACT_FAMILY_SPA_CURE\x10\x05\x12#\n" +
 	"\x1fACT_FAMILY_ASSISTED_PROCREATION\x10\x06\x12\x1c\n" +
 	"\x18ACT_FAMILY_DENTAL_LISTED\x10\a\x12 \n" +
-	"\x1cACT_FAMILY_DENTAL_PREVENTION\x10\b*b\n" +
+	"\x1cACT_FAMILY_DENTAL_PREVENTION\x10\b*\xde\x02\n" +
 	"\vExoneration\x12\x1b\n" +
 	"\x17EXONERATION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EXONERATION_TERRORISM\x10\x01\x12\x1b\n" +
-	"\x17EXONERATION_WAR_PENSION\x10\x02*\x95\x02\n" +
+	"\x17EXONERATION_WAR_PENSION\x10\x02\x12\x13\n" +
+	"\x0fEXONERATION_ALD\x10\x03\x12\x19\n" +
+	"\x15EXONERATION_MATERNITY\x10\x04\x12\x1b\n" +
+	"\x17EXONERATION_INFERTILITY\x10\x05\x12\x1b\n" +
+	"\x17EXONERATION_ORGAN_DONOR\x10\x06\x12\x13\n" +
+	"\x0fEXONERATION_IVG\x10\a\x12\x1d\n" +
+	"\x19EXONERATION_CONTRACEPTION\x10\b\x12'\n" +
+	"#EXONERATION_EMERGENCY_CONTRACEPTION\x10\t\x12\x1a\n" +
+	"\x16EXONERATION_PREVENTION\x10\n" +
+	"\x12\x17\n" +
+	"\x13EXONERATION_VACCINE\x10\v*\x95\x02\n" +
 	"\x11ParcoursException\x12\"\n" +
 	"\x1ePARCOURS_EXCEPTION_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cPARCOURS_EXCEPTION_EMERGENCY\x10\x01\x12%\n" +

@@ -24,17 +24,30 @@ import (
 //	médecin traitant                    bool
 //	AMC contract                        string
 //
+// Version 2, written only for a record that has them, adds:
+//
+//	statuses                            count, then (kind uvarint, period)
+//	régime local                        period list
+//
 // time: byte 0 for the zero time, else byte 1 and the Unix seconds as a
 // signed varint (decoded in UTC); period: from, to; count and string length:
 // unsigned varint; bool: one byte 0 or 1. Records written as JSON by earlier
 // versions (they start with '{') are still read.
-const recordVersion = 1
+const (
+	recordVersion   = 1
+	recordVersionV2 = 2
+)
 
 var errRecord = errors.New("decode beneficiary: malformed record")
 
 func encodeRecord(r beneficiaryRecord) []byte {
 	b := make([]byte, 0, 64)
-	b = append(b, recordVersion)
+	v2 := len(r.Rights.Statuses) > 0 || len(r.Rights.RegimeLocal) > 0
+	if v2 {
+		b = append(b, recordVersionV2)
+	} else {
+		b = append(b, recordVersion)
+	}
 	b = appendTime(b, r.Rights.BirthDate)
 	for _, ps := range [][]claims.Period{r.Rights.Open, r.Rights.CSS, r.Rights.AME, r.Rights.ALD} {
 		b = binary.AppendUvarint(b, uint64(len(ps)))
@@ -52,7 +65,18 @@ func encodeRecord(r beneficiaryRecord) []byte {
 		b = appendPeriod(appendString(b, a.Organism), a.Period)
 	}
 	b = appendBool(b, r.HasMedecinTraitant)
-	return appendString(b, r.AMCContract)
+	b = appendString(b, r.AMCContract)
+	if v2 {
+		b = binary.AppendUvarint(b, uint64(len(r.Rights.Statuses)))
+		for _, st := range r.Rights.Statuses {
+			b = appendPeriod(binary.AppendUvarint(b, uint64(st.Kind)), st.Period)
+		}
+		b = binary.AppendUvarint(b, uint64(len(r.Rights.RegimeLocal)))
+		for _, p := range r.Rights.RegimeLocal {
+			b = appendPeriod(b, p)
+		}
+	}
+	return b
 }
 
 func appendTime(b []byte, t time.Time) []byte {
@@ -86,7 +110,8 @@ func decodeRecord(raw string) (beneficiaryRecord, error) {
 		return rec, nil
 	}
 	d := recordDecoder{raw: raw}
-	if d.byte() != recordVersion {
+	version := d.byte()
+	if version != recordVersion && version != recordVersionV2 {
 		return rec, errRecord
 	}
 	rec.Rights.BirthDate = d.time()
@@ -107,6 +132,16 @@ func decodeRecord(raw string) (beneficiaryRecord, error) {
 	}
 	rec.HasMedecinTraitant = d.bool()
 	rec.AMCContract = d.string()
+	if version == recordVersionV2 {
+		n = d.count()
+		for i := 0; i < n; i++ {
+			rec.Rights.Statuses = append(rec.Rights.Statuses, claims.StatusPeriod{Kind: claims.StatusKind(d.uvarint()), Period: d.period()})
+		}
+		n = d.count()
+		for i := 0; i < n; i++ {
+			rec.Rights.RegimeLocal = append(rec.Rights.RegimeLocal, d.period())
+		}
+	}
 	if d.bad || d.pos != len(raw) {
 		return beneficiaryRecord{}, errRecord
 	}

@@ -39,6 +39,12 @@ func randomRecord(r *rand.Rand) beneficiaryRecord {
 	if r.IntN(2) == 0 {
 		rec.AMCContract = "AMC-" + string(rune('A'+r.IntN(26)))
 	}
+	if r.IntN(3) == 0 { // version 2: statuses and régime local periods
+		for i := r.IntN(3); i > 0; i-- {
+			rec.Rights.Statuses = append(rec.Rights.Statuses, claims.StatusPeriod{Kind: claims.StatusKind(1 + r.IntN(5)), Period: claims.Period{From: day(), To: day()}})
+		}
+		rec.Rights.RegimeLocal = periods()
+	}
 	return rec
 }
 
