@@ -336,7 +336,7 @@ type Reason struct {
 	// EXEMPT_HOSPITAL_STAY, EXEMPT_MINOR, EXEMPT_TERRORISM, EXEMPT_WAR_PENSION,
 	// AME_NOT_COVERED, PF_LIMITED_TO_AMO, PF_DAILY_COUNT_CAP,
 	// PF_ANNUAL_CAP, FRANCHISE_LIMITED_TO_AMO, FRANCHISE_DAILY_CAP,
-	// FRANCHISE_ANNUAL_CAP, FEE_PACK_REJECTED, FEE_COMPLEX_NOT_MET, AMC_NOT_DELEGATED. New codes may be added; a client
+	// FRANCHISE_ANNUAL_CAP, FEE_PACK_REJECTED, FEE_COMPLEX_NOT_MET, EXONERATION_NOT_APPLICABLE, EXONERATION_KEEPS_TM, AMC_NOT_DELEGATED. New codes may be added; a client
 	// shows an unknown code with its message.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// The line_id of the claim line it concerns, as the request gave it; empty
