@@ -209,11 +209,12 @@ func run(ctx context.Context) error {
 	closedN := int(dur.Seconds())*(*maxRPS) + 500
 	fixedN := int(dur.Seconds())*(*rate)*11/10 + 500
 	htmlN := 3*(*maxRPS) + 500
-	files := map[string]int{"closed": closedN, "fixed": fixedN, "html-closed": htmlN, "html-fixed": 3*(*rate)*11/10 + 500}
+	files := map[string]int{"closed": closedN, "fixed": fixedN, "html-closed": htmlN, "html-fixed": 3*(*rate)*11/10 + 500,
+		"simple": closedN, "html-simple": htmlN}
 	runID := strconv.FormatInt(time.Now().Unix(), 36)
 	began = time.Now()
 	for name, n := range files {
-		if err := writeClaims(filepath.Join(*outDir, name+".bin"), "LT"+runID+"-"+name, n); err != nil {
+		if err := writeClaims(filepath.Join(*outDir, name+".bin"), "LT"+runID+"-"+name, n, strings.HasSuffix(name, "simple")); err != nil {
 			return err
 		}
 	}
@@ -240,6 +241,7 @@ func run(ctx context.Context) error {
 		{"adjudicator closed-loop c=50", adjAddr, "closed", adj.Process.Pid, false, true},
 		{fmt.Sprintf("floor fixed %d/s", *rate), floorAddr, "fixed", fl.Process.Pid, true, false},
 		{fmt.Sprintf("adjudicator fixed %d/s", *rate), adjAddr, "fixed", adj.Process.Pid, true, true},
+		{"adjudicator one-line GP c=50", adjAddr, "simple", adj.Process.Pid, false, true},
 	} {
 		file := filepath.Join(*outDir, strings.NewReplacer(" ", "-", "/", "", "=", "").Replace(r.name))
 		ghzArgs := func(data, d, format, out string) []string {
@@ -257,7 +259,7 @@ func run(ctx context.Context) error {
 		}
 		cpu0, calls0, rcpu0 := cpuTime(r.pid), redisCalls(ctx, rdb), redisCPU(ctx, rdb)
 		var prof sync.WaitGroup
-		if r.adj && !r.fixed && *profile {
+		if r.adj && !r.fixed && r.data == "closed" && *profile {
 			// A CPU profile of the adjudicator over most of the closed-loop run.
 			prof.Add(1)
 			go func() {
@@ -277,7 +279,7 @@ func run(ctx context.Context) error {
 		clientCPU := 100 * (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / time.Since(t0).Seconds()
 		cpu1, calls1, rcpu1 := cpuTime(r.pid), redisCalls(ctx, rdb), redisCPU(ctx, rdb)
 		prof.Wait()
-		if r.adj && !r.fixed {
+		if r.adj && !r.fixed && r.data == "closed" {
 			if stats, err := rdb.Info(ctx, "commandstats").Result(); err == nil {
 				_ = os.WriteFile(filepath.Join(*outDir, "redis-commandstats.txt"), []byte(stats), 0o644)
 			}
@@ -337,6 +339,8 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("\nadjudicator/floor throughput (closed loop): %.2f   p99 ratio at %d/s: %.2f   adjudicator CPU per claim: %.1f µs   Redis commands per claim: %.2f\n",
 		results[1].rps/results[0].rps, *rate, float64(results[3].p99)/float64(results[2].p99), results[1].cpuPerReq, results[1].redisPerReq)
+	fmt.Printf("real-invoice mix against one-line GP claims (closed loop, same run): CPU per claim %.2f, Redis commands per claim %.2f, throughput %.2f\n",
+		results[1].cpuPerReq/results[4].cpuPerReq, results[1].redisPerReq/results[4].redisPerReq, results[1].rps/results[4].rps)
 	fmt.Printf("reports: %s\n", *outDir)
 	return nil
 }
@@ -428,6 +432,12 @@ func loadData(ctx context.Context, addr string) error {
 				if r.IntN(100) < 1 {
 					ben.Pregnancies = []*tpv1.Pregnancy{{ExpectedDeliveryDate: time.Now().AddDate(0, 2, 0).Format(time.DateOnly)}}
 				}
+				if r.IntN(100) < 4 { // Bas-Rhin, Haut-Rhin, Moselle: about 4 % of the insured
+					ben.RegimeLocal = []*tpv1.DatePeriod{{Start: "2015-01-01"}}
+				}
+				if r.IntN(100) < 3 {
+					ben.Statuses = []*tpv1.BeneficiaryStatus{{Kind: tpv1.StatusKind_STATUS_KIND_INVALIDITY_PENSION, Period: &tpv1.DatePeriod{Start: "2018-01-01"}}}
+				}
 				if _, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: ben}); err != nil {
 					mu.Lock()
 					firstErr = err
@@ -469,10 +479,14 @@ func loadData(ctx context.Context, addr string) error {
 // messages, each with a varint length prefix, cycled round-robin by ghz. Every
 // claim id is unique (prefix and index), so nothing ghz sends within n requests
 // is a replay; ghz parses the file once before the run and renders no template
-// per request, which keeps the client's CPU for sending. The mix: 60 %
-// pharmacy with 1-5 lines, 25 % physician, 10 % paramedical, 5 % transport,
-// 2 % on opposed cards, over the loaded beneficiaries.
-func writeClaims(path, prefix string, n int) error {
+// per request, which keeps the client's CPU for sending. The mix (real
+// invoices): 60 % pharmacy invoices of 1-5 packs, most with their dispensing
+// fee, some with a device and a prescription fee; 25 % physician, a fifth
+// with a complement; 10 % nurse rounds with a travel allowance; 5 %
+// transport; 2 % on opposed cards, over the loaded beneficiaries (4 % under
+// the régime local, 3 % invalidity pensioners). simple writes one-line GP
+// consultations instead, the baseline of the richer claims' cost.
+func writeClaims(path, prefix string, n int, simple bool) error {
 	today := time.Now().UTC().Format(time.DateOnly)
 	created := timestamppb.New(time.Now().Add(-time.Minute).Truncate(time.Second))
 	f, err := os.Create(path)
@@ -493,22 +507,52 @@ func writeClaims(path, prefix string, n int) error {
 		c := &tpv1.Claim{ClaimId: fmt.Sprintf("%s-%d", prefix, i), CreatedAt: created, Nir: nir(b),
 			Identification: &tpv1.Identification{Kind: tpv1.IdentificationKind_IDENTIFICATION_KIND_VITALE_CARD, Value: card},
 			Nature:         tpv1.InsuranceNature_INSURANCE_NATURE_MALADIE, Mode: tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY}
-		switch k := r.IntN(100); {
+		k := r.IntN(100)
+		if simple {
+			k = 70 // a one-line GP consultation
+		}
+		switch {
 		case k < 60:
 			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("PH%d", r.IntN(2000)), Profession: tpv1.Profession_PROFESSION_PHARMACIST, Departement: "75"}
+			id := 0
+			next := func() int { id++; return id }
 			for l := 0; l < 1+r.IntN(5); l++ {
-				ln := line(l+1, tpv1.Category_CATEGORY_MEDICINE, fmt.Sprintf("%d.%02d", 2+r.IntN(40), r.IntN(100)), 1+r.IntN(3))
-				ln.ProductRate = []string{"0.65", "0.65", "0.30", "1", "0.15"}[r.IntN(5)]
-				c.Lines = append(c.Lines, ln)
+				pack := line(next(), tpv1.Category_CATEGORY_MEDICINE, fmt.Sprintf("%d.%02d", 2+r.IntN(40), r.IntN(100)), 1+r.IntN(3))
+				pack.ProductRate = []string{"0.65", "0.65", "0.30", "1", "0.15"}[r.IntN(5)]
+				pack.SpecialtyCode = strconv.Itoa(60000 + r.IntN(500))
+				c.Lines = append(c.Lines, pack)
+				if r.IntN(100) < 80 { // the pack's dispensing fee
+					fee := line(next(), tpv1.Category_CATEGORY_DISPENSING_FEE, "1.02", 1)
+					fee.AttachedTo = pack.LineId
+					c.Lines = append(c.Lines, fee)
+				}
+			}
+			if r.IntN(100) < 15 {
+				dev := line(next(), tpv1.Category_CATEGORY_MEDICAL_DEVICE, fmt.Sprintf("%d.%02d", 3+r.IntN(60), r.IntN(100)), 1)
+				dev.ProductRate = "0.60"
+				c.Lines = append(c.Lines, dev)
+			}
+			if r.IntN(100) < 50 {
+				c.Lines = append(c.Lines, line(next(), tpv1.Category_CATEGORY_DISPENSING_FEE, "0.51", 1))
 			}
 		case k < 85:
 			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("GP%d", r.IntN(2000)), Profession: tpv1.Profession_PROFESSION_PHYSICIAN, Departement: "75"}
 			ln := line(1, tpv1.Category_CATEGORY_PHYSICIAN, "30.00", 1)
 			ln.Parcours = tpv1.Parcours_PARCOURS_RESPECTED
 			c.Lines = append(c.Lines, ln)
+			if !simple && r.IntN(100) < 20 { // a night or Sunday majoration
+				mj := line(2, tpv1.Category_CATEGORY_PHYSICIAN, "19.06", 1)
+				mj.Parcours, mj.Kind = tpv1.Parcours_PARCOURS_RESPECTED, tpv1.LineKind_LINE_KIND_COMPLEMENT
+				c.Lines = append(c.Lines, mj)
+			}
 		case k < 95:
 			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("N%d", r.IntN(2000)), Profession: tpv1.Profession_PROFESSION_NURSE, Departement: "75"}
 			c.Lines = append(c.Lines, line(1, tpv1.Category_CATEGORY_AUXILIARY, "9.00", 1+r.IntN(3)))
+			if r.IntN(100) < 70 { // the travel allowance (IFD)
+				ifd := line(2, tpv1.Category_CATEGORY_AUXILIARY, "2.75", 1)
+				ifd.Kind = tpv1.LineKind_LINE_KIND_COMPLEMENT
+				c.Lines = append(c.Lines, ifd)
+			}
 		default:
 			c.Professional = &tpv1.Professional{Id: fmt.Sprintf("T%d", r.IntN(500)), Profession: tpv1.Profession_PROFESSION_TRANSPORTER, Departement: "75"}
 			c.Lines = append(c.Lines, line(1, tpv1.Category_CATEGORY_TRANSPORT, "98.60", 1+r.IntN(2)))

@@ -260,3 +260,22 @@ func BenchmarkPricePharmacy3Lines(b *testing.B) {
 func BenchmarkPricePhysician1Line(b *testing.B) {
 	benchmarkPrice(b, input(claim(gp("2025-03-10", "30.00")), adult(), "2025-03-11"))
 }
+
+// BenchmarkPricePharmacyInvoice6Lines is the README's real pharmacy invoice
+// (two packs with their fees, a device, a prescription fee): the cost of a
+// real invoice against the 3-pack and the 1-line benchmarks.
+func BenchmarkPricePharmacyInvoice6Lines(b *testing.B) {
+	const day = "2025-06-10"
+	benchmarkPrice(b, input(pharmacy(named("L1", med(day, "12.15", "0.65")), fee(day, "1.02", "L1"),
+		named("L3", med(day, "2.00", "0.30")), fee(day, "1.02", "L3"),
+		device(day, "15.00", "0.60"), line(CategoryDispensingFee, day, "0.51", 1)), adult(), day))
+}
+
+// BenchmarkPricePhysician1LineRegimeLocal is the 1-line claim of a
+// régime-local invalidity pensioner (statuses and the local complement).
+func BenchmarkPricePhysician1LineRegimeLocal(b *testing.B) {
+	r := adult()
+	r.RegimeLocal = []Period{{From: d("2015-01-01")}}
+	r.Statuses = []StatusPeriod{{Kind: StatusATRentierDependant, Period: Period{From: d("2030-01-01")}}}
+	benchmarkPrice(b, input(claim(gp("2025-03-10", "30.00")), r, "2025-03-11"))
+}
