@@ -38,6 +38,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/grpcapi"
 )
 
 var (
@@ -454,23 +455,28 @@ func loadData(ctx context.Context, addr string) error {
 	if firstErr != nil {
 		return fmt.Errorf("beneficiaries: %w", firstErr)
 	}
-	st, err := oc.ImportOppositions(ctx)
-	if err != nil {
-		return err
-	}
+	// One import call holds at most MaxImportEntries (200 000) entries.
 	eff := timestamppb.New(time.Now().AddDate(0, -1, 0))
-	for i := 0; i < *nOpp; i++ {
-		if err := st.Send(&tpv1.ImportOppositionsRequest{Opposition: &tpv1.Opposition{Identifier: strconv.Itoa(2000000000 + i),
-			Reason: tpv1.OppositionReason(1 + i%4), EffectiveAt: eff}}); err != nil {
+	var imported uint64
+	for from := 0; from < *nOpp; from += grpcapi.MaxImportEntries {
+		st, err := oc.ImportOppositions(ctx)
+		if err != nil {
 			return err
 		}
+		for i := from; i < min(from+grpcapi.MaxImportEntries, *nOpp); i++ {
+			if err := st.Send(&tpv1.ImportOppositionsRequest{Opposition: &tpv1.Opposition{Identifier: strconv.Itoa(2000000000 + i),
+				Reason: tpv1.OppositionReason(1 + i%4), EffectiveAt: eff}}); err != nil {
+				return err
+			}
+		}
+		res, err := st.CloseAndRecv()
+		if err != nil {
+			return fmt.Errorf("oppositions: %w", err)
+		}
+		imported += res.GetImported()
 	}
-	res, err := st.CloseAndRecv()
-	if err != nil {
-		return fmt.Errorf("oppositions: %w", err)
-	}
-	if res.GetImported() != uint64(*nOpp) {
-		return fmt.Errorf("oppositions: %d imported of %d", res.GetImported(), *nOpp)
+	if imported != uint64(*nOpp) {
+		return fmt.Errorf("oppositions: %d imported of %d", imported, *nOpp)
 	}
 	return nil
 }
