@@ -12,6 +12,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/claims/claimbin"
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/legal"
 	"github.com/tierspayant/tierspayant/internal/organism"
@@ -290,10 +291,8 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		meta.AMC = amc
 		return Result{Decision: d, ReceivedAt: now, Meta: meta}, nil
 	}
-	blob, err := json.Marshal(priced)
-	if err != nil {
-		return Result{}, fmt.Errorf("encode priced claim: %w", err)
-	}
+	// The compact binary record (claimbin), about a tenth of its JSON.
+	blob := claimbin.Encode(make([]byte, 0, 1024), priced)
 	reqs := make([]CapRequest, len(priced.Requests))
 	for i, r := range priced.Requests {
 		reqs[i] = CapRequest{Request: r, Debt: priced.Decision.Lines[r.Line].TiersPayant}
@@ -486,8 +485,8 @@ func (s *Service) stored(ctx context.Context, claimID string) (Result, error) {
 }
 
 func (s *Service) finish(st Stored) (Result, error) {
-	var p claims.Priced
-	if err := json.Unmarshal(st.Blob, &p); err != nil {
+	p, err := claimbin.Decode(st.Blob) // binary, or the JSON of earlier versions
+	if err != nil {
 		return Result{}, fmt.Errorf("decode stored claim: %w", err)
 	}
 	d := s.engine.Finish(p, toGrants(p.Requests, st.Grants))

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -136,4 +137,66 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkClaimMemory registers 1 000 beneficiaries and commits 10 000
+// three-line pharmacy claims on a fresh redis-server, then reports the Redis
+// memory per claim (used_memory before and after) and, per key family, the
+// bytes per claim of a sample of keys (MEMORY USAGE): the claim records
+// (clm:), the beneficiaries' audit streams (aud:), the professionals' and
+// reports' indexes (pro:, rep:), the claim-id index (cidx:), the audit
+// trail (trail:). Run with -benchtime 1x: each iteration is the whole load.
+func BenchmarkClaimMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		srv, err := redistest.Start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DisableIdentity: true})
+		t := &testing.T{}
+		svc, st := newService(t, rdb)
+		_ = st
+		ctx := adminCtx()
+		const nBen, nClaims = 1000, 10000
+		nirs := make([]string, nBen)
+		for k := range nirs {
+			nirs[k] = nirFor(700000 + k)
+			register(t, svc, nirs[k])
+		}
+		used := func() int64 {
+			info := rdb.Info(ctx, "memory").Val()
+			for _, l := range strings.Split(info, "\r\n") {
+				if v, ok := strings.CutPrefix(l, "used_memory:"); ok {
+					n, _ := strconv.ParseInt(v, 10, 64)
+					return n
+				}
+			}
+			return 0
+		}
+		before := used()
+		for k := 0; k < nClaims; k++ {
+			c := pharmacy(fmt.Sprintf("M-%d", k), nirs[k%nBen], fmt.Sprintf("PH%d", k%200), 1)
+			c.Lines = append(c.Lines, c.Lines[0], c.Lines[0])
+			c.Lines[1].ID, c.Lines[2].ID = "2", "3"
+			c.Lines[1].ProductRate, c.Lines[2].ProductRate = eur("0.30"), eur("0.15")
+			if _, err := svc.Adjudicate(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := used()
+		b.ReportMetric(float64(after-before)/nClaims, "redis-B/claim")
+		for _, fam := range []string{"clm:", "aud:", "pro:", "rep:", "cidx:", "trail:"} {
+			keys, err := rdb.Keys(ctx, fam+"*").Result()
+			if err != nil || len(keys) == 0 {
+				continue
+			}
+			var total int64
+			for _, k := range keys {
+				total += rdb.MemoryUsage(ctx, k, 0).Val()
+			}
+			b.ReportMetric(float64(total)/nClaims, fam+"B/claim")
+		}
+		rdb.Close()
+		srv.Stop()
+	}
 }
