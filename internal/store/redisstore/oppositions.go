@@ -178,57 +178,14 @@ var ErrLogTrimmed = errors.New("opposition change log trimmed past that version"
 // KEYS: bucket, version, log. ARGV: 6 field names, expected snapshot, new
 // field index (0-5), new value, kind (A/L), identifier, recorded-at (ms),
 // full entry text, log retention, actor id.
-var casScript = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-local parts = {}
-for i = 1, 6 do parts[i] = cur[i] or '' end
-if table.concat(parts, '\31') ~= ARGV[7] then return -1 end
-redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
-redis.call('HSET', KEYS[1], ARGV[tonumber(ARGV[8]) + 1], ARGV[9])
-local v = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MINID', math.max(0, v - tonumber(ARGV[14])), v .. '-1', 'k', ARGV[10], 'id', ARGV[11], 'v', ARGV[13], 't', ARGV[12], 'by', ARGV[15])
-return v
-`)
+var casScript = redis.NewScript(casLua)
 
 // importScript adds a batch of oppositions; an identifier already opposed
 // and not lifted is left as it is.
 // KEYS: version, log, then one bucket per entry. ARGV: recorded-at, log
 // retention, actor id, then per entry 9 values: identifier, 6 field names, reason,
 // compact value (seconds since the epoch), and the period text "eff.reason".
-var importScript = redis.NewScript(`
-local n, v = 0, tonumber(redis.call('GET', KEYS[1]) or '0')
-local first, log = v + 1, {}
-for i = 3, #KEYS do
-  local o = 4 + (i - 3) * 10
-  local id, r, sec, ptext = ARGV[o], tonumber(ARGV[o + 7]), ARGV[o + 8], ARGV[o + 9]
-  local cur = redis.call('HMGET', KEYS[i], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6])
-  local full = nil
-  local present = false
-  for k = 1, 6 do if cur[k] then present = true end end
-  if not present then
-    redis.call('HSET', KEYS[i], ARGV[o + 1 + r], sec)
-    full = ptext
-  elseif cur[1] then
-    local last = string.match(cur[1], '[^|]*$')
-    -- the third field of "effective.reason[.lifted[.owner]]": lifted when set
-    local lifted = string.match(last, '^[^.]*%.[^.]*%.?([^.]*)')
-    if lifted and lifted ~= '' then
-      full = cur[1] .. '|' .. ptext
-      redis.call('HSET', KEYS[i], ARGV[o + 1], full)
-    end
-  end
-  if full then
-    v = v + 1
-    n = n + 1
-    log[n] = id .. '\t' .. full
-  end
-end
-if n > 0 then
-  redis.call('SET', KEYS[1], v)
-  redis.call('XADD', KEYS[2], 'MINID', math.max(0, v - tonumber(ARGV[2])), v .. '-1', 'k', 'B', 'from', first, 'd', table.concat(log, '\n'), 't', ARGV[1], 'by', ARGV[3])
-end
-return {n, v}
-`)
+var importScript = redis.NewScript(importLua)
 
 func (o *Oppositions) lookup(ctx context.Context, p redis.Pipeliner, identifier string) *redis.SliceCmd {
 	s := locate(identifier)

@@ -451,7 +451,8 @@ func parseGrants(s string) ([]service.RawGrant, error) {
 		for _, b := range []struct {
 			bit int
 			l   franchise.Limit
-		}{{4, franchise.LimitDailyCount}, {16, franchise.LimitAnnualCount}, {1, franchise.LimitLineAMO}, {2, franchise.LimitDailyCap}, {8, franchise.LimitAnnualCap}} {
+		}{{limitBitDailyCount, franchise.LimitDailyCount}, {limitBitAnnualCount, franchise.LimitAnnualCount}, {limitBitLineAMO, franchise.LimitLineAMO},
+			{limitBitDailyCap, franchise.LimitDailyCap}, {limitBitAnnualCap, franchise.LimitAnnualCap}} {
 			if mask&b.bit != 0 {
 				g.Limits = append(g.Limits, b.l)
 			}
