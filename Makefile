@@ -46,8 +46,10 @@ generate: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## reg
 generate-check: generate ## fail when gen/ or docs/API.md does not match proto/
 	@if [ -n "$$(git status --porcelain -- gen docs/API.md)" ]; then git status --porcelain -- gen docs/API.md; echo "gen/ or docs/API.md is stale: run make generate and commit"; exit 1; fi
 
-lint: $(TOOLS)/buf size-check ## buf lint, go vet, gofmt check, no large tracked file
+lint: $(TOOLS)/buf size-check ## buf lint and format, go vet, gofmt check, go.mod tidy, no large tracked file
 	buf lint
+	buf format -d --exit-code
+	go mod tidy -diff
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
