@@ -125,6 +125,11 @@ func TestRealInvoicesD22(t *testing.T) {
 			in: input(dentist(with(line(CategoryDentist, day, "30.00", 1), func(l *Line) { l.ActFamily = ActFamilyDentalListed }),
 				line(CategoryDentist, day, "30.00", 1)), adult(), day),
 			want: want{amo: "39.00", lineAMO: []string{"21.00", "18.00"}, pf: "0.00", fr: "0.00"}},
+		// D26: before 2023-10-15 a listed act takes P-TM-5's 70 %, as every
+		// dental act: 21.00.
+		{name: "D26 a listed dental act on 2023-10-14: P-TM-5",
+			in:   input(dentist(with(line(CategoryDentist, "2023-10-14", "30.00", 1), func(l *Line) { l.ActFamily = ActFamilyDentalListed })), adult(), "2023-10-20"),
+			want: want{amo: "21.00"}},
 		// D26: M'T dents exam 30.00 on 2025-03-31 at 100 % = 30.00.
 		{name: "D26 M'T dents exam on 2025-03-31: 100 %",
 			in:   input(dentist(with(line(CategoryDentist, "2025-03-31", "30.00", 1), func(l *Line) { l.ActFamily = ActFamilyDentalPrevention })), adult(), "2025-03-31"),

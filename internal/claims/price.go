@@ -601,7 +601,10 @@ func (p *pricer) rate(i int, l *Line, care time.Time, s situation) (rateChoice, 
 			// From 2025-04-01 the exam and its care take the ordinary rate.
 		}
 		if l.ActFamily == ActFamilyDentalListed {
-			return p.tableRate(pTMDentalListed, care, "TM_RATE_DENTAL_LISTED_ACT", citeDentalListed)
+			// Before 2023-10-15 every dental act is at P-TM-5's 70 %.
+			if v, ok, err := p.e.table.Lookup(pTMDentalListed, care); err != nil || ok {
+				return rateChoice{rate: v.Decimal, rule: "TM_RATE_DENTAL_LISTED_ACT", article: citeDentalListed, paramID: v.RefID, param: v.Text}, err
+			}
 		}
 		return p.tableRate(pTMDentist, care, "TM_RATE_DENTIST", citeDental)
 	case CategoryBiology:
