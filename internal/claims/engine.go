@@ -84,6 +84,11 @@ type DeductionSource struct {
 	// empty when none.
 	AnnualAmount ParamValue
 	LineLimit    string // the line's AMO amount, as a string
+	// FeeLine is 1 + the index of the dispensing fee whose AMO the pack's
+	// limit includes (D160-9 a), 0 when none: out of tiers payant, the part
+	// of the franchise above the pack's own AMO is taken from the fee's
+	// reimbursement (docs/rules.md#dispensing-fee).
+	FeeLine int `json:",omitempty"`
 }
 
 // ParamValue is a parameter as used: its parameter id (docs/rules.md#parameters)
@@ -248,6 +253,28 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 			// the deductions.
 			ld.PayableToPatient, ld.PatientDebt = round(ld.AMO.Sub(ded)), decimal.Zero
 		}
+	}
+	// D160-9 a: a pack's franchise may exceed its own AMO by its fee's; out
+	// of tiers payant that part comes off the fee's reimbursement (or is the
+	// beneficiary's debt when the fee is paid under tiers payant).
+	for k, src := range p.Sources {
+		if src.FeeLine <= 0 || src.FeeLine > len(d.Lines) || k >= len(p.Requests) {
+			continue
+		}
+		pack, fee := &d.Lines[p.Requests[k].Line], &d.Lines[src.FeeLine-1]
+		if pack.Status != StatusAccepted || pack.TiersPayant || pack.PayableToPatient.Sign() >= 0 {
+			continue
+		}
+		excess := pack.PayableToPatient.Neg()
+		pack.PayableToPatient = decimal.Zero
+		if fee.Status == StatusAccepted && !fee.TiersPayant {
+			fee.PayableToPatient = round(decimal.Max(decimal.Zero, fee.PayableToPatient.Sub(excess)))
+		} else {
+			pack.PatientDebt = excess
+		}
+	}
+	for i := range d.Lines {
+		ld := &d.Lines[i]
 		d.Trace = append(d.Trace,
 			Trace{Line: i, Amount: AmountPayableToPatient, Value: ld.PayableToPatient, Rule: "PAYABLE_TO_PATIENT", Article: citePayableToPatient},
 			Trace{Line: i, Amount: AmountPatientDebt, Value: ld.PatientDebt, Rule: "PATIENT_DEBT", Article: citePatientDebt},

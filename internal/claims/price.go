@@ -1058,6 +1058,7 @@ func (p *pricer) packFeeLimits() {
 				if k < len(p.out.Sources) {
 					p.out.Sources[k].LineLimit = r.LineLimit.StringFixed(2)
 					p.out.Sources[k].Article = citeFeePackLimit
+					p.out.Sources[k].FeeLine = i + 1
 				}
 			}
 		}

@@ -134,6 +134,7 @@ func Encode(b []byte, p claims.Priced) []byte {
 			e.str(v.Value)
 		}
 		e.str(s.LineLimit)
+		e.int(int64(s.FeeLine))
 	}
 	e.dec(p.Debt)
 	return e.b
@@ -218,6 +219,7 @@ func Decode(raw []byte) (claims.Priced, error) {
 				v.ID, v.Value = r.str(), r.str()
 			}
 			s.LineLimit = r.str()
+			s.FeeLine = int(r.int())
 		}
 	}
 	p.Debt = r.dec()

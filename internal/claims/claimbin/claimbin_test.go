@@ -38,7 +38,7 @@ func engineStrings(t *testing.T) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(s string) {
-		if len(s) < 2 || len(s) > 160 || strings.ContainsAny(s, "%\n") || seen[s] {
+		if len(s) < 2 || len(s) > 160 || strings.ContainsAny(s, "%\n") || strings.HasPrefix(s, "json:") || seen[s] {
 			return
 		}
 		seen[s] = true
