@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -49,15 +48,11 @@ func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Wr
 		return err
 	}
 	defer conn.Close()
-	w := stdout
-	if *out != "-" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := output(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	bw := bufio.NewWriter(w)
 	client := tpv1.NewAuditServiceClient(conn)
 	n := 0

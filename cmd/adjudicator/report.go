@@ -41,15 +41,11 @@ func reportDelays(ctx context.Context, args []string, e env, stdout, _ io.Writer
 	if err != nil {
 		return fmt.Errorf("report delays: %w", err)
 	}
-	w := stdout
-	if *out != "-" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := output(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"organism", "quarter", "profession", "claims", "paid_within_deadline", "median_delay_working_days",
 		"p90_delay_working_days", "penalties_due_eur", "overdue_unpaid"})
@@ -62,4 +58,17 @@ func reportDelays(ctx context.Context, args []string, e env, stdout, _ io.Writer
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// output is the file a client command writes, or stdout for "-"; the
+// returned function closes it.
+func output(path string, stdout io.Writer) (io.Writer, func(), error) {
+	if path == "-" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }

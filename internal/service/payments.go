@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -520,16 +518,7 @@ func (s *Service) UpsertOrganism(ctx context.Context, o organism.Organism) error
 	if err := s.organisms.invalidate(ctx); err != nil {
 		return err
 	}
-	details := "created"
-	if existed {
-		var fields []string
-		diffFields("", reflect.ValueOf(old), reflect.ValueOf(o), &fields)
-		details = "unchanged"
-		if len(fields) > 0 {
-			details = "changed: " + strings.Join(fields, ", ")
-		}
-	}
-	return s.Record(ctx, "organism.upsert", o.Code, details)
+	return s.Record(ctx, "organism.upsert", o.Code, changeDetails(old, existed, o))
 }
 
 // Organism returns an organism.

@@ -311,11 +311,14 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		ReceivedAt: now, Year: day.Year(), Requests: reqs, Meta: rawMeta,
 		Professional: c.Professional.ID, ReportBucket: meta.ReportBucket(),
 	}
-	ev := event(ctx, now, "claim.commit", c.ID, claimDetails(snap.BeneficiaryRef, priced.Decision))
-	if s.trail != nil && snap.PriorDigest == "" {
-		// The call that reserved the id records the commit in the same
-		// round trip; a retry that commits records it once it knows.
-		cr.Event = &ev
+	var ev Event
+	if s.trail != nil {
+		ev = event(ctx, now, "claim.commit", c.ID, claimDetails(snap.BeneficiaryRef, priced.Decision))
+		if snap.PriorDigest == "" {
+			// The call that reserved the id records the commit in the same
+			// round trip; a retry that commits records it once it knows.
+			cr.Event = &ev
+		}
 	}
 	committing = true
 	com, err := s.ledger.Commit(ctx, cr)
@@ -328,8 +331,8 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		return r, err
 	}
 	if s.trail != nil && cr.Event == nil {
-		if err := s.trail.Append(ctx, ev); err != nil {
-			return Result{}, fmt.Errorf("audit trail: %w", err)
+		if err := s.appendEvent(ctx, ev); err != nil {
+			return Result{}, err
 		}
 	}
 	d := s.engine.Finish(priced, toGrants(priced.Requests, com.Grants))
@@ -428,7 +431,7 @@ func (s *Service) UpsertBeneficiary(ctx context.Context, nir string, b Beneficia
 				}
 			}
 		}
-		details = beneficiaryChange(old, existed, nb)
+		details = changeDetails(old, existed, nb)
 		return nb, nil
 	})
 	if err != nil {

@@ -74,7 +74,12 @@ func (s *Service) Record(ctx context.Context, op, subject, details string) error
 	if s.trail == nil {
 		return nil
 	}
-	if err := s.trail.Append(ctx, event(ctx, s.clock().Truncate(time.Millisecond), op, subject, details)); err != nil {
+	return s.appendEvent(ctx, event(ctx, s.clock().Truncate(time.Millisecond), op, subject, details))
+}
+
+// appendEvent writes one event to the trail.
+func (s *Service) appendEvent(ctx context.Context, e Event) error {
+	if err := s.trail.Append(ctx, e); err != nil {
 		return fmt.Errorf("audit trail: %w", err)
 	}
 	return nil
@@ -94,14 +99,15 @@ func (s *Service) AuditEvents(ctx context.Context, q EventQuery) ([]Event, strin
 	return s.trail.Events(ctx, q)
 }
 
-// beneficiaryChange names what an upsert changed: "created", "unchanged" or
-// "changed: " and the fields that differ (Rights.ALD, Attachments, …).
-func beneficiaryChange(old Beneficiary, existed bool, b Beneficiary) string {
+// changeDetails names what an upsert of two values of one struct type
+// changed: "created", "unchanged" or "changed: " and the fields that differ
+// (Rights.ALD, Attachments, Conventions, …).
+func changeDetails(old any, existed bool, now any) string {
 	if !existed {
 		return "created"
 	}
 	var fields []string
-	diffFields("", reflect.ValueOf(old), reflect.ValueOf(b), &fields)
+	diffFields("", reflect.ValueOf(old), reflect.ValueOf(now), &fields)
 	if len(fields) == 0 {
 		return "unchanged"
 	}
