@@ -41,8 +41,10 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/gateway"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	tpmetrics "github.com/tierspayant/tierspayant/internal/metrics"
 	"github.com/tierspayant/tierspayant/internal/platform/config"
 	"github.com/tierspayant/tierspayant/internal/service"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
@@ -56,12 +58,17 @@ const ReadinessService = "tierspayant.v1.ClaimService"
 type App struct {
 	GRPCAddr  string
 	AdminAddr string
+	// HTTPAddr is the JSON/HTTP gateway's bound address; empty when
+	// ADJ_HTTP_ADDR is off (gateway.go).
+	HTTPAddr string
 	// Embedded is set when the in-process store is used.
 	Embedded *miniredis.Miniredis
 
 	log    *slog.Logger
 	grpc   *grpc.Server
 	admin  *http.Server
+	gw       *gateway.Gateway
+	gwServer *http.Server
 	health *health.Server
 	rdb    redis.UniversalClient
 	store  *redisstore.Store
@@ -69,6 +76,7 @@ type App struct {
 	// is set while a single node could not yet be asked whether it is a
 	// Cluster node (it was down at startup).
 	storeKind        string
+	domain           *tpmetrics.Metrics
 	clusterUnchecked bool
 	clusterMismatch  atomic.Bool
 	// keyChecked is set once the store confirmed the HMAC key's fingerprint;
@@ -92,7 +100,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
-	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 2)}
+	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 3)}
 	secret := []byte(cfg.HMACSecret)
 	addrs := cfg.RedisAddrs
 	if cfg.Embedded() {
@@ -153,6 +161,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
 		grpcprom.WithHistogramBuckets([]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1})))
 	reg.MustRegister(metrics)
+	a.domain = tpmetrics.New(reg)
+	a.rdb.AddHook(a.domain.RedisHook())
 
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
@@ -198,8 +208,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		return status.Error(codes.Internal, "internal error")
 	})
 	a.grpc = grpc.NewServer(append(serverOpts,
-		grpc.ChainUnaryInterceptor(callSlotUnary, metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), authUnary, limitUnary, sizeUnary, a.keyGateUnary),
-		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), authStream, limitStream, streams.Interceptor(), sizeStream, a.keyGateStream),
+		grpc.ChainUnaryInterceptor(callSlotUnary, metrics.UnaryServerInterceptor(), logging.UnaryServerInterceptor(logger, logOpts...), recovery.UnaryServerInterceptor(onPanic), a.domain.UnaryServerInterceptor(), authUnary, limitUnary, sizeUnary, a.keyGateUnary),
+		grpc.ChainStreamInterceptor(callSlotStream, metrics.StreamServerInterceptor(), logging.StreamServerInterceptor(logger, logOpts...), recovery.StreamServerInterceptor(onPanic), a.domain.StreamServerInterceptor(), authStream, limitStream, streams.Interceptor(), sizeStream, a.keyGateStream),
 		// Requests up to 4× the limit are decoded so that MaxRequestBytes can
 		// name the problem; beyond that gRPC refuses them itself.
 		grpc.MaxRecvMsgSize(4*cfg.MaxRecvMsgBytes),
@@ -255,6 +265,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		log.Warn("pprof enabled on the admin port", "admin", a.AdminAddr)
 	}
 	a.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if cfg.HTTPAddr != "" {
+		if err := a.startGateway(ctx, cfg); err != nil {
+			glis.Close()
+			alis.Close()
+			a.closeStore()
+			return nil, err
+		}
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	a.stop = stop
@@ -281,7 +299,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if cfg.Embedded() {
 		storeAddrs = addrs
 	}
-	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "store", a.storeKind, "store_addrs", storeAddrs,
+	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "http", a.HTTPAddr, "store", a.storeKind, "store_addrs", storeAddrs,
 		"auth", authDesc, "tls", cfg.TLSCert != "", "clock", clockDesc)
 	return a, nil
 }
@@ -371,6 +389,7 @@ func (a *App) setReady(ctx context.Context) {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	a.health.SetServingStatus(ReadinessService, st)
+	a.domain.SetReady(st == healthpb.HealthCheckResponse_SERVING)
 }
 
 // watchStore flips readiness when the store stops or starts answering.
@@ -397,6 +416,9 @@ func every(ctx context.Context, d time.Duration, f func()) {
 func (a *App) Shutdown() {
 	a.health.Shutdown()
 	a.stop()
+	gctx, gcancel := context.WithTimeout(context.Background(), a.grace)
+	a.stopGateway(gctx)
+	gcancel()
 	done := make(chan struct{})
 	go func() { a.grpc.GracefulStop(); close(done) }()
 	select {
