@@ -41,7 +41,6 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/claims"
-	"github.com/tierspayant/tierspayant/internal/gateway"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
 	"github.com/tierspayant/tierspayant/internal/legal"
 	tpmetrics "github.com/tierspayant/tierspayant/internal/metrics"
@@ -58,17 +57,12 @@ const ReadinessService = "tierspayant.v1.ClaimService"
 type App struct {
 	GRPCAddr  string
 	AdminAddr string
-	// HTTPAddr is the JSON/HTTP gateway's bound address; empty when
-	// ADJ_HTTP_ADDR is off (gateway.go).
-	HTTPAddr string
 	// Embedded is set when the in-process store is used.
 	Embedded *miniredis.Miniredis
 
 	log    *slog.Logger
 	grpc   *grpc.Server
 	admin  *http.Server
-	gw       *gateway.Gateway
-	gwServer *http.Server
 	health *health.Server
 	rdb    redis.UniversalClient
 	store  *redisstore.Store
@@ -100,7 +94,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
-	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 3)}
+	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 2)}
 	secret := []byte(cfg.HMACSecret)
 	addrs := cfg.RedisAddrs
 	if cfg.Embedded() {
@@ -265,14 +259,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		log.Warn("pprof enabled on the admin port", "admin", a.AdminAddr)
 	}
 	a.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if cfg.HTTPAddr != "" {
-		if err := a.startGateway(ctx, cfg); err != nil {
-			glis.Close()
-			alis.Close()
-			a.closeStore()
-			return nil, err
-		}
-	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	a.stop = stop
@@ -299,7 +285,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if cfg.Embedded() {
 		storeAddrs = addrs
 	}
-	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "http", a.HTTPAddr, "store", a.storeKind, "store_addrs", storeAddrs,
+	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "store", a.storeKind, "store_addrs", storeAddrs,
 		"auth", authDesc, "tls", cfg.TLSCert != "", "clock", clockDesc)
 	return a, nil
 }
@@ -416,9 +402,6 @@ func every(ctx context.Context, d time.Duration, f func()) {
 func (a *App) Shutdown() {
 	a.health.Shutdown()
 	a.stop()
-	gctx, gcancel := context.WithTimeout(context.Background(), a.grace)
-	a.stopGateway(gctx)
-	gcancel()
 	done := make(chan struct{})
 	go func() { a.grpc.GracefulStop(); close(done) }()
 	select {
