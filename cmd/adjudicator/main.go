@@ -85,6 +85,10 @@ func commands() []command {
 		}},
 		{"report delays", "--organism CODE --quarter YYYYQn [client options] [--out FILE]", "write an organism's quarterly delay report (L161-36-3) as CSV", reportDelays},
 		{"audit export", "[--since T] [--before T] [--op OP] [--by ID] [--subject S] [client options] [--out FILE]", "write the audit trail (administrators) as JSON lines, oldest first", auditExport},
+		{"oppositions import", "FILE [--format csv|jsonl] [--batch N] [--resume] [client options]", "import opposition entries from CSV or JSON lines over ImportOppositions (docs/files.md)", oppositionsImport},
+		{"oppositions export", "[--format csv|jsonl] [--all] [client options] [-o FILE]", "write the opposition list, from WatchOppositions (docs/files.md)", oppositionsExport},
+		{"beneficiaries import", "FILE [--format csv|jsonl] [--concurrency N] [client options]", "create or replace beneficiaries from CSV or JSON lines, UpsertBeneficiary calls (docs/files.md)", beneficiariesImport},
+		{"claims export", "--professional ID [--from D] [--to D] [--format csv|jsonl] [client options] [-o FILE]", "write a professional's claims, decisions and payment state (docs/files.md)", claimsExport},
 		{"reconcile", "[--redis ADDRS] [--since-year YYYY]", "recompute counters and debts from the audit streams; exit 1 on any difference", reconcile},
 		{"version", "", "print the module version, the commit and the Go version", func(_ context.Context, a []string, _ env, out, _ io.Writer) error {
 			if len(a) > 0 {
@@ -135,6 +139,14 @@ func pick(args []string) (command, []string, error) {
 	}
 	if args[0] == "audit" {
 		return command{}, nil, usagef("unknown audit command %q (audit commands: export)", strings.Join(args[1:], " "))
+	}
+	switch args[0] {
+	case "oppositions":
+		return command{}, nil, usagef("unknown oppositions command %q (oppositions commands: import, export)", strings.Join(args[1:], " "))
+	case "beneficiaries":
+		return command{}, nil, usagef("unknown beneficiaries command %q (beneficiaries commands: import)", strings.Join(args[1:], " "))
+	case "claims":
+		return command{}, nil, usagef("unknown claims command %q (claims commands: export)", strings.Join(args[1:], " "))
 	}
 	if args[0] == "report" {
 		return command{}, nil, usagef("unknown report %q (reports: delays)", strings.Join(args[1:], " "))
