@@ -113,3 +113,4 @@ test-cluster: redis ## the store's integration suite on a local 3-master Redis C
 include mk/chaos.mk
 include mk/perf.mk
 include mk/law.mk
+include mk/deploy.mk
