@@ -1,0 +1,238 @@
+package metrics_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/app"
+	"github.com/tierspayant/tierspayant/internal/platform/config"
+	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	redistest.StopShared()
+	os.Exit(code)
+}
+
+// The personal and business identifiers of the scenario: none may appear in
+// /metrics, as a label or a value.
+const (
+	nir          = "185057800608491"
+	professional = "10000000009"
+	organismCode = "CPAM75"
+)
+
+// clock: Tue 11 Mar 2025, 10:00 Paris, the day after the care.
+var clock = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
+
+// startApp starts the real adjudicator on a fresh database of the test
+// binary's redis-server, with the fixed clock and open authentication.
+func startApp(t *testing.T) (*app.App, *grpc.ClientConn) {
+	t.Helper()
+	srv := redistest.Shared(t)
+	cfg := config.Defaults()
+	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", clock, "open"
+	cfg.RedisAddrs, cfg.RedisDB = []string{srv.Addr}, srv.NewDB(t)
+	cfg.HMACSecret = strings.Repeat("m", 32) + strconv.FormatInt(time.Now().UnixNano(), 36)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(a.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(); cancel(); a.Shutdown() })
+	return a, conn
+}
+
+func claim(id, card string) *tpv1.Claim {
+	return &tpv1.Claim{
+		ClaimId:   id,
+		CreatedAt: timestamppb.New(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)),
+		Professional: &tpv1.Professional{Id: professional, IdKind: tpv1.ProfessionalIdKind_PROFESSIONAL_ID_KIND_RPPS,
+			Profession: tpv1.Profession_PROFESSION_PHYSICIAN, Departement: "75"},
+		Identification: &tpv1.Identification{Kind: tpv1.IdentificationKind_IDENTIFICATION_KIND_VITALE_CARD, Value: card},
+		Nir:            nir,
+		Nature:         tpv1.InsuranceNature_INSURANCE_NATURE_MALADIE,
+		Mode:           tpv1.TiersPayantMode_TIERS_PAYANT_MODE_AMO_ONLY,
+		Lines: []*tpv1.ClaimLine{{LineId: "1", Code: "G", Category: tpv1.Category_CATEGORY_PHYSICIAN, CareDate: "2025-03-10",
+			UnitPrice: "30.00", Quantity: 1, Parcours: tpv1.Parcours_PARCOURS_RESPECTED}},
+	}
+}
+
+// scenario registers the beneficiary, adjudicates claimID (twice: the second
+// is a replay), one claim by stream, pays the first late and checks a card's
+// opposition. It returns the identifiers that must not leak.
+func scenario(t *testing.T, conn *grpc.ClientConn, claimID string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bc := tpv1.NewBeneficiaryServiceClient(conn)
+	up, err := bc.UpsertBeneficiary(ctx, &tpv1.UpsertBeneficiaryRequest{Beneficiary: &tpv1.Beneficiary{
+		Nir: nir, BirthDate: "1985-05-20", Rights: []*tpv1.DatePeriod{{Start: "2020-01-01"}},
+		Organisms:          []*tpv1.OrganismAttachment{{OrganismCode: organismCode, Period: &tpv1.DatePeriod{Start: "2020-01-01"}}},
+		HasMedecinTraitant: true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := tpv1.NewClaimServiceClient(conn)
+	card := "CARD-" + claimID
+	for range 2 {
+		adj, err := cc.Adjudicate(ctx, &tpv1.AdjudicateRequest{Claim: claim(claimID, card)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := adj.GetDecision(); d.GetStatus() != tpv1.DecisionStatus_DECISION_STATUS_ACCEPTED || d.GetTotals().GetAmo() != "21.00" {
+			t.Fatalf("decision: %v %v %v", d.GetStatus(), d.GetTotals(), d.GetReasons())
+		}
+	}
+	st, err := cc.AdjudicateStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamID := claimID + "-s"
+	if err := st.Send(&tpv1.AdjudicateStreamRequest{Claim: claim(streamID, card)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := st.Recv(); err != nil || r.GetDecision() == nil {
+		t.Fatalf("stream: %v %v", r, err)
+	}
+	// Paid Mon 24 Mar 2025, working day 9: late, 1.00 € of penalty.
+	rp, err := tpv1.NewPaymentServiceClient(conn).RecordPayment(ctx, &tpv1.RecordPaymentRequest{ClaimId: claimID,
+		PaidAt: timestamppb.New(time.Date(2025, 3, 24, 10, 0, 0, 0, time.UTC)), PaymentReference: "VIR-" + claimID})
+	if err != nil || rp.GetTracking().GetPenalty() != "1.00" {
+		t.Fatalf("payment: %v %v", rp, err)
+	}
+	if _, err := tpv1.NewOppositionServiceClient(conn).CheckOpposition(ctx, &tpv1.CheckOppositionRequest{Identifier: card}); err != nil {
+		t.Fatal(err)
+	}
+	return []string{nir, claimID, streamID, professional, card, up.GetBeneficiaryRef(), organismCode}
+}
+
+// scrape returns the admin port's /metrics text.
+func scrape(t *testing.T, a *app.App) string {
+	t.Helper()
+	resp, err := http.Get("http://" + a.AdminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d %v", resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+// sample is the value of the series written exactly as series (name and
+// labels in the exposition's order), or -1 when absent.
+func sample(text, series string) float64 {
+	for _, l := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(l, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// repoRoot is the module's root, from this file's place.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func TestAppMetricsNoIdentifiers(t *testing.T) {
+	a, conn := startApp(t)
+	id := "MET-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	secrets := scenario(t, conn, id)
+	text := scrape(t, a)
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("/metrics contains %q", s)
+		}
+	}
+	want := map[string]float64{
+		`tierspayant_decisions_total{guarantee="guaranteed",replayed="false",status="accepted"}`: 2,
+		`tierspayant_decisions_total{guarantee="guaranteed",replayed="true",status="accepted"}`:  1,
+		`tierspayant_amounts_cents_total{payer="amo"}`:                                         4200,
+		`tierspayant_payments_recorded_total{timeliness="late"}`:                               1,
+		`tierspayant_late_penalties_cents_total`:                                               100,
+		`tierspayant_opposition_checks_total{result="not_opposed"}`:                            1,
+		`tierspayant_ready`: 1,
+		`tierspayant_streams_open{grpc_method="/tierspayant.v1.ClaimService/AdjudicateStream"}`: 0,
+	}
+	for series, v := range want {
+		if got := sample(text, series); got != v {
+			t.Errorf("%s = %v, want %v", series, got, v)
+		}
+	}
+	for _, series := range []string{`tierspayant_redis_command_duration_seconds_count{command="evalsha"}`,
+		`tierspayant_redis_command_duration_seconds_count{command="set"}`} {
+		if got := sample(text, series); got < 1 {
+			t.Errorf("%s = %v, want at least 1", series, got)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^tierspayant_build_info\{goversion="go[^"]+",revision="[^"]+",version="[^"]+"\} 1$`).MatchString(text) {
+		t.Errorf("no build info in\n%s", grep(text, "build_info"))
+	}
+}
+
+// TestAppMetricsLabelsBounded checks that every label value of the domain
+// metrics is one of the fixed values the package writes.
+func TestAppMetricsLabelsBounded(t *testing.T) {
+	a, conn := startApp(t)
+	scenario(t, conn, "MET-B-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	allowed := regexp.MustCompile(`^(accepted|partial|rejected|unspecified|guaranteed|not_guaranteed|true|false|amo|amc|patient|` +
+		`[a-z_]+|[A-Z][A-Z0-9_]*|/tierspayant\.v1\.[A-Za-z]+/[A-Za-z]+|/grpc\.[a-z.]+\.[A-Za-z]+/[A-Za-z]+|go[0-9.a-z-]+|unknown|\(devel\)|v[0-9][0-9A-Za-z.+-]*|[0-9a-f]{40}(-dirty)?)$`)
+	label := regexp.MustCompile(`([a-z_]+)="([^"]*)"`)
+	for _, l := range strings.Split(scrape(t, a), "\n") {
+		if !strings.HasPrefix(l, "tierspayant_") {
+			continue
+		}
+		for _, m := range label.FindAllStringSubmatch(l, -1) {
+			if m[1] == "le" {
+				continue
+			}
+			if !allowed.MatchString(m[2]) || strings.ContainsAny(m[2], "0123456789") && m[1] != "revision" && m[1] != "version" && m[1] != "goversion" && !strings.HasPrefix(m[2], "/") {
+				t.Errorf("label %s=%q in %s", m[1], m[2], l)
+			}
+		}
+	}
+}
+
+func grep(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
