@@ -41,6 +41,7 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/gateway"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
 	"github.com/tierspayant/tierspayant/internal/legal"
 	tpmetrics "github.com/tierspayant/tierspayant/internal/metrics"
@@ -57,8 +58,14 @@ const ReadinessService = "tierspayant.v1.ClaimService"
 type App struct {
 	GRPCAddr  string
 	AdminAddr string
+	// HTTPAddr is the JSON/HTTP gateway's bound address; empty when
+	// ADJ_HTTP_ADDR is off (gateway.go).
+	HTTPAddr string
 	// Embedded is set when the in-process store is used.
 	Embedded *miniredis.Miniredis
+	// gw and gwServer are the JSON/HTTP gateway, nil when off.
+	gw       *gateway.Gateway
+	gwServer *http.Server
 
 	log    *slog.Logger
 	grpc   *grpc.Server
@@ -94,7 +101,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
-	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 2)}
+	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 3)}
 	secret := []byte(cfg.HMACSecret)
 	addrs := cfg.RedisAddrs
 	if cfg.Embedded() {
@@ -259,6 +266,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		log.Warn("pprof enabled on the admin port", "admin", a.AdminAddr)
 	}
 	a.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if cfg.HTTPAddr != "" {
+		if err := a.startGateway(ctx, cfg); err != nil {
+			glis.Close()
+			alis.Close()
+			a.closeStore()
+			return nil, err
+		}
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	a.stop = stop
@@ -285,7 +300,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if cfg.Embedded() {
 		storeAddrs = addrs
 	}
-	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "store", a.storeKind, "store_addrs", storeAddrs,
+	log.Info("adjudicator serving", "grpc", a.GRPCAddr, "admin", a.AdminAddr, "http", a.HTTPAddr, "store", a.storeKind, "store_addrs", storeAddrs,
 		"auth", authDesc, "tls", cfg.TLSCert != "", "clock", clockDesc)
 	return a, nil
 }
@@ -402,6 +417,9 @@ func every(ctx context.Context, d time.Duration, f func()) {
 func (a *App) Shutdown() {
 	a.health.Shutdown()
 	a.stop()
+	gctx, gcancel := context.WithTimeout(context.Background(), a.grace)
+	a.stopGateway(gctx)
+	gcancel()
 	done := make(chan struct{})
 	go func() { a.grpc.GracefulStop(); close(done) }()
 	select {

@@ -28,6 +28,9 @@ type Config struct {
 	GRPCAddr string
 	// AdminAddr serves /metrics and /healthz over HTTP (ADJ_ADMIN_ADDR).
 	AdminAddr string
+	// HTTPAddr serves the JSON/HTTP gateway (ADJ_HTTP_ADDR, docs/http.md);
+	// empty: no gateway (ADJ_HTTP_ADDR=off, the default).
+	HTTPAddr string
 	// RedisAddrs is the Redis address list (ADJ_REDIS_ADDRS, comma
 	// separated): one address for a single node, several for a Cluster.
 	// Empty means the embedded in-process store.
@@ -117,6 +120,7 @@ type Variable struct {
 var Variables = []Variable{
 	{"ADJ_GRPC_ADDR", "127.0.0.1:50051", "gRPC listen address", func(c *Config, v string) error { c.GRPCAddr = v; return nil }},
 	{"ADJ_ADMIN_ADDR", "127.0.0.1:9090", "admin HTTP address: /metrics, /healthz, /readyz", func(c *Config, v string) error { c.AdminAddr = v; return nil }},
+	{"ADJ_HTTP_ADDR", "off", "JSON/HTTP gateway address (docs/http.md), same authentication as gRPC; off: no gateway", setHTTPAddr},
 	{"ADJ_REDIS_ADDRS", "", "Redis addresses, comma separated; empty: the embedded in-process store (data lost on exit)", setAddrs},
 	{"ADJ_REDIS_MASTER_NAME", "", "Sentinel master name: the addresses are then Sentinels", func(c *Config, v string) error { c.RedisMasterName = v; return nil }},
 	{"ADJ_REDIS_CLUSTER", "false", "use the Cluster client even with one seed address (a Cluster node is also detected at startup)", func(c *Config, v string) error { return parseBool(v, &c.RedisCluster) }},
@@ -176,6 +180,15 @@ var ClientVariables = []Variable{
 	{Name: "ADJ_CLIENT_KEY", Help: "client commands: client private key file (--key)"},
 	{Name: "ADJ_CLIENT_TOKEN", Help: "client commands: bearer token (--token); prefer ADJ_CLIENT_TOKEN_FILE"},
 	{Name: "ADJ_CLIENT_TOKEN_FILE", Help: "client commands: file holding the bearer token (--token-file)"},
+}
+
+// setHTTPAddr reads ADJ_HTTP_ADDR: off leaves the gateway out.
+func setHTTPAddr(c *Config, v string) error {
+	if v == "off" {
+		v = ""
+	}
+	c.HTTPAddr = v
+	return nil
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -296,7 +309,10 @@ func (c Config) StoreKind() string {
 // Validate checks the cross-field rules.
 func (c Config) Validate() []error {
 	var errs []error
-	for _, f := range []struct{ name, addr string }{{"ADJ_GRPC_ADDR", c.GRPCAddr}, {"ADJ_ADMIN_ADDR", c.AdminAddr}} {
+	for _, f := range []struct{ name, addr string }{{"ADJ_GRPC_ADDR", c.GRPCAddr}, {"ADJ_ADMIN_ADDR", c.AdminAddr}, {"ADJ_HTTP_ADDR", c.HTTPAddr}} {
+		if f.addr == "" && f.name == "ADJ_HTTP_ADDR" {
+			continue
+		}
 		if _, _, err := net.SplitHostPort(f.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port", f.name, f.addr))
 		}

@@ -1,0 +1,172 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tierspayant/tierspayant/internal/app"
+	"github.com/tierspayant/tierspayant/internal/grpcapi"
+	"github.com/tierspayant/tierspayant/internal/platform/config"
+	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
+)
+
+// The claim of docs/http.md (the README walk-through's), as billing software
+// would send it with curl.
+const httpClaim = `{"claim":{"claim_id":"10000000009-H0001","created_at":"2025-03-10T10:00:00Z",
+  "professional":{"id":"10000000009","id_kind":"PROFESSIONAL_ID_KIND_RPPS","profession":"PROFESSION_PHYSICIAN","departement":"75"},
+  "identification":{"kind":"IDENTIFICATION_KIND_VITALE_CARD","value":"1234567890"},
+  "nir":"185057800608491","nature":"INSURANCE_NATURE_MALADIE","mode":"TIERS_PAYANT_MODE_AMO_ONLY",
+  "lines":[{"line_id":"1","code":"G","category":"CATEGORY_PHYSICIAN","care_date":"2025-03-10",
+  "unit_price":"30.00","quantity":1,"parcours":"PARCOURS_RESPECTED"}]}}`
+
+const httpBeneficiary = `{"beneficiary":{"nir":"185057800608491","birth_date":"1985-05-20",
+  "rights":[{"start":"2020-01-01"}],"organisms":[{"organism_code":"CPAM75","period":{"start":"2020-01-01"}}],
+  "has_medecin_traitant":true}}`
+
+// startHTTP starts the service with the gateway on, bearer tokens required
+// (admin-token: administrator; pro-token: another professional than the
+// claim's).
+func startHTTP(t *testing.T, redisAddr string) *app.App {
+	t.Helper()
+	tf := filepath.Join(t.TempDir(), "tokens.json")
+	entries := fmt.Sprintf(`[{"id":"admin","sha256":%q,"role":"admin"},{"id":"pro","sha256":%q,"role":"professional","professional":"10000000017"}]`,
+		grpcapi.TokenHash("admin-token"), grpcapi.TokenHash("pro-token"))
+	if err := os.WriteFile(tf, []byte(entries), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := startWith(t, redisAddr, func(c *config.Config) {
+		c.HTTPAddr, c.TokensFile, c.Auth = "127.0.0.1:0", tf, "on"
+	})
+	if a.HTTPAddr == "" {
+		t.Fatal("ADJ_HTTP_ADDR given: the gateway should listen")
+	}
+	return a
+}
+
+// call sends one HTTP request and decodes the JSON answer.
+func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d, not JSON: %v\n%s", method, url, resp.StatusCode, err, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func TestHTTPGatewayEmbedded(t *testing.T) { httpScenario(t, startHTTP(t, "")) }
+
+func TestHTTPGatewayRedis(t *testing.T) {
+	httpScenario(t, startHTTP(t, redistest.Shared(t).Addr))
+}
+
+func httpScenario(t *testing.T, a *app.App) {
+	base := "http://" + a.HTTPAddr
+
+	// The OpenAPI document lists the REST paths.
+	code, doc := call(t, "GET", base+"/openapi.json", "", "")
+	paths, _ := doc["paths"].(map[string]any)
+	if code != http.StatusOK || doc["swagger"] != "2.0" {
+		t.Fatalf("/openapi.json: %d %v", code, doc["swagger"])
+	}
+	for _, p := range []string{"/v1/claims:adjudicate", "/v1/claims/{claimId}", "/v1/claims:simulate", "/v1/claims/{claimId}:cancel",
+		"/v1/oppositions/{identifier}:check", "/tierspayant.v1.BeneficiaryService/UpsertBeneficiary"} {
+		if _, ok := paths[p]; !ok {
+			t.Errorf("/openapi.json lacks %s", p)
+		}
+	}
+
+	// Authentication is the gRPC listener's: no token, a wrong token, a
+	// caller without the right.
+	for _, tc := range []struct {
+		token string
+		want  int
+		code  float64
+	}{{"", http.StatusUnauthorized, 16}, {"wrong-token", http.StatusUnauthorized, 16}, {"pro-token", http.StatusForbidden, 7}} {
+		code, body := call(t, "POST", base+"/v1/claims:adjudicate", tc.token, httpClaim)
+		if code != tc.want || body["code"] != tc.code {
+			t.Errorf("token %q: %d %v, want %d with code %v", tc.token, code, body, tc.want, tc.code)
+		}
+	}
+
+	// The unbound form of a method without a REST path.
+	code, body := call(t, "POST", base+"/tierspayant.v1.BeneficiaryService/UpsertBeneficiary", "admin-token", httpBeneficiary)
+	if code != http.StatusOK || body["beneficiaryRef"] == "" {
+		t.Fatalf("upsert beneficiary: %d %v", code, body)
+	}
+
+	// Adjudicate, then read the decision back.
+	code, body = call(t, "POST", base+"/v1/claims:adjudicate", "admin-token", httpClaim)
+	d, _ := body["decision"].(map[string]any)
+	if code != http.StatusOK || d["status"] != "DECISION_STATUS_ACCEPTED" || d["claimId"] != "10000000009-H0001" {
+		t.Fatalf("adjudicate: %d %v", code, body)
+	}
+	if tot, _ := d["totals"].(map[string]any); tot["amo"] != "21.00" || tot["patientDebt"] != "2.00" {
+		t.Errorf("adjudicate totals: %v", d["totals"])
+	}
+	code, body = call(t, "GET", base+"/v1/claims/10000000009-H0001", "admin-token", "")
+	d, _ = body["decision"].(map[string]any)
+	if code != http.StatusOK || d["claimId"] != "10000000009-H0001" || body["cancelled"] != false {
+		t.Fatalf("get claim: %d %v", code, body)
+	}
+	code, body = call(t, "GET", base+"/v1/claims/10000000009-NONE", "admin-token", "")
+	if code != http.StatusNotFound || body["code"] != float64(5) {
+		t.Errorf("unknown claim: %d %v, want 404 with code 5", code, body)
+	}
+
+	// A malformed claim: 400 with the BadRequest of the gRPC status.
+	bad := strings.Replace(strings.Replace(httpClaim, `"nir":"185057800608491",`, "", 1), `"unit_price":"30.00"`, `"unit_price":"-1"`, 1)
+	code, body = call(t, "POST", base+"/v1/claims:adjudicate", "admin-token", bad)
+	if code != http.StatusBadRequest || body["code"] != float64(3) {
+		t.Fatalf("malformed claim: %d %v, want 400 with code 3", code, body)
+	}
+	fields := map[string]bool{}
+	details, _ := body["details"].([]any)
+	for _, det := range details {
+		m, _ := det.(map[string]any)
+		if m["@type"] != "type.googleapis.com/google.rpc.BadRequest" {
+			continue
+		}
+		vs, _ := m["fieldViolations"].([]any)
+		for _, v := range vs {
+			fv, _ := v.(map[string]any)
+			fields[fmt.Sprint(fv["field"])] = fv["description"] != ""
+		}
+	}
+	if len(fields) < 2 {
+		t.Errorf("malformed claim: want the BadRequest field violations of nir and unit_price in the JSON body, got %v", body)
+	}
+	for f := range fields {
+		if !strings.Contains(f, "nir") && !strings.Contains(f, "unit_price") {
+			t.Errorf("unexpected violation %q", f)
+		}
+	}
+
+	// A misspelt field is refused, not dropped.
+	code, body = call(t, "POST", base+"/v1/claims:adjudicate", "admin-token", strings.Replace(httpClaim, `"nature"`, `"natur"`, 1))
+	if code != http.StatusBadRequest {
+		t.Errorf("unknown field: %d %v, want 400", code, body)
+	}
+}
