@@ -34,9 +34,9 @@ var oppositionColumns = []string{"identifier", "reason", "effective_at", "record
 // maxImportCall is the service's limit per ImportOppositions call.
 const maxImportCall = 200000
 
-// afterImportBatch, when set (tests), runs after each acknowledged call with
-// the last line it covered.
-var afterImportBatch func(line int)
+// importHookKey carries, in tests, a function run after each acknowledged
+// call with the last line it covered.
+type importHookKey struct{}
 
 // paris is the time zone of a bare date in an effective_at column.
 var paris = func() *time.Location {
@@ -297,8 +297,8 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		if err := saveState(lastLine); err != nil {
 			return err
 		}
-		if afterImportBatch != nil {
-			afterImportBatch(lastLine)
+		if hook, ok := ctx.Value(importHookKey{}).(func(int)); ok {
+			hook(lastLine)
 		}
 		return nil
 	}
