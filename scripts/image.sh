@@ -50,13 +50,16 @@ if [ ! -r "$CA_BUNDLE" ]; then
 fi
 
 src=.
+buildvcs=auto
 if [ -n "${IMAGE_FROM:-}" ]; then
   version=$(git describe --tags --always "$IMAGE_FROM")
   revision=$(git rev-parse "$IMAGE_FROM^{commit}")
-  src=.tmp/image/src
-  rm -rf "$src"
-  mkdir -p "$src"
+  # Outside the repository, so that the build does not stamp the working
+  # tree's VCS state on a binary built from a commit.
+  src=$(mktemp -d)
+  trap 'rm -rf "$src"' EXIT
   git archive "$revision" | tar -x -C "$src"
+  buildvcs=false
 else
   version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
   revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -68,7 +71,7 @@ ctx=.tmp/image/ctx
 rm -rf "$ctx"
 mkdir -p "$ctx"
 echo "image: building the static binary ($version)" >&2
-(cd "$src" && CGO_ENABLED=0 go build -trimpath -buildvcs=auto -ldflags='-s -w' -o "$root/$ctx/adjudicator" ./cmd/adjudicator)
+(cd "$src" && CGO_ENABLED=0 go build -trimpath -buildvcs=$buildvcs -ldflags='-s -w' -o "$root/$ctx/adjudicator" ./cmd/adjudicator)
 cp "$CA_BUNDLE" "$ctx/ca-certificates.crt"
 
 args=(--file deploy/Containerfile --tag "$IMAGE:$TAG"
