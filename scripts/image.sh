@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make image: the adjudicator's OCI image, FROM scratch (deploy/Containerfile).
 #
-# Stages a build context in .tmp/image/ctx (a static binary built with
+# Stages a build context in .tmp/image/ctx.* (a static binary built with
 # CGO_ENABLED=0 and the host's CA bundle), then builds with Debian's podman
 # (or buildah), installing podman with apt-get when neither is there and we
 # are root. Overlay storage when it works, vfs otherwise (sandboxes, nested
@@ -49,6 +49,9 @@ if [ ! -r "$CA_BUNDLE" ]; then
   exit 1
 fi
 
+# Temporary folders removed on exit.
+cleanup=()
+trap 'rm -rf "${cleanup[@]}"' EXIT
 src=.
 buildvcs=auto
 if [ -n "${IMAGE_FROM:-}" ]; then
@@ -57,7 +60,7 @@ if [ -n "${IMAGE_FROM:-}" ]; then
   # Outside the repository, so that the build does not stamp the working
   # tree's VCS state on a binary built from a commit.
   src=$(mktemp -d)
-  trap 'rm -rf "$src"' EXIT
+  cleanup+=("$src")
   git archive "$revision" | tar -x -C "$src"
   buildvcs=false
 else
@@ -67,9 +70,10 @@ fi
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 TAG=${TAG:-$version}
 
-ctx=.tmp/image/ctx
-rm -rf "$ctx"
-mkdir -p "$ctx"
+# A context of its own per build: make image and the test may run at once.
+mkdir -p .tmp/image
+ctx=$(mktemp -d .tmp/image/ctx.XXXXXX)
+cleanup+=("$root/$ctx")
 echo "image: building the static binary ($version)" >&2
 (cd "$src" && CGO_ENABLED=0 go build -trimpath -buildvcs=$buildvcs -ldflags='-s -w' -o "$root/$ctx/adjudicator" ./cmd/adjudicator)
 cp "$CA_BUNDLE" "$ctx/ca-certificates.crt"
