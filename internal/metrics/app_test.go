@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
@@ -45,11 +47,22 @@ var clock = time.Date(2025, 3, 11, 9, 0, 0, 0, time.UTC)
 // binary's redis-server, with the fixed clock and open authentication.
 func startApp(t *testing.T) (*app.App, *grpc.ClientConn) {
 	t.Helper()
+	return startAppWith(t, nil)
+}
+
+type cfgT = config.Config
+
+// startAppWith is startApp with the configuration changed by mutate.
+func startAppWith(t *testing.T, mutate func(*cfgT)) (*app.App, *grpc.ClientConn) {
+	t.Helper()
 	srv := redistest.Shared(t)
 	cfg := config.Defaults()
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Clock, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", clock, "open"
 	cfg.RedisAddrs, cfg.RedisDB = []string{srv.Addr}, srv.NewDB(t)
 	cfg.HMACSecret = strings.Repeat("m", 32) + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -181,10 +194,10 @@ func TestAppMetricsNoIdentifiers(t *testing.T) {
 	want := map[string]float64{
 		`tierspayant_decisions_total{guarantee="guaranteed",replayed="false",status="accepted"}`: 2,
 		`tierspayant_decisions_total{guarantee="guaranteed",replayed="true",status="accepted"}`:  1,
-		`tierspayant_amounts_cents_total{payer="amo"}`:                                         4200,
-		`tierspayant_payments_recorded_total{timeliness="late"}`:                               1,
-		`tierspayant_late_penalties_cents_total`:                                               100,
-		`tierspayant_opposition_checks_total{result="not_opposed"}`:                            1,
+		`tierspayant_amounts_cents_total{payer="amo"}`:                                           4200,
+		`tierspayant_payments_recorded_total{timeliness="late"}`:                                 1,
+		`tierspayant_late_penalties_cents_total`:                                                 100,
+		`tierspayant_opposition_checks_total{result="not_opposed"}`:                              1,
 		`tierspayant_ready`: 1,
 		`tierspayant_streams_open{grpc_method="/tierspayant.v1.ClaimService/AdjudicateStream"}`: 0,
 	}
@@ -204,26 +217,47 @@ func TestAppMetricsNoIdentifiers(t *testing.T) {
 	}
 }
 
-// TestAppMetricsLabelsBounded checks that every label value of the domain
-// metrics is one of the fixed values the package writes.
+// TestAppMetricsLabelsBounded checks that every label of the domain metrics
+// is a known one and its value one of the fixed values the package writes:
+// no digit (a NIR, an RPPS, a claim id) outside the build's labels.
 func TestAppMetricsLabelsBounded(t *testing.T) {
 	a, conn := startApp(t)
 	scenario(t, conn, "MET-B-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	allowed := regexp.MustCompile(`^(accepted|partial|rejected|unspecified|guaranteed|not_guaranteed|true|false|amo|amc|patient|` +
-		`[a-z_]+|[A-Z][A-Z0-9_]*|/tierspayant\.v1\.[A-Za-z]+/[A-Za-z]+|/grpc\.[a-z.]+\.[A-Za-z]+/[A-Za-z]+|go[0-9.a-z-]+|unknown|\(devel\)|v[0-9][0-9A-Za-z.+-]*|[0-9a-f]{40}(-dirty)?)$`)
+	allowed := map[string]*regexp.Regexp{
+		"status":      regexp.MustCompile(`^(accepted|partial|rejected|unspecified)$`),
+		"guarantee":   regexp.MustCompile(`^(guaranteed|not_guaranteed|unspecified)$`),
+		"replayed":    regexp.MustCompile(`^(true|false)$`),
+		"code":        regexp.MustCompile(`^[A-Z][A-Z_]*$`),
+		"payer":       regexp.MustCompile(`^(amo|amc|patient)$`),
+		"cap":         regexp.MustCompile(`^[a-z_]+$`),
+		"grpc_code":   regexp.MustCompile(`^(OK|Canceled|Unknown|InvalidArgument|DeadlineExceeded|NotFound|AlreadyExists|PermissionDenied|ResourceExhausted|FailedPrecondition|Aborted|OutOfRange|Unimplemented|Internal|Unavailable|DataLoss|Unauthenticated)$`),
+		"result":      regexp.MustCompile(`^(opposed|not_opposed)$`),
+		"source":      regexp.MustCompile(`^(check|claim)$`),
+		"timeliness":  regexp.MustCompile(`^(within_deadline|late|not_guaranteed)$`),
+		"command":     regexp.MustCompile(`^[a-z]+$`),
+		"grpc_method": regexp.MustCompile(`^/(tierspayant\.v1\.[A-Za-z]+|grpc\.[a-z_.]+\.[A-Za-z]+)/[A-Za-z]+$`),
+		"limit":       regexp.MustCompile(`^(calls_per_second|streams_server|streams_per_client|other)$`),
+		"le":          regexp.MustCompile(`^([0-9.e+-]+|\+Inf)$`),
+		"version":     regexp.MustCompile(`^(unknown|\(devel\)|v[0-9][0-9A-Za-z.+-]*)$`),
+		"revision":    regexp.MustCompile(`^(unknown|[0-9a-f]{40}(-dirty)?)$`),
+		"goversion":   regexp.MustCompile(`^go[0-9][0-9A-Za-z.+ -]*$`),
+	}
 	label := regexp.MustCompile(`([a-z_]+)="([^"]*)"`)
+	n := 0
 	for _, l := range strings.Split(scrape(t, a), "\n") {
 		if !strings.HasPrefix(l, "tierspayant_") {
 			continue
 		}
 		for _, m := range label.FindAllStringSubmatch(l, -1) {
-			if m[1] == "le" {
-				continue
-			}
-			if !allowed.MatchString(m[2]) || strings.ContainsAny(m[2], "0123456789") && m[1] != "revision" && m[1] != "version" && m[1] != "goversion" && !strings.HasPrefix(m[2], "/") {
+			n++
+			re, ok := allowed[m[1]]
+			if !ok || !re.MatchString(m[2]) {
 				t.Errorf("label %s=%q in %s", m[1], m[2], l)
 			}
 		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d labels seen", n)
 	}
 }
 
@@ -235,4 +269,17 @@ func grep(text, s string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// refuse calls until the rate limiter refuses one.
+func refuse(t *testing.T, conn *grpc.ClientConn) {
+	t.Helper()
+	cc := tpv1.NewClaimServiceClient(conn)
+	for range 200 {
+		_, err := cc.GetClaim(context.Background(), &tpv1.GetClaimRequest{ClaimId: "NONE"})
+		if status.Code(err) == codes.ResourceExhausted {
+			return
+		}
+	}
+	t.Fatal("the rate limiter refused nothing")
 }

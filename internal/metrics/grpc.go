@@ -165,7 +165,7 @@ func (m *Metrics) observeResponse(resp any) {
 		m.observeDecision(r.GetDecision())
 	case *tpv1.AdjudicateStreamResponse:
 		if e := r.GetError(); e != nil {
-			m.streamErrors.WithLabelValues(codes.Code(e.GetCode()).String()).Inc()
+			m.streamErrors.WithLabelValues(codeLabel(e.GetCode())).Inc()
 		} else {
 			m.observeDecision(r.GetDecision())
 		}
@@ -259,4 +259,12 @@ var streamingMethods = []string{
 	tpv1.ClaimService_AdjudicateStream_FullMethodName,
 	tpv1.OppositionService_ImportOppositions_FullMethodName,
 	tpv1.OppositionService_WatchOppositions_FullMethodName,
+}
+
+// codeLabel is a gRPC code's name; a number outside the 17 codes is Unknown.
+func codeLabel(c int32) string {
+	if c < 0 || c > int32(codes.Unauthenticated) {
+		return codes.Unknown.String()
+	}
+	return codes.Code(c).String()
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopspring/decimal"
+	"google.golang.org/grpc/codes"
 )
 
 // Namespace prefixes every metric of this package.
@@ -107,6 +108,14 @@ func (m *Metrics) initialize() {
 	}
 	for _, p := range []string{payerAMO, payerAMC, payerPatient} {
 		m.amounts.WithLabelValues(p)
+	}
+	for c := range reasonCodes {
+		m.reasons.WithLabelValues(c)
+	}
+	m.reasons.WithLabelValues(otherCode)
+	for _, c := range []codes.Code{codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition,
+		codes.PermissionDenied, codes.ResourceExhausted, codes.Unavailable, codes.Internal} {
+		m.streamErrors.WithLabelValues(c.String())
 	}
 	for _, c := range capByReason {
 		m.caps.WithLabelValues(c)

@@ -60,8 +60,9 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 
 func (h redisHook) observe(command string, d time.Duration, err error) {
 	h.m.redisDuration.WithLabelValues(command).Observe(d.Seconds())
+	errs := h.m.redisErrors.WithLabelValues(command) // the series exists from the first command
 	if failed(err) {
-		h.m.redisErrors.WithLabelValues(command).Inc()
+		errs.Inc()
 	}
 }
 
