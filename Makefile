@@ -12,6 +12,12 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION       := v2.34.0
 GRPCURL_VERSION            := v1.9.4
 BENCHSTAT_VERSION          := v0.0.0-20260908200009-22c9c6c9d4da
+GOLANGCI_LINT_VERSION      := v2.15.0
+
+# The last release of the API, v0.1.0: every change to proto/ is checked against
+# it (buf breaking). By commit, since a clone does not always carry tags; the tag
+# v0.1.0 names the same commit.
+API_RELEASE_COMMIT := 95a27facb62d72ea7c32af5fc66891862952e612
 
 TOOLS := $(CURDIR)/.tmp/bin
 export PATH := $(TOOLS):$(PATH)
@@ -33,12 +39,15 @@ $(TOOLS)/protoc-gen-openapiv2:
 $(TOOLS)/grpcurl:
 	GOBIN=$(TOOLS) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
 $(TOOLS)/benchstat:
 	GOBIN=$(TOOLS) go install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
 GEN_TOOLS := $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway $(TOOLS)/protoc-gen-openapiv2
 
-tools: $(GEN_TOOLS) $(TOOLS)/grpcurl ## install the pinned tools into .tmp/bin
+tools: $(GEN_TOOLS) $(TOOLS)/grpcurl $(TOOLS)/golangci-lint ## install the pinned tools into .tmp/bin
 
 redis: ## make sure redis-server is installed (Debian package)
 	@scripts/ensure-redis.sh
@@ -59,9 +68,11 @@ generate: $(GEN_TOOLS) ## regenerate gen/ (messages, gRPC, JSON/HTTP gateway, Op
 generate-check: generate ## fail when gen/ or docs/API.md does not match proto/
 	@if [ -n "$$(git status --porcelain -- gen docs/API.md)" ]; then git status --porcelain -- gen docs/API.md; echo "gen/ or docs/API.md is stale: run make generate and commit"; exit 1; fi
 
-lint: $(TOOLS)/buf size-check ## buf lint and format, go vet, gofmt check, go.mod tidy, no large tracked file
+lint: $(TOOLS)/buf $(TOOLS)/golangci-lint size-check ## buf lint, format and breaking (against v0.1.0), golangci-lint (.golangci.yml), go vet, gofmt, go.mod tidy, no large tracked file
 	buf lint
 	buf format -d --exit-code
+	buf breaking --against '.git#ref=$(API_RELEASE_COMMIT)'
+	golangci-lint run ./...
 	go mod tidy -diff
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -23,7 +23,7 @@ const (
 // files with their source code info, and the FileDescriptorSet it embeds.
 func renderGoPackage(img *image, pkg string) (src, bin []byte, err error) {
 	if !token.IsIdentifier(pkg) || strings.ToLower(pkg) != pkg {
-		return nil, nil, fmt.Errorf("Go package name %q (the -go-out folder's name) is not a lower-case identifier", pkg)
+		return nil, nil, fmt.Errorf("the Go package name %q (the -go-out folder's name) is not a lower-case identifier", pkg)
 	}
 	bin, err = proto.MarshalOptions{Deterministic: true}.Marshal(&descriptorpb.FileDescriptorSet{File: img.protos})
 	if err != nil {

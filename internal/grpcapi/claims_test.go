@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/shopspring/decimal"
 	"net"
@@ -101,7 +102,7 @@ func TestBadRequestBound(t *testing.T) {
 	}
 	_, err := decodeClaim(c, received)
 	var total int
-	if ve, ok := err.(*claims.ValidationError); ok {
+	if ve := (*claims.ValidationError)(nil); errors.As(err, &ve) {
 		total = len(ve.Fields)
 	}
 	if total != 1+3*claims.MaxLines {
@@ -177,8 +178,8 @@ func TestDecodeClaimViolations(t *testing.T) {
 		}
 		var got []string
 		if err != nil {
-			ve, ok := err.(*claims.ValidationError)
-			if !ok {
+			var ve *claims.ValidationError
+			if !errors.As(err, &ve) {
 				t.Fatalf("%s: %v is not a ValidationError", tc.name, err)
 			}
 			for _, f := range ve.Fields {

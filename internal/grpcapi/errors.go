@@ -133,11 +133,6 @@ func withDetails(c codes.Code, msg string, d ...protoadapt.MessageV1) error {
 	return st.Err()
 }
 
-// unimplemented answers an RPC that a later piece of work delivers.
-func unimplemented(area string) error {
-	return status.Error(codes.Unimplemented, "not implemented yet: delivered by the "+area+" work")
-}
-
 func invalidField(field, desc string) error {
 	return invalid(claims.FieldViolation{Field: field, Description: desc})
 }

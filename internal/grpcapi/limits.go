@@ -226,7 +226,7 @@ func (l *StreamLimiter) Interceptor() grpc.StreamServerInterceptor {
 		is.timer = time.AfterFunc(l.idle, func() { cancel(errIdle) })
 		defer is.timer.Stop()
 		err := h(srv, is)
-		if context.Cause(ctx) == errIdle {
+		if errors.Is(context.Cause(ctx), errIdle) {
 			return withDetails(codes.DeadlineExceeded, fmt.Sprintf("stream idle for %s: ended by the server; open a new one (watches resume from their last version)", l.idle))
 		}
 		return err

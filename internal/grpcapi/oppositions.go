@@ -322,7 +322,7 @@ func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, s
 	}
 	for {
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // the caller went away: the watch ends, nothing to report
 		}
 		changes, err := s.list.Changes(ctx, after, 1000, 0)
 		if err == nil && len(changes) == 0 {

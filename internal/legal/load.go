@@ -102,7 +102,7 @@ func LoadFS(fsys fs.FS) (*Table, error) {
 		return nil
 	})
 	if walkErr != nil {
-		errs = append(errs, fmt.Errorf("%w: %v", ErrInvalidTable, walkErr))
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidTable, walkErr))
 	}
 	if len(t.series) == 0 && len(errs) == 0 {
 		errs = append(errs, fmt.Errorf("%w: no parameter file found", ErrInvalidTable))

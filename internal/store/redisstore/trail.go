@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"sort"
@@ -214,7 +215,7 @@ func (t Trail) Events(ctx context.Context, q service.EventQuery) ([]service.Even
 			}
 			cmds[i] = pipe.XRangeN(ctx, trailKey(sh), lo, to, batch)
 		}
-		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, "", wrap(err)
 		}
 		var entries []trailEntry
