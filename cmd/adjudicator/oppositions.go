@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -173,6 +175,7 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 	fs := flag.NewFlagSet("oppositions import", flag.ContinueOnError)
 	format := fs.String("format", "", "csv or jsonl; by default from the extension (.csv, .jsonl)")
 	batch := fs.Int("batch", 50000, "entries per ImportOppositions call (at most 200000)")
+	inflight := fs.Int("inflight", 2, "ImportOppositions calls at once (1 to 8)")
 	resume := fs.Bool("resume", false, "continue from FILE.progress, after the last line the service acknowledged")
 	var po progressOpts
 	po.register(fs)
@@ -187,6 +190,9 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 	}
 	if *batch < 1 || *batch > maxImportCall {
 		return usagef("oppositions import: --batch: 1 to %d", maxImportCall)
+	}
+	if *inflight < 1 || *inflight > 8 {
+		return usagef("oppositions import: --inflight: 1 to 8")
 	}
 	if err := po.check(); err != nil {
 		return err
@@ -249,14 +255,21 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	var lines, sent int
+	var lines atomic.Int64
+	var added, unchanged, sent atomic.Uint64 // for the progress report
+	added.Store(st.Added)
+	unchanged.Store(st.Unchanged)
 	prog := newProgress(stderr, po.mode, "oppositions import", st.Size, po.every, cr.n.Load, func() string {
-		return fmt.Sprintf("%d lines read, %d added, %d unchanged, %d refused", lines, st.Added, st.Unchanged, refused.count)
+		refused.mu.Lock()
+		n := refused.count
+		refused.mu.Unlock()
+		return fmt.Sprintf("%d lines read, %d added, %d unchanged, %d refused", lines.Load(), added.Load(), unchanged.Load(), n)
 	})
 	saveState := func(line int) error {
-		st.Line, st.Refused = line, refused.count
+		st.Line = line
 		st.Refusals = st.Refusals[:0]
 		refused.mu.Lock()
+		st.Refused = refused.count
 		for _, b := range refused.first {
 			st.Refusals = append(st.Refusals, b.Error())
 		}
@@ -264,21 +277,21 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		return writeState(statePath, st)
 	}
 	started := time.Now()
-	// flush sends the pending entries in one call and records the progress.
-	flush := func(pending []pendingEntry, lastLine int) error {
+	// send sends one batch in one call (again without the entries the service
+	// names, should it refuse some).
+	send := func(j batchJob) batchDone {
+		d := batchDone{seq: j.seq, lastLine: j.lastLine}
+		pending := j.pending
 		for len(pending) > 0 {
 			res, err := importCall(ctx, client, pending, prog)
 			if err == nil {
-				st.Added += res.GetImported()
-				st.Unchanged += uint64(len(pending)) - res.GetImported()
-				st.Version = res.GetVersion()
-				sent += len(pending)
+				d.added, d.unchanged, d.version = res.GetImported(), uint64(len(pending))-res.GetImported(), res.GetVersion()
+				sent.Add(uint64(len(pending)))
+				added.Add(d.added)
+				unchanged.Add(d.unchanged)
 				break
 			}
 			bad := serverRefusals(err)
-			if len(bad) == 0 {
-				return err
-			}
 			// The service refused entries the local checks let through:
 			// nothing of this call was stored; refuse them and send the rest.
 			keep := pending[:0:0]
@@ -290,29 +303,89 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 				keep = append(keep, p)
 			}
 			if len(keep) == len(pending) {
-				return err
+				d.err = err
+				return d
 			}
 			pending = keep
 		}
-		if err := saveState(lastLine); err != nil {
-			return err
-		}
-		if hook, ok := ctx.Value(importHookKey{}).(func(int)); ok {
-			hook(lastLine)
-		}
-		return nil
+		return d
 	}
-	var pending []pendingEntry
+	// Up to --inflight calls at once: the service writes one batch while the
+	// next is read and streamed. The progress file advances over the batches
+	// acknowledged in file order only.
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	jobs := make(chan batchJob)
+	dones := make(chan batchDone, *inflight)
+	var workers sync.WaitGroup
+	for range *inflight {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				dones <- send(j)
+			}
+		}()
+	}
 	var runErr error
-	lastLine := skip
-	for {
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		next, waiting := 0, map[int]batchDone{}
+		for d := range dones {
+			waiting[d.seq] = d
+			for {
+				x, ok := waiting[next]
+				if !ok {
+					break
+				}
+				delete(waiting, next)
+				next++
+				if runErr != nil {
+					continue
+				}
+				if x.err != nil {
+					runErr = x.err
+					stopReading()
+					continue
+				}
+				st.Added += x.added
+				st.Unchanged += x.unchanged
+				st.Version = max(st.Version, x.version)
+				if err := saveState(x.lastLine); err != nil {
+					runErr = err
+					stopReading()
+					continue
+				}
+				if hook, ok := ctx.Value(importHookKey{}).(func(int)); ok {
+					hook(x.lastLine)
+				}
+			}
+		}
+	}()
+	var readErr error
+	var pending []pendingEntry
+	seq, lastLine := 0, skip
+	dispatch := func() bool {
+		select {
+		case jobs <- batchJob{seq: seq, pending: pending, lastLine: lastLine}:
+			seq++
+			pending = make([]pendingEntry, 0, *batch)
+			return true
+		case <-readCtx.Done():
+			return false
+		}
+	}
+read:
+	for readCtx.Err() == nil {
 		r, err := rr.next()
 		if errors.Is(err, io.EOF) {
+			dispatch() // the last batch, perhaps empty: it records the last line
 			break
 		}
 		var br badRow
 		if errors.As(err, &br) {
-			lines++
+			lines.Add(1)
 			if br.line > skip {
 				refused.add(br)
 				lastLine = br.line
@@ -320,10 +393,10 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 			continue
 		}
 		if err != nil {
-			runErr = fmt.Errorf("%s: %w", path, err)
+			readErr = fmt.Errorf("%s: %w", path, err)
 			break
 		}
-		lines++
+		lines.Add(1)
 		prog.tick()
 		if r.line <= skip {
 			continue
@@ -339,19 +412,19 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		if err != nil {
 			refused.add(badRow{line: r.line, msg: err.Error()})
 		}
-		if len(pending) >= *batch {
-			if runErr = flush(pending, lastLine); runErr != nil {
-				break
-			}
-			pending = pending[:0]
-		}
-		if ctx.Err() != nil {
-			runErr = ctx.Err()
-			break
+		if len(pending) >= *batch && !dispatch() {
+			break read
 		}
 	}
+	close(jobs)
+	workers.Wait()
+	close(dones)
+	<-collected
 	if runErr == nil {
-		runErr = flush(pending, lastLine)
+		runErr = readErr
+	}
+	if runErr == nil && ctx.Err() != nil {
+		runErr = ctx.Err()
 	}
 	prog.done()
 	elapsed := time.Since(started)
@@ -369,14 +442,27 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		return fmt.Errorf("oppositions import %s: %w\nevery line up to %d is done (%s): run the same command with --resume to continue (replaying the whole file is safe too: entries already opposed are skipped)",
 			what, runErr, st.Line, statePath)
 	}
-	if sent > 0 {
-		fmt.Fprintf(stderr, "oppositions import: %d entries sent in %s (%.0f entries/s)\n", sent, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds())
+	if n := sent.Load(); n > 0 {
+		fmt.Fprintf(stderr, "oppositions import: %d entries sent in %s (%.0f entries/s)\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	}
 	_ = os.Remove(statePath)
 	if refused.count > 0 {
 		return fmt.Errorf("oppositions import: %d lines refused (listed above); the other entries were imported", refused.count)
 	}
 	return nil
+}
+
+// batchJob is one call's entries; batchDone its outcome.
+type batchJob struct {
+	seq      int
+	pending  []pendingEntry
+	lastLine int // every line up to this one is in this batch or before
+}
+
+type batchDone struct {
+	seq, lastLine             int
+	added, unchanged, version uint64
+	err                       error
 }
 
 // importCall sends entries in one ImportOppositions call.
