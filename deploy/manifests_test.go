@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -212,6 +213,28 @@ func checkPrometheusConfig(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("prometheus.yml: no scrape target %s (the admin port)", want)
+	}
+	// promtool (Debian's prometheus package), when installed, checks the
+	// whole file and the rules it loads, read from this folder.
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Log("promtool not installed: prometheus.yml checked by its fields only")
+		return
+	}
+	b, err := os.ReadFile("prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := filepath.Abs("prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(local, bytes.ReplaceAll(b, []byte("/etc/prometheus/alerts.yaml"), []byte(alerts)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "config", local).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config: %v\n%s", err, out)
 	}
 }
 
