@@ -239,6 +239,11 @@ func TestImportProgressLines(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "oppositions import: 1 lines read") || !strings.Contains(out, "refused line 3: not a JSON object") {
 		t.Errorf("exit %d\n%s%s", code, out, errs)
 	}
+	// The bar, forced (a buffer is no terminal): drawn, and the summary.
+	code, out, errs = runCmd(context.Background(), "oppositions", "import", in, "--server", addr, "--progress", "bar")
+	if code != 1 || !strings.Contains(errs, "oppositions import") || !strings.Contains(out, "0 added, 1 unchanged") {
+		t.Errorf("bar: exit %d\n%s%s", code, out, errs)
+	}
 }
 
 const beneficiariesCSV = `nir,birth_date,rights,organisms,has_medecin_traitant,statuses,pregnancies

@@ -207,7 +207,7 @@ func printHelp(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, orDash(v.Default), v.Help)
 	}
 	fmt.Fprintln(tw, "\nWith no ADJ_REDIS_ADDRS the service runs on an embedded in-process store, open to every caller:")
-	fmt.Fprintln(tw, "a try-out only. Documentation: README.md, docs/rules.md, docs/API.md.")
+	fmt.Fprintln(tw, "a try-out only. Documentation: README.md, docs/rules.md, docs/API.md; file formats of the import and export commands: docs/files.md.")
 	return tw.Flush()
 }
 
