@@ -269,7 +269,7 @@ func (c Calendar) Holidays(year int) []time.Time {
 
 // IsHoliday reports whether day is a public holiday of the calendar.
 func (c Calendar) IsHoliday(day time.Time) bool {
-	day = civil(day)
+	day = Day(day)
 	y, m, d := day.Date()
 	for _, f := range fixedNational {
 		if f.month == m && f.day == d {
@@ -300,7 +300,7 @@ func (c Calendar) IsHoliday(day time.Time) bool {
 // public holiday of the calendar. Saturdays are not working days (jours
 // ouvrés, not jours ouvrables: docs/rules.md#calendar).
 func (c Calendar) IsWorkingDay(day time.Time) bool {
-	day = civil(day)
+	day = Day(day)
 	switch day.Weekday() {
 	case time.Saturday, time.Sunday:
 		return false
@@ -314,7 +314,7 @@ func (c Calendar) IsWorkingDay(day time.Time) bool {
 // For n = 0 it returns day. For a negative n it returns the |n|-th working day
 // before day.
 func (c Calendar) AddWorkingDays(day time.Time, n int) time.Time {
-	day = civil(day)
+	day = Day(day)
 	step := 1
 	if n < 0 {
 		step, n = -1, -n
@@ -335,7 +335,7 @@ func (c Calendar) AddWorkingDays(day time.Time, n int) time.Time {
 // of working days d with to <= d < from. For working days,
 // AddWorkingDays(from, WorkingDaysBetween(from, to)) == to.
 func (c Calendar) WorkingDaysBetween(from, to time.Time) int {
-	from, to = civil(from), civil(to)
+	from, to = Day(from), Day(to)
 	if to.Before(from) {
 		n := 0
 		for d := to; d.Before(from); d = d.AddDate(0, 0, 1) {
@@ -354,9 +354,10 @@ func (c Calendar) WorkingDaysBetween(from, to time.Time) int {
 	return n
 }
 
-// civil returns the calendar date of t, read in t's own location, at
-// 00:00 UTC.
-func civil(t time.Time) time.Time {
+// Day returns the calendar date of t, read in t's own location, at 00:00
+// UTC: the form of every legal date in the engine, the counters' keys and the
+// store. It is the one such helper of the project.
+func Day(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -8,8 +8,10 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // ErrNatureNotSupported is returned for a work-injury or occupational-disease
@@ -119,7 +121,7 @@ func (e *Engine) Price(in Input) (Priced, error) {
 	if in.Claim.Nature == NatureATMP {
 		return Priced{}, ErrNatureNotSupported
 	}
-	p := &pricer{e: e, in: &in, adj: civil(in.ReceivedAt)}
+	p := &pricer{e: e, in: &in, adj: calendar.Day(in.ReceivedAt)}
 	out := Priced{Debt: in.Rights.Debt}
 	p.out = &out
 	d := &out.Decision
@@ -198,16 +200,16 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 				break
 			}
 		}
-		amount := round(g.Amount)
+		amount := money.Cents(g.Amount)
 		t := Trace{Line: g.Line, Value: amount, Article: src.Article, ParameterID: src.Unit.ID, Parameter: src.Unit.Value}
 		if t.Article == "" { // a Priced stored without its sources
 			t.Article = deductionCite(g.Deduction)
 		}
 		if g.Deduction == franchise.DeductionPF {
-			ld.ParticipationForfaitaire = round(ld.ParticipationForfaitaire.Add(amount))
+			ld.ParticipationForfaitaire = money.Cents(ld.ParticipationForfaitaire.Add(amount))
 			t.Amount, t.Rule = AmountPF, "PF_UNIT_AMOUNT"
 		} else {
-			ld.Franchise = round(ld.Franchise.Add(amount))
+			ld.Franchise = money.Cents(ld.Franchise.Add(amount))
 			t.Amount, t.Rule = AmountFranchise, "FRANCHISE_UNIT_AMOUNT"
 		}
 		for _, l := range g.LimitedBy {
@@ -251,7 +253,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		default:
 			// Out of tiers payant the insurer reimburses the patient, less
 			// the deductions.
-			ld.PayableToPatient, ld.PatientDebt = round(ld.AMO.Sub(ded)), decimal.Zero
+			ld.PayableToPatient, ld.PatientDebt = money.Cents(ld.AMO.Sub(ded)), decimal.Zero
 		}
 	}
 	// D160-9 a: a pack's franchise may exceed its own AMO by its fee's; out
@@ -268,7 +270,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		excess := pack.PayableToPatient.Neg()
 		pack.PayableToPatient = decimal.Zero
 		if fee.Status == StatusAccepted && !fee.TiersPayant {
-			fee.PayableToPatient = round(decimal.Max(decimal.Zero, fee.PayableToPatient.Sub(excess)))
+			fee.PayableToPatient = money.Cents(decimal.Max(decimal.Zero, fee.PayableToPatient.Sub(excess)))
 		} else {
 			pack.PatientDebt = excess
 		}
@@ -294,7 +296,7 @@ func (e *Engine) Finish(p Priced, grants []franchise.Grant) Decision {
 		tot.RegimeLocal = tot.RegimeLocal.Add(ld.RegimeLocal)
 	}
 	d.Totals = tot
-	d.DebtBalance = round(p.Debt.Add(tot.PatientDebt))
+	d.DebtBalance = money.Cents(p.Debt.Add(tot.PatientDebt))
 	d.Trace = append(d.Trace, Trace{Line: -1, Amount: AmountDebtBalance, Value: d.DebtBalance, Rule: "DEBT_BALANCE", Article: citePatientDebt})
 	sort.SliceStable(d.Trace, func(a, b int) bool { return d.Trace[a].Line < d.Trace[b].Line })
 	return d
@@ -398,18 +400,6 @@ func deductionCite(d franchise.Deduction) string {
 		return citePF
 	}
 	return citeFranchise
-}
-
-// round rounds to the cent, half away from zero (docs/rules.md#rounding). It
-// is the only rounding of the engine.
-func round(d decimal.Decimal) decimal.Decimal {
-	return d.Round(2)
-}
-
-// civil returns the calendar date of t (in t's own location) at 00:00 UTC.
-func civil(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // productRates checks every medicine and medical-device line's rate against

@@ -5,7 +5,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // Heavy acts (CSS art. R160-16; docs/rules.md#heavy-act).
@@ -74,7 +76,7 @@ func (p *pricer) heavySessions() error {
 		if !heavyEligible(l) {
 			continue
 		}
-		care := civil(l.CareDate)
+		care := calendar.Day(l.CareDate)
 		tariff, ok, err := p.e.table.Lookup(pHeavyTariff, care)
 		if err != nil {
 			return err
@@ -123,7 +125,7 @@ func (p *pricer) heavySessions() error {
 	// Sessions are numbered in the order of their first line, so that the
 	// result does not depend on the map's order.
 	for i := range lines {
-		a := byDate[civil(lines[i].CareDate)]
+		a := byDate[calendar.Day(lines[i].CareDate)]
 		if a == nil || a.members[0] != i {
 			continue
 		}
@@ -155,7 +157,7 @@ func (p *pricer) heavyTM(i int, base, rate decimal.Decimal) (decimal.Decimal, bo
 		return decimal.Zero, false
 	}
 	s := &p.sessions[h.session]
-	prop := base.Sub(round(base.Mul(rate)))
+	prop := base.Sub(money.Cents(base.Mul(rate)))
 	tm := decimal.Min(prop, s.remaining)
 	s.remaining = s.remaining.Sub(tm)
 	return tm, true

@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/calendar"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // Parameters of the medicine base (docs/rules.md#generic).
@@ -53,14 +56,14 @@ func (p *pricer) medicine(l *Line, care time.Time) (medicineBase, error) {
 	cheaper := highest.Sign() > 0 && highest.LessThan(l.UnitPrice)
 	m := medicineBase{refusalOutOfTP: l.GenericRefused && !justified}
 	limit := func(rule, article, paramID, param, msg string) {
-		m.limited, m.base = true, round(highest.Mul(qty))
+		m.limited, m.base = true, money.Cents(highest.Mul(qty))
 		m.rule, m.article, m.paramID, m.param = rule, article, paramID, param
 		m.reason, m.message = ReasonGenericBaseLimit, msg
 	}
 	if g.TFR.Sign() > 0 {
 		m.refusalOutOfTP = false
 		if g.TFR.LessThan(l.UnitPrice) {
-			m.limited, m.base = true, round(g.TFR.Mul(qty))
+			m.limited, m.base = true, money.Cents(g.TFR.Mul(qty))
 			m.rule, m.article, m.param = "TFR_BASE", citeTFR, g.TFR.StringFixed(2)
 			m.reason, m.message = ReasonTFRBase, "base limited to the group's tarif forfaitaire de responsabilité "+g.TFR.StringFixed(2)
 		}
@@ -82,7 +85,7 @@ func (p *pricer) medicine(l *Line, care time.Time) (medicineBase, error) {
 	if justified || !cheaper {
 		return m, nil
 	}
-	published := civil(g.Published)
+	published := calendar.Day(g.Published)
 	id, article, rule := pGenericLimit, citeGenericLimit, "GENERIC_PRICE_LIMIT"
 	if g.Biosimilar {
 		id, article, rule = pBiosimilarLimit, citeBiosimilar, "BIOSIMILAR_PRICE_LIMIT"

@@ -7,8 +7,10 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // Names of the traced amounts (Trace.Amount).
@@ -168,9 +170,9 @@ func (p *pricer) line(i int) error {
 	l := &p.in.Claim.Lines[i]
 	ld := &p.out.Decision.Lines[i]
 	ld.LineID = l.ID
-	care := civil(l.CareDate)
+	care := calendar.Day(l.CareDate)
 	zeroLine(ld) // a rejected line carries no amount, base included
-	base := round(l.Base())
+	base := money.Cents(l.Base())
 
 	// CSS art. L160-11: time bar (docs/rules.md#time-bar).
 	bar := p.timeBar
@@ -285,7 +287,7 @@ func (p *pricer) line(i int) error {
 				"heavy-act session: one participation of at most "+h.param.Text+" for the session's acts, this line's share "+tm.StringFixed(2))
 		}
 	} else {
-		ld.AMO = round(base.Mul(rt.rate))
+		ld.AMO = money.Cents(base.Mul(rt.rate))
 		ld.TicketModerateur = base.Sub(ld.AMO)
 	}
 	// Hors parcours (L162-5-3, R160-6): the participation is increased on
@@ -325,7 +327,7 @@ func (p *pricer) line(i int) error {
 	p.trace(tmTrace)
 
 	if l.BilledAmount.GreaterThan(base) {
-		ld.Excess = round(l.BilledAmount.Sub(base))
+		ld.Excess = money.Cents(l.BilledAmount.Sub(base))
 	}
 	p.trace(Trace{Line: i, Amount: AmountExcess, Value: ld.Excess, Rule: "BILLED_MINUS_BASE", Article: citeExcessFees})
 
@@ -347,7 +349,7 @@ func (p *pricer) line(i int) error {
 	switch {
 	case !ld.TiersPayant:
 		// Out of tiers payant the patient pays the professional's bill.
-		ld.PatientShare = round(decimal.Max(l.BilledAmount, l.Base()))
+		ld.PatientShare = money.Cents(decimal.Max(l.BilledAmount, l.Base()))
 		shareRule = "BILLED_AMOUNT_OUT_OF_TIERS_PAYANT"
 	case sit.css:
 		// The CSS pays the ticket modérateur as the complementary part
@@ -436,7 +438,7 @@ func (p *pricer) rightsOpen(day time.Time) bool {
 
 func anyContains(ps []Period, day time.Time) bool {
 	for _, pr := range ps {
-		if (Period{From: civil(pr.From), To: dateOrZero(pr.To)}).Contains(day) {
+		if (Period{From: calendar.Day(pr.From), To: dateOrZero(pr.To)}).Contains(day) {
 			return true
 		}
 	}
@@ -447,7 +449,7 @@ func dateOrZero(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	return civil(t)
+	return calendar.Day(t)
 }
 
 func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
@@ -493,11 +495,11 @@ func (p *pricer) situation(l *Line, care time.Time) (situation, error) {
 // none is recorded) plus daysAfter, both ends included; a birth before that
 // start opens the period on the birth date.
 func maternityPeriod(pg Pregnancy, monthsBefore, daysAfter int) (from, to time.Time) {
-	expected := civil(pg.ExpectedDelivery)
+	expected := calendar.Day(pg.ExpectedDelivery)
 	from = addMonths(expected, -monthsBefore)
 	end := expected
 	if !pg.ActualDelivery.IsZero() {
-		end = civil(pg.ActualDelivery)
+		end = calendar.Day(pg.ActualDelivery)
 		if end.Before(from) {
 			from = end
 		}
@@ -876,14 +878,14 @@ func (p *pricer) horsParcours(i int, l *Line, care time.Time, s situation, base 
 	if err != nil {
 		return decimal.Zero, err
 	}
-	maj := round(base.Mul(points.Decimal))
+	maj := money.Cents(base.Mul(points.Decimal))
 	t := Trace{Line: i, Amount: AmountHorsParcours, Rule: "HORS_PARCOURS_MAJORATION", Article: citeHorsParcoursCap, ParameterID: points.RefID, Parameter: points.Text}
 	capV, ok, err := p.e.table.Lookup(pTMHorsParcoursCap, care)
 	if err != nil {
 		return decimal.Zero, err
 	}
 	if ok {
-		if c := round(capV.Decimal.Mul(decimal.NewFromInt(int64(l.Quantity)))); c.LessThan(maj) {
+		if c := money.Cents(capV.Decimal.Mul(decimal.NewFromInt(int64(l.Quantity)))); c.LessThan(maj) {
 			maj = c
 			t.Rule, t.ParameterID, t.Parameter = "HORS_PARCOURS_MAJORATION_CAPPED", capV.RefID, capV.Text
 		}
@@ -1206,6 +1208,6 @@ func (p *pricer) regimeLocal(i int, l *Line, care time.Time, base, rate decimal.
 		none.Rule, none.ParameterID, none.Parameter = "REGIME_LOCAL_RATE_NOT_ABOVE", v.RefID, v.Text
 		return decimal.Zero, none, nil
 	}
-	local := round(base.Mul(v.Decimal)).Sub(round(base.Mul(rate)))
+	local := money.Cents(base.Mul(v.Decimal)).Sub(money.Cents(base.Mul(rate)))
 	return local, &Trace{Line: i, Amount: AmountRegimeLocal, Value: local, Rule: "REGIME_LOCAL_COMPLEMENT", Article: citeRegimeLocal, ParameterID: v.RefID, Parameter: v.Text}, nil
 }

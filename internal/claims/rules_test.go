@@ -14,6 +14,7 @@ import (
 
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // TestDateBoundaries covers the day before and the day of every key the
@@ -471,8 +472,8 @@ func TestRound(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := round(eur(tc.in)); got.StringFixed(2) != tc.want {
-				t.Errorf("round(%s) = %s, want %s", tc.in, got.StringFixed(2), tc.want)
+			if got := money.Cents(eur(tc.in)); got.StringFixed(2) != tc.want {
+				t.Errorf("money.Cents(%s) = %s, want %s", tc.in, got.StringFixed(2), tc.want)
 			}
 		})
 	}

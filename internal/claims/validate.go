@@ -9,6 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/calendar"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // Product limits of the claim format. They are limits of the service, not
@@ -172,7 +175,7 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 	case len(c.Lines) > MaxLines:
 		add("lines", fmt.Sprintf("at most %d lines", MaxLines))
 	}
-	receiptDay := civil(receivedAt)          // in receivedAt's own location, as Engine.Price
+	receiptDay := calendar.Day(receivedAt)   // in receivedAt's own location, as Engine.Price
 	maxAmt := decimal.New(maxAmount*100, -2) // same exponent as cents: compared without rescaling
 	one := decimal.NewFromInt(1)
 	earliest := time.Date(earliestCareYear, time.January, 1, 0, 0, 0, 0, time.UTC)
@@ -201,7 +204,7 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 		if strings.ContainsFunc(l.Code, unicode.IsControl) {
 			add(p+"code", "must not contain control characters")
 		}
-		switch care := civil(l.CareDate); {
+		switch care := calendar.Day(l.CareDate); {
 		case l.CareDate.IsZero():
 			add(p+"care_date", "required")
 		case care.After(receiptDay):
@@ -226,7 +229,7 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 			total = total.Add(decimal.Max(base, l.BilledAmount))
 		}
 		if l.Category == CategoryMedicine {
-			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !cents(l.ProductRate) {
+			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !money.IsCents(l.ProductRate) {
 				add(p+"product_rate", "required for a medicine: a fraction in (0, 1] with at most 2 decimals")
 			}
 			if l.GenericRefused && l.NonSubstitution != NonSubstitutionNone {
@@ -235,7 +238,7 @@ func (lim Limits) validate(c Claim, receivedAt time.Time) []FieldViolation {
 			}
 			checkAmount(p, "generic_group.tfr", l.GenericGroup.TFR, maxAmt, add)
 		} else if l.Category == CategoryMedicalDevice {
-			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !cents(l.ProductRate) {
+			if l.ProductRate.Sign() <= 0 || l.ProductRate.GreaterThan(one) || !money.IsCents(l.ProductRate) {
 				add(p+"product_rate", "required for a medical device: a fraction in (0, 1] with at most 2 decimals")
 			}
 		} else if !l.ProductRate.IsZero() {
@@ -301,16 +304,11 @@ func checkAmount(prefix, name string, d, maxAmt decimal.Decimal, add func(string
 	switch {
 	case d.Sign() < 0:
 		add(prefix+name, "must not be negative")
-	case !cents(d):
+	case !money.IsCents(d):
 		add(prefix+name, "at most 2 decimals")
 	case d.GreaterThan(maxAmt):
 		add(prefix+name, fmt.Sprintf("must not exceed %d", maxAmount))
 	}
-}
-
-// cents reports whether d has at most 2 decimals.
-func cents(d decimal.Decimal) bool {
-	return d.Exponent() >= -2 || d.Equal(d.Round(2))
 }
 
 // ValidNIR reports whether s is a well-formed NIR (docs/rules.md#identifiers):

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/calendar"
 )
 
 // Kind is a franchise category (CSS art. L160-13 III 1° to 4°).
@@ -213,7 +215,7 @@ func Consume(s State, reqs []Request) ([]Grant, Increments) {
 }
 
 func consumeFranchise(s State, inc *Increments, r Request) Grant {
-	key := DayKey{CareDate: Day(r.CareDate), Kind: r.Kind}
+	key := DayKey{CareDate: calendar.Day(r.CareDate), Kind: r.Kind}
 	requested := r.UnitAmount.Mul(decimal.NewFromInt(int64(r.Units)))
 	g := Grant{Line: r.Line, Deduction: DeductionFranchise, Kind: r.Kind, Requested: requested}
 	want := requested
@@ -238,7 +240,7 @@ func consumeFranchise(s State, inc *Increments, r Request) Grant {
 }
 
 func consumePF(s State, inc *Increments, r Request) Grant {
-	key := ProDayKey{Professional: r.Professional, CareDate: Day(r.CareDate)}
+	key := ProDayKey{Professional: r.Professional, CareDate: calendar.Day(r.CareDate)}
 	requested := r.UnitAmount.Mul(decimal.NewFromInt(int64(r.Units)))
 	g := Grant{Line: r.Line, Deduction: DeductionPF, Kind: r.Kind, Requested: requested}
 	units := max(r.Units, 0)
@@ -318,11 +320,4 @@ func (s State) Apply(inc Increments) State {
 		}
 	}
 	return out
-}
-
-// Day returns the calendar date of t (in t's own location) at 00:00 UTC, the
-// form of the care dates in counter keys.
-func Day(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/calendar"
 )
 
 // ErrNoValueAt is returned when a series has no value on the requested day:
@@ -117,7 +119,7 @@ func (v Value) Contains(d decimal.Decimal) bool {
 func (s *Series) At(day time.Time) (Value, error) {
 	v, ok := s.Lookup(day)
 	if !ok {
-		return Value{}, fmt.Errorf("%s on %s: %w", s.ID, civil(day).Format(time.DateOnly), ErrNoValueAt)
+		return Value{}, fmt.Errorf("%s on %s: %w", s.ID, calendar.Day(day).Format(time.DateOnly), ErrNoValueAt)
 	}
 	return v, nil
 }
@@ -125,7 +127,7 @@ func (s *Series) At(day time.Time) (Value, error) {
 // Lookup is At for optional parameters: ok is false when the series has no
 // value on day (where At would return ErrNoValueAt).
 func (s *Series) Lookup(day time.Time) (Value, bool) {
-	day = civil(day)
+	day = calendar.Day(day)
 	i := sort.Search(len(s.Steps), func(i int) bool { return s.Steps[i].From.After(day) }) - 1
 	if i < 0 || s.Steps[i].Repealed || (!s.Steps[i].To.IsZero() && day.After(s.Steps[i].To)) {
 		return Value{}, false
@@ -204,12 +206,6 @@ func (t *Table) InForce(day time.Time) []Value {
 		}
 	}
 	return out
-}
-
-// civil returns the calendar date of t (in t's own location) at 00:00 UTC.
-func civil(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 func joinSet(set []string) string {

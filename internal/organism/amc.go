@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // LineShare is what the AMC part of one claim line is computed from.
@@ -57,7 +59,7 @@ func (o Organism) AMCLines(contract string, day time.Time, lines []LineShare) ([
 			continue
 		}
 		tm := decimal.Min(l.TicketModerateur, l.PatientShare)
-		amt := tm.Mul(del.Rate).Round(2)
+		amt := money.Cents(tm.Mul(del.Rate))
 		line := AMCLine{LineID: l.LineID, Payer: o.Code, ContractID: contract, Rate: del.Rate, Amount: amt}
 		if del.Ceiling.IsPositive() && amt.GreaterThan(del.Ceiling) {
 			line.Amount, line.CeilingApplied = del.Ceiling, true
@@ -128,7 +130,7 @@ func (o Organism) RemisesFor(year int, spans [][]Span) Remises {
 		}
 	}
 	out.BeneficiaryYears = days.DivRound(daysInYear, 4)
-	out.Amount = amount.Div(daysInYear).Round(2)
+	out.Amount = money.Cents(amount.Div(daysInYear))
 	return out
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/legal"
+	"github.com/tierspayant/tierspayant/internal/money"
 )
 
 // Ids of the legal parameters this package reads (docs/rules.md#parameters).
@@ -143,7 +144,7 @@ type Params struct {
 // 1 Jul 2016); the fraud-regime deadline is optional (Params.FraudDeadline
 // stays 0).
 func ParamsAt(t *legal.Table, receipt time.Time) (Params, error) {
-	receipt = civil(receipt)
+	receipt = calendar.Day(receipt)
 	var p Params
 	get := func(id string) (legal.Value, error) {
 		v, err := t.At(id, receipt)
@@ -219,8 +220,8 @@ type FraudRegime struct {
 // included). A regime applies to a claim when it is active on the claim's
 // receipt date.
 func (r FraudRegime) ActiveOn(day time.Time) bool {
-	day = civil(day)
-	return !day.Before(civil(r.Start)) && !day.After(civil(r.End))
+	day = calendar.Day(day)
+	return !day.Before(calendar.Day(r.Start)) && !day.After(calendar.Day(r.End))
 }
 
 // Validate checks the measure against the parameters in force on its
@@ -235,7 +236,7 @@ func (r FraudRegime) Validate(t *legal.Table) error {
 	if r.Start.IsZero() || r.End.IsZero() {
 		return fmt.Errorf("%w: start and end dates are required", ErrInvalidFraudRegime)
 	}
-	start, end := civil(r.Start), civil(r.End)
+	start, end := calendar.Day(r.Start), calendar.Day(r.End)
 	notified := start.Format(time.DateOnly)
 	durationID := ""
 	switch r.Kind {
@@ -289,11 +290,11 @@ func (r FraudRegime) ValidateSequence(t *legal.Table, others []FraudRegime) erro
 	if r.Kind != FraudRegimeMaintenance && r.Kind != FraudRegimeJudicial {
 		return nil
 	}
-	start := civil(r.Start)
+	start := calendar.Day(r.Start)
 	byEnd := map[time.Time]FraudRegime{}
 	for _, o := range others {
-		if !civil(o.Start).Equal(start) {
-			byEnd[civil(o.End)] = o
+		if !calendar.Day(o.Start).Equal(start) {
+			byEnd[calendar.Day(o.End)] = o
 		}
 	}
 	prev, ok := byEnd[start.AddDate(0, 0, -1)]
@@ -312,7 +313,7 @@ func (r FraudRegime) ValidateSequence(t *legal.Table, others []FraudRegime) erro
 	for prev.Kind == FraudRegimeMaintenance {
 		chain++
 		var found bool
-		if prev, found = byEnd[civil(prev.Start).AddDate(0, 0, -1)]; !found {
+		if prev, found = byEnd[calendar.Day(prev.Start).AddDate(0, 0, -1)]; !found {
 			break
 		}
 	}
@@ -418,7 +419,7 @@ type Assessment struct {
 // day 10 than on day 9 (docs/rules.md#ex-pay-e); CNAM may apply
 // max(flat, rate). Setting P-PAY-3-FLOOR changes this without code.
 func Penalty(t *legal.Table, receipt, paidOn time.Time, cal calendar.Calendar, amo decimal.Decimal, fraud *FraudRegime) (Assessment, error) {
-	receipt, paidOn = civil(receipt), civil(paidOn)
+	receipt, paidOn = calendar.Day(receipt), calendar.Day(paidOn)
 	if amo.IsNegative() {
 		return Assessment{}, fmt.Errorf("%w: %s", ErrNegativeAMO, amo.StringFixed(2))
 	}
@@ -462,7 +463,7 @@ func Penalty(t *legal.Table, receipt, paidOn time.Time, cal calendar.Calendar, a
 		a.ParamIDs = append(a.ParamIDs, ParamFlatDays, ParamFlatAmount)
 	default:
 		a.Rule = RuleLateProportional
-		a.Amount = decimal.Max(p.Floor, cents(amo.Mul(p.Rate)))
+		a.Amount = decimal.Max(p.Floor, money.Cents(amo.Mul(p.Rate)))
 		a.ParamIDs = append(a.ParamIDs, ParamFlatDays, ParamRate, ParamFloor)
 	}
 	a.Article += "; " + articlePenalty
@@ -480,16 +481,4 @@ func halfYearAfter(day time.Time) string {
 		return fmt.Sprintf("%dH2", day.Year())
 	}
 	return fmt.Sprintf("%dH1", day.Year()+1)
-}
-
-// cents rounds to the cent, half away from zero (docs/rules.md#rounding).
-func cents(d decimal.Decimal) decimal.Decimal {
-	return d.Round(2)
-}
-
-// civil returns the calendar date of t, read in t's own location, at
-// 00:00 UTC.
-func civil(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -159,8 +159,7 @@ func (s *Service) Now() time.Time { return s.clock() }
 // civilDate is the Europe/Paris calendar day of an instant, at 00:00 UTC as
 // every legal date of the engine.
 func (s *Service) civilDate(t time.Time) time.Time {
-	y, m, d := t.In(s.zone).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return calendar.Day(t.In(s.zone))
 }
 
 // Adjudicate prices a claim and commits its consumption, once

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 
+	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/service"
@@ -345,11 +346,11 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 				annual = "-1"
 			}
 			if r.DailyCount > 0 {
-				k := franchise.ProDayKey{Professional: r.Professional, CareDate: franchise.Day(r.CareDate)}
+				k := franchise.ProDayKey{Professional: r.Professional, CareDate: calendar.Day(r.CareDate)}
 				dk, cntf, cntcap = dailyIndex(k.CareDate), countField(k), r.DailyCount
 			}
 		} else if r.HasDailyCap {
-			k := franchise.DayKey{CareDate: franchise.Day(r.CareDate), Kind: r.Kind}
+			k := franchise.DayKey{CareDate: calendar.Day(r.CareDate), Kind: r.Kind}
 			dk, dayf, daycap = dailyIndex(k.CareDate), dayField(k), cents(r.DailyCap)
 		}
 		debt := "0"
