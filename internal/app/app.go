@@ -34,6 +34,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -101,7 +102,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
-	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 3)}
+	a := &App{log: log, grace: cfg.ShutdownGrace, errs: make(chan error, 4)}
 	secret := []byte(cfg.HMACSecret)
 	addrs := cfg.RedisAddrs
 	if cfg.Embedded() {
@@ -309,6 +310,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 // client certificates verified against ADJ_TLS_CLIENT_CA.
 func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
 	if cfg.TLSCert == "" {
+		if cfg.HTTPAddr != "" {
+			return []grpc.ServerOption{grpc.Creds(gateway.ServerCredentials(insecure.NewCredentials()))}, nil
+		}
 		return nil, nil
 	}
 	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -332,7 +336,13 @@ func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
 		// stay reachable for probes.
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
 	}
-	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(tc))}, nil
+	creds := credentials.NewTLS(tc)
+	if cfg.HTTPAddr != "" {
+		// The gateway's in-process connections carry their HTTP client's
+		// certificate (internal/gateway).
+		creds = gateway.ServerCredentials(creds)
+	}
+	return []grpc.ServerOption{grpc.Creds(creds)}, nil
 }
 
 func passUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

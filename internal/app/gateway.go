@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/tierspayant/tierspayant/internal/gateway"
@@ -10,11 +12,12 @@ import (
 )
 
 // startGateway binds ADJ_HTTP_ADDR and serves the JSON/HTTP gateway on it
-// (docs/http.md); the gateway dials the gRPC listener a.GRPCAddr, so every
-// request goes through the same authentication and limits as a gRPC call.
+// (docs/http.md); a.grpc serves the gateway's in-process listener, so every
+// request goes through the same authentication and limits as a gRPC call
+// (transportCredentials wraps the server's credentials for it).
 func (a *App) startGateway(ctx context.Context, cfg config.Config) error {
 	gw, err := gateway.New(ctx, gateway.Config{
-		GRPCAddr: a.GRPCAddr, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, TLSClientCA: cfg.TLSClientCA,
 		// JSON is larger than the binary message it decodes to; the gRPC
 		// listener applies ADJ_MAX_RECV_MSG_BYTES to that message.
 		MaxBodyBytes: 8 * int64(cfg.MaxRecvMsgBytes),
@@ -27,14 +30,18 @@ func (a *App) startGateway(ctx context.Context, cfg config.Config) error {
 		gw.Close()
 		return fmt.Errorf("listen HTTP gateway: %w", err)
 	}
-	a.HTTPAddr, a.gw, a.gwServer = lis.Addr().String(), gw, gw.Server()
+	a.HTTPAddr, a.gw, a.gwServer = lis.Addr().String(), gw, gw.Server(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))
 	if !cfg.AuthOpen() && cfg.TLSCert == "" {
 		a.log.Warn("bearer tokens over plain HTTP on the gateway: set ADJ_TLS_CERT and ADJ_TLS_KEY outside a loopback test", "http", a.HTTPAddr)
 	}
-	if cfg.TLSClientCA != "" {
-		a.log.Info("the HTTP gateway authenticates bearer tokens only: client certificates are not passed on (docs/http.md#authentication)")
-	}
-	a.wg.Add(1)
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		// The listener closes on shutdown (stopGateway or GracefulStop).
+		if err := a.grpc.Serve(gw.Listener()); err != nil && !errors.Is(err, net.ErrClosed) {
+			a.errs <- err
+		}
+	}()
 	go func() {
 		defer a.wg.Done()
 		if err := gw.Serve(a.gwServer, lis); err != nil {

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierspayant/tierspayant/internal/app"
+	"github.com/tierspayant/tierspayant/internal/devcerts"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
 	"github.com/tierspayant/tierspayant/internal/platform/config"
 	"github.com/tierspayant/tierspayant/internal/testutil/redistest"
@@ -168,5 +172,101 @@ func httpScenario(t *testing.T, a *app.App) {
 	code, body = call(t, "POST", base+"/v1/claims:adjudicate", "admin-token", strings.Replace(httpClaim, `"nature"`, `"natur"`, 1))
 	if code != http.StatusBadRequest {
 		t.Errorf("unknown field: %d %v, want 400", code, body)
+	}
+}
+
+// TestHTTPGatewayMutualTLS: over HTTPS, the client certificate an HTTP client
+// presents authenticates it as over gRPC; bearer tokens still work; a
+// certificate from another CA fails the handshake.
+func TestHTTPGatewayMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	if err := devcerts.WriteDevSet(dir, time.Now(), devcerts.DefaultClients()); err != nil {
+		t.Fatal(err)
+	}
+	tf := filepath.Join(dir, "tokens.json")
+	if err := os.WriteFile(tf, []byte(fmt.Sprintf(`[{"id":"admin","sha256":%q,"role":"admin"}]`, grpcapi.TokenHash("admin-token"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := startWith(t, "", func(c *config.Config) {
+		c.HTTPAddr, c.TokensFile, c.Auth = "127.0.0.1:0", tf, "on"
+		c.TLSCert, c.TLSKey, c.TLSClientCA = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), filepath.Join(dir, "ca.pem")
+	})
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	client := func(name string) *http.Client {
+		tc := &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12}
+		if name != "" {
+			cert, err := tls.LoadX509KeyPair(filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		tr := &http.Transport{TLSClientConfig: tc}
+		t.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	base := "https://" + a.HTTPAddr
+	do := func(c *http.Client, method, path, token, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	admin, pro, none := client("admin"), client("professional-10000000009"), client("")
+	if code := do(none, "GET", "/openapi.json", "", ""); code != http.StatusOK {
+		t.Errorf("/openapi.json over HTTPS: %d", code)
+	}
+	if code := do(admin, "POST", "/tierspayant.v1.BeneficiaryService/UpsertBeneficiary", "", httpBeneficiary); code != http.StatusOK {
+		t.Fatalf("admin certificate, upsert beneficiary: %d", code)
+	}
+	if code := do(pro, "POST", "/v1/claims:adjudicate", "", httpClaim); code != http.StatusOK {
+		t.Fatalf("professional certificate, own claim: %d", code)
+	}
+	if code := do(pro, "GET", "/v1/claims/10000000009-H0001", "", ""); code != http.StatusOK {
+		t.Errorf("professional certificate, reading its claim: %d", code)
+	}
+	other := strings.ReplaceAll(httpClaim, "10000000009", "10000000058")
+	if code := do(pro, "POST", "/v1/claims:simulate", "", other); code != http.StatusForbidden {
+		t.Errorf("professional certificate, another's claim: %d, want 403", code)
+	}
+	if code := do(none, "GET", "/v1/claims/10000000009-H0001", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no certificate, no token: %d, want 401", code)
+	}
+	if code := do(none, "GET", "/v1/claims/10000000009-H0001", "admin-token", ""); code != http.StatusOK {
+		t.Errorf("no certificate, admin token: %d, want 200", code)
+	}
+	// An expired certificate fails the handshake; one from another CA is
+	// not even sent (the server names its CA), so the call is
+	// unauthenticated.
+	for _, bad := range []string{"expired", "foreign"} {
+		req, _ := http.NewRequest("GET", base+"/v1/claims/10000000009-H0001", nil)
+		resp, err := client(bad).Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s certificate: %d, want the handshake refused or 401", bad, resp.StatusCode)
+			}
+		} else if bad == "foreign" {
+			t.Logf("foreign certificate: %v", err)
+		}
+		if bad == "expired" && err == nil {
+			t.Errorf("expired certificate: the handshake should fail")
+		}
 	}
 }

@@ -4,30 +4,31 @@
 // POST /tierspayant.v1.<Service>/<Method>) and the OpenAPI v2 document at
 // /openapi.json.
 //
-// The gateway does not call the service directly: it dials the server's own
-// gRPC listener over loopback, so every HTTP request goes through the same
-// interceptors as a gRPC call (authentication, rate and size limits, logging,
-// metrics). The Authorization header travels as the call's "authorization"
-// metadata: a bearer token authenticates an HTTP request exactly as it does a
-// gRPC call. Client certificates are not passed on (the loopback connection
-// is the gateway's own): with mutual TLS only, the gateway answers 401 and
-// billing software needs a bearer token (ADJ_AUTH_TOKENS_FILE).
+// The gateway does not call the service directly: it is a gRPC client of the
+// server, over an in-process listener the server also serves (Listener), so
+// every HTTP request goes through the same interceptors as a gRPC call
+// (authentication, rate and size limits, logging, metrics). The
+// Authorization header travels as the call's "authorization" metadata: a
+// bearer token authenticates an HTTP request exactly as it does a gRPC call.
+// With mutual TLS, the client certificate the HTTP client presented (and the
+// gateway verified against the same CA) reaches the authenticator as the
+// connection's TLS information (ServerCredentials): one in-process
+// connection per client certificate.
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/tierspayant/tierspayant/gen/openapi"
@@ -37,48 +38,52 @@ import (
 // OpenAPIPath is where the OpenAPI v2 document is served.
 const OpenAPIPath = "/openapi.json"
 
-// Config says how to reach the gRPC listener and how to serve HTTP.
+// Config says how to serve HTTP.
 type Config struct {
-	// GRPCAddr is the gRPC listener's bound address; an unspecified host
-	// (0.0.0.0, ::) is dialled on loopback.
-	GRPCAddr string
 	// TLSCert and TLSKey are the server's certificate and key files
-	// (ADJ_TLS_CERT, ADJ_TLS_KEY). When set, the gRPC listener speaks TLS:
-	// the gateway dials it trusting exactly this certificate, and serves
-	// HTTPS with it.
+	// (ADJ_TLS_CERT, ADJ_TLS_KEY): HTTPS when set.
 	TLSCert, TLSKey string
-	// MaxBodyBytes caps a request body (0: no cap). The gRPC listener still
+	// TLSClientCA is the CA file that signs client certificates
+	// (ADJ_TLS_CLIENT_CA): a certificate an HTTP client gives must verify
+	// against it, and authenticates its calls as over gRPC.
+	TLSClientCA string
+	// MaxBodyBytes caps a request body (0: no cap). The gRPC server still
 	// applies its own message limit to the decoded request.
 	MaxBodyBytes int64
 }
 
-// Gateway is the HTTP handler and the loopback connection behind it.
+// Gateway is the HTTP handler and the in-process connections behind it.
 type Gateway struct {
-	conn    *grpc.ClientConn
+	lis     *pipeListener
+	router  *router
 	handler http.Handler
 	tls     *tls.Config
 }
 
-// New builds the gateway. It does not connect yet: the loopback connection
-// is made on the first request.
+// New builds the gateway. The gRPC server must serve Listener (with
+// ServerCredentials around its own credentials) for calls to get through.
 func New(ctx context.Context, cfg Config) (*Gateway, error) {
-	target, err := loopback(cfg.GRPCAddr)
-	if err != nil {
-		return nil, err
-	}
-	g := &Gateway{}
-	creds := insecure.NewCredentials()
+	g := &Gateway{lis: newPipeListener()}
+	g.router = &router{lis: g.lis, conns: map[[32]byte]*routed{}}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: server certificate: %w", err)
 		}
-		creds = credentials.NewTLS(pinned(cert))
 		g.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	g.conn, err = grpc.NewClient(target, grpc.WithTransportCredentials(creds))
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		if cfg.TLSClientCA != "" {
+			pemCA, err := os.ReadFile(cfg.TLSClientCA)
+			if err != nil {
+				return nil, fmt.Errorf("gateway: client CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pemCA) {
+				return nil, fmt.Errorf("gateway: client CA: no certificate in %s", cfg.TLSClientCA)
+			}
+			// As on the gRPC listener: a given certificate must verify; a
+			// request without one needs a bearer token.
+			g.tls.ClientCAs, g.tls.ClientAuth = pool, tls.VerifyClientCertIfGiven
+		}
 	}
 	mux := runtime.NewServeMux(
 		// protojson as the gRPC tools read and write it, except that an
@@ -89,33 +94,34 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}}),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		tpv1.RegisterClaimServiceHandler,
-		tpv1.RegisterOppositionServiceHandler,
-		tpv1.RegisterBeneficiaryServiceHandler,
-		tpv1.RegisterParameterServiceHandler,
-		tpv1.RegisterPaymentServiceHandler,
-		tpv1.RegisterOrganismServiceHandler,
-		tpv1.RegisterAuditServiceHandler,
+	cc := g.router
+	for _, err := range []error{
+		tpv1.RegisterClaimServiceHandlerClient(ctx, mux, tpv1.NewClaimServiceClient(cc)),
+		tpv1.RegisterOppositionServiceHandlerClient(ctx, mux, tpv1.NewOppositionServiceClient(cc)),
+		tpv1.RegisterBeneficiaryServiceHandlerClient(ctx, mux, tpv1.NewBeneficiaryServiceClient(cc)),
+		tpv1.RegisterParameterServiceHandlerClient(ctx, mux, tpv1.NewParameterServiceClient(cc)),
+		tpv1.RegisterPaymentServiceHandlerClient(ctx, mux, tpv1.NewPaymentServiceClient(cc)),
+		tpv1.RegisterOrganismServiceHandlerClient(ctx, mux, tpv1.NewOrganismServiceClient(cc)),
+		tpv1.RegisterAuditServiceHandlerClient(ctx, mux, tpv1.NewAuditServiceClient(cc)),
 	} {
-		if err := register(ctx, mux, g.conn); err != nil {
-			g.conn.Close()
+		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
 	}
 	root := http.NewServeMux()
 	root.HandleFunc("GET "+OpenAPIPath, serveOpenAPI)
-	var api http.Handler = mux
-	if cfg.MaxBodyBytes > 0 {
-		api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	root.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cfg.MaxBodyBytes > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, cfg.MaxBodyBytes)
-			mux.ServeHTTP(w, r)
-		})
-	}
-	root.Handle("/", api)
+		}
+		mux.ServeHTTP(w, r.WithContext(withClientState(r.Context(), r.TLS)))
+	}))
 	g.handler = root
 	return g, nil
 }
+
+// Listener is the in-process listener the gRPC server must serve.
+func (g *Gateway) Listener() net.Listener { return g.lis }
 
 // Handler is the gateway's HTTP handler: the API and /openapi.json.
 func (g *Gateway) Handler() http.Handler { return g.handler }
@@ -123,9 +129,11 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // TLS is the HTTPS configuration (nil: plain HTTP).
 func (g *Gateway) TLS() *tls.Config { return g.tls }
 
-// Server returns an HTTP server for the gateway.
-func (g *Gateway) Server() *http.Server {
+// Server returns an HTTP server for the gateway; errLog gets the server's
+// own errors (failed TLS handshakes), nil: the log package's.
+func (g *Gateway) Server(errLog *log.Logger) *http.Server {
 	return &http.Server{
+		ErrorLog:          errLog,
 		Handler:           g.handler,
 		TLSConfig:         g.tls,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -149,43 +157,13 @@ func (g *Gateway) Serve(srv *http.Server, lis net.Listener) error {
 	return err
 }
 
-// Close closes the loopback connection.
-func (g *Gateway) Close() error { return g.conn.Close() }
+// Close closes the in-process connections and the listener.
+func (g *Gateway) Close() error {
+	g.router.close()
+	return g.lis.Close()
+}
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openapi.JSON)
-}
-
-// loopback is the address to dial for a listener bound to addr.
-func loopback(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("gateway: gRPC address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-		if ip != nil && ip.To4() == nil {
-			host = "::1"
-		}
-	}
-	return net.JoinHostPort(host, port), nil
-}
-
-// pinned is the TLS client configuration of the loopback connection: the
-// peer must present exactly the server's own certificate (whatever name or
-// CA it has: the gateway dials its own process).
-func pinned(own tls.Certificate) *tls.Config {
-	leaf := own.Certificate[0]
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		// Chain and name checks are replaced by the exact match below.
-		InsecureSkipVerify: true, //nolint:gosec // pinned to the server's own certificate
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, leaf) {
-				return errors.New("gateway: the gRPC listener did not present the server's own certificate")
-			}
-			return nil
-		},
-	}
 }
