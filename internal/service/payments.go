@@ -39,7 +39,6 @@ type ClaimMeta struct {
 	Professional  string               `json:"pro"`
 	Profession    claims.Profession    `json:"prf"`
 	Organism      string               `json:"org,omitempty"`
-	AlsaceMoselle bool                 `json:"am,omitempty"`  // records written before CalendarName: the Alsace-Moselle calendar
 	CalendarName  string               `json:"cal,omitempty"` // calendar of the paying organism (calendar.Named; docs/rules.md#calendar)
 	Receipt       time.Time            `json:"rcv"`           // civil date of receipt (day 0)
 	DueDate       time.Time            `json:"due,omitzero"`  // zero when not guaranteed
@@ -59,9 +58,6 @@ func (m ClaimMeta) ReportBucket() string { return m.Organism + "|" + QuarterOf(m
 func (m ClaimMeta) Calendar() calendar.Calendar {
 	if c, ok := calendar.Named(m.CalendarName); ok {
 		return c
-	}
-	if m.AlsaceMoselle {
-		return calendar.AlsaceMoselle()
 	}
 	return calendar.National()
 }
@@ -161,7 +157,6 @@ func (s *Service) meta(c claims.Claim, d claims.Decision, now time.Time, regimes
 	}
 	if o, ok := s.organisms.cached(d.Organism); ok {
 		m.CalendarName = o.Calendar().Name()
-		m.AlsaceMoselle = o.Calendar().Region() == calendar.RegionAlsaceMoselle // read by older versions
 	}
 	if !m.Guaranteed || m.Rejected {
 		return m, nil

@@ -234,11 +234,6 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 			}
 		}()
 	}
-	if commit && snap.PriorDigest != "" && snap.PriorDigest != digest && snap.PriorDigest == s.legacyDigest(c) {
-		// Reserved by a version that hashed the claim's JSON form: the same
-		// claim, known under that digest.
-		digest = snap.PriorDigest
-	}
 	if commit && snap.PriorDigest != "" {
 		if snap.PriorDigest != digest {
 			return Result{}, ErrClaimIDReused
@@ -467,17 +462,6 @@ func (s *Service) GetBeneficiary(ctx context.Context, nir string) (string, Benef
 	return "", Beneficiary{}, access.ErrDenied
 }
 
-// legacyDigest is the digest versions before the canonical encoding gave a
-// claim: the keyed hash of its JSON form. Claim ids reserved by them live for
-// the claim TTL; a retry of one of those claims must still be recognised.
-func (s *Service) legacyDigest(c claims.Claim) string {
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return ""
-	}
-	return s.digest(raw)
-}
-
 func (s *Service) stored(ctx context.Context, claimID string) (Result, error) {
 	st, err := s.archive.Get(ctx, claimID)
 	if err != nil {
@@ -487,7 +471,7 @@ func (s *Service) stored(ctx context.Context, claimID string) (Result, error) {
 }
 
 func (s *Service) finish(st Stored) (Result, error) {
-	p, err := claimbin.Decode(st.Blob) // binary, or the JSON of earlier versions
+	p, err := claimbin.Decode(st.Blob)
 	if err != nil {
 		return Result{}, fmt.Errorf("decode stored claim: %w", err)
 	}

@@ -1,7 +1,7 @@
 // Package claimbin is the compact binary form of a priced claim
 // (claims.Priced), the record the store keeps for every committed claim and
 // reads back for a replay, GetClaim, a cancellation and the reports. It
-// replaces the JSON of earlier versions (about 6 kB for three lines) with a
+// replaces the JSON form of development builds (about 6 kB for three lines) with a
 // form a fraction of that size, mostly by naming the engine's repeated
 // strings (rules, articles, parameter ids, reason codes) by their index in a
 // dictionary compiled into the binary (dictionary.txt, append-only: an index
@@ -19,16 +19,13 @@
 // entry n − 1) or 0 and the string with its length; an amount is its
 // coefficient (varint) and exponent (varint), or, for a coefficient beyond
 // int64, a marker and its text; an instant is 0 for the zero time, else 1 and
-// Unix seconds then nanoseconds. JSON records (they start with '{') are read
-// as before.
+// Unix seconds then nanoseconds. No released version stored any other form.
 package claimbin
 
 import (
 	_ "embed"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -140,15 +137,9 @@ func Encode(b []byte, p claims.Priced) []byte {
 	return e.b
 }
 
-// Decode reads a record in either form.
+// Decode reads a record.
 func Decode(raw []byte) (claims.Priced, error) {
 	var p claims.Priced
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return claims.Priced{}, fmt.Errorf("claimbin: JSON record: %w", err)
-		}
-		return p, nil
-	}
 	if len(raw) < 2 || raw[0] != magic || raw[1] != version {
 		return claims.Priced{}, ErrMalformed
 	}
