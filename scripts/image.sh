@@ -20,7 +20,14 @@ IMAGE=${IMAGE:-localhost/tierspayant/adjudicator}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 ensure_builder() {
-  if command -v podman >/dev/null 2>&1; then echo podman; return; fi
+  if command -v podman >/dev/null 2>&1; then
+    # runc too: sandboxes that refuse crun's rlimits or cgroups run the image
+    # with it (deploy/deploy_test.go tries it second).
+    if ! command -v runc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq runc >&2 || true
+    fi
+    echo podman; return
+  fi
   if command -v buildah >/dev/null 2>&1; then echo buildah; return; fi
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "image: neither podman nor buildah is installed: install Debian's podman package (apt-get install podman)" >&2
@@ -29,7 +36,7 @@ ensure_builder() {
   echo "image: installing podman (Debian package)..." >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq podman >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq podman runc >&2
   echo podman
 }
 builder=$(ensure_builder)
