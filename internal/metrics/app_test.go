@@ -283,3 +283,33 @@ func refuse(t *testing.T, conn *grpc.ClientConn) {
 	}
 	t.Fatal("the rate limiter refused nothing")
 }
+
+// TestReadyAndRedisErrorsWhenRedisStops: the basis of the Redis-unavailable
+// and readiness alerts. With its Redis killed, the service reports
+// tierspayant_ready 0 and counts failed commands.
+func TestReadyAndRedisErrorsWhenRedisStops(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	a, _ := startAppWith(t, func(c *cfgT) {
+		c.RedisAddrs, c.RedisDB = []string{srv.Addr}, 0
+		c.RedisTimeout = 200 * time.Millisecond
+	})
+	if got := sample(scrape(t, a), "tierspayant_ready"); got != 1 {
+		t.Fatalf("ready %v before the outage", got)
+	}
+	srv.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		text := scrape(t, a)
+		if sample(text, "tierspayant_ready") == 0 && sample(text, `tierspayant_redis_command_errors_total{command="set"}`) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage:\n%s\n%s", grep(text, "tierspayant_ready"), grep(text, "redis_command_errors"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

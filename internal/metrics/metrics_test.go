@@ -137,3 +137,19 @@ func TestRedisFailed(t *testing.T) {
 		t.Error("failed")
 	}
 }
+
+// BenchmarkObserveAdjudicate is the interceptor's cost on one Adjudicate
+// response with three reasons and an AMC line.
+func BenchmarkObserveAdjudicate(b *testing.B) {
+	m := New(prometheus.NewRegistry())
+	resp := &tpv1.AdjudicateResponse{Decision: &tpv1.Decision{
+		Status: tpv1.DecisionStatus_DECISION_STATUS_ACCEPTED, Guarantee: tpv1.Guarantee_GUARANTEE_GUARANTEED,
+		Reasons:  []*tpv1.Reason{{Code: "PF_ANNUAL_CAP"}, {Code: "HORS_PARCOURS"}, {Code: "TFR_BASE"}},
+		Totals:   &tpv1.DecisionTotals{Amo: "21.00", AmcPayableToProfessional: "6.30", PatientShareAfterAmc: "0.70"},
+		AmcLines: []*tpv1.AmcLine{{CeilingApplied: true}},
+	}}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.observeResponse(resp)
+	}
+}
