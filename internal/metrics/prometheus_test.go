@@ -368,3 +368,11 @@ func metricNames(expr string) []string {
 	}
 	return out
 }
+
+func TestMetricNames(t *testing.T) {
+	got := metricNames(`histogram_quantile(0.99, sum by (instance, le) (rate(foo_seconds_bucket{grpc_method="A",instance=~"$instance"}[$__rate_interval]))) > 0.25
+	  and on (instance) max by (instance) (bar_ready) == 0 or 1e3 * baz_total offset 5m`)
+	if strings.Join(got, " ") != "foo_seconds_bucket bar_ready baz_total" {
+		t.Errorf("metricNames: %q", got)
+	}
+}
