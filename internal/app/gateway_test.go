@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/app"
 	"github.com/tierspayant/tierspayant/internal/devcerts"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
@@ -269,4 +271,45 @@ func TestHTTPGatewayMutualTLS(t *testing.T) {
 			t.Errorf("expired certificate: the handshake should fail")
 		}
 	}
+}
+
+// TestGatewayOverhead measures GetClaim over gRPC and through the gateway
+// (embedded store, authentication off); it only logs (go test -v -run
+// TestGatewayOverhead ./internal/app/).
+func TestGatewayOverhead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	a, conn := startWith(t, "", func(c *config.Config) { c.HTTPAddr = "127.0.0.1:0" })
+	base := "http://" + a.HTTPAddr
+	if code, body := call(t, "POST", base+"/tierspayant.v1.BeneficiaryService/UpsertBeneficiary", "", httpBeneficiary); code != http.StatusOK {
+		t.Fatalf("upsert: %d %v", code, body)
+	}
+	if code, body := call(t, "POST", base+"/v1/claims:adjudicate", "", httpClaim); code != http.StatusOK {
+		t.Fatalf("adjudicate: %d %v", code, body)
+	}
+	const n = 500
+	cc := tpv1.NewClaimServiceClient(conn)
+	ctx := context.Background()
+	begin := time.Now()
+	for range n {
+		if _, err := cc.GetClaim(ctx, &tpv1.GetClaimRequest{ClaimId: "10000000009-H0001"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grpcPer := time.Since(begin) / n
+	begin = time.Now()
+	for range n {
+		resp, err := http.Get(base + "/v1/claims/10000000009-H0001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatal(resp.Status)
+		}
+	}
+	httpPer := time.Since(begin) / n
+	t.Logf("GetClaim, %d sequential calls: gRPC %v per call, HTTP gateway %v per call", n, grpcPer, httpPer)
 }
