@@ -186,6 +186,13 @@ func TestAppMetricsNoIdentifiers(t *testing.T) {
 	id := "MET-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	secrets := scenario(t, conn, id)
 	text := scrape(t, a)
+	series := 0
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "tierspayant_") {
+			series++
+		}
+	}
+	t.Logf("/metrics: %d bytes, %d tierspayant_ series", len(text), series)
 	for _, s := range secrets {
 		if s != "" && strings.Contains(text, s) {
 			t.Errorf("/metrics contains %q", s)
