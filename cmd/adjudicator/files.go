@@ -236,8 +236,7 @@ func newProgress(w io.Writer, mode, label string, total int64, every time.Durati
 		}
 		p.bar = progressbar.NewOptions64(max, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(label),
 			progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionSetPredictTime(true))
 	}
 	return p
 }
@@ -282,6 +281,7 @@ func (p *progress) done() {
 	if p.bar != nil {
 		p.bar.Describe(p.label + " " + p.describe())
 		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
 	}
 }
 
