@@ -125,3 +125,4 @@ include mk/chaos.mk
 include mk/perf.mk
 include mk/law.mk
 include mk/deploy.mk
+include mk/importbench.mk

@@ -36,6 +36,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+
+	"github.com/tierspayant/tierspayant/internal/harness"
 )
 
 func main() {
@@ -62,8 +64,8 @@ type test struct {
 	cfg       config
 	dir       string
 	redisAddr string
-	redis     *proc
-	adj       *proc
+	redis     *harness.Proc
+	adj       *harness.Proc
 	hc        healthpb.HealthClient
 	cc        tpv1.ClaimServiceClient
 	bc        tpv1.BeneficiaryServiceClient
@@ -117,10 +119,10 @@ func run() (ok bool) {
 	// Children die with us; this also runs when run panics.
 	defer func() {
 		if t.adj != nil {
-			t.adj.kill9()
+			t.adj.Kill9()
 		}
 		if t.redis != nil {
-			t.redis.kill9()
+			t.redis.Kill9()
 		}
 	}()
 
@@ -129,10 +131,10 @@ func run() (ok bool) {
 	if err != nil {
 		fmt.Println("chaos: ERROR:", err)
 		if t.adj != nil {
-			fmt.Printf("chaos: last lines of %s:\n%s\n", t.adj.logPath, t.adj.logTail(15))
+			fmt.Printf("chaos: last lines of %s:\n%s\n", t.adj.LogPath(), t.adj.LogTail(15))
 		}
 		if t.redis != nil {
-			fmt.Printf("chaos: last lines of %s:\n%s\n", t.redis.logPath, t.redis.logTail(15))
+			fmt.Printf("chaos: last lines of %s:\n%s\n", t.redis.LogPath(), t.redis.LogTail(15))
 		}
 		return false
 	}
@@ -142,7 +144,7 @@ func run() (ok bool) {
 func (t *test) main(ctx context.Context) error {
 	var ports [3]int
 	for i := range ports {
-		p, err := freePort()
+		p, err := harness.FreePort()
 		if err != nil {
 			return err
 		}
@@ -150,11 +152,11 @@ func (t *test) main(ctx context.Context) error {
 	}
 	t.redisAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
-	t.redis = newProc("redis-server", filepath.Join(t.dir, "redis.log"), []string{"redis-server",
+	t.redis = harness.New("redis-server", filepath.Join(t.dir, "redis.log"), []string{"redis-server",
 		"--bind", "127.0.0.1", "--port", strconv.Itoa(ports[0]), "--protected-mode", "yes",
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", t.dir,
 		"--aof-load-truncated", t.cfg.aofLoadTruncated}, nil)
-	t.adj = newProc("adjudicator", filepath.Join(t.dir, "adjudicator.log"), []string{t.cfg.bin}, []string{
+	t.adj = harness.New("adjudicator", filepath.Join(t.dir, "adjudicator.log"), []string{t.cfg.bin}, []string{
 		"ADJ_REDIS_ADDRS=" + t.redisAddr, "ADJ_HMAC_SECRET=chaos-test-secret-of-at-least-32-characters!", "ADJ_AUTH=open",
 		"ADJ_GRPC_ADDR=" + grpcAddr, fmt.Sprintf("ADJ_ADMIN_ADDR=127.0.0.1:%d", ports[2]),
 		"ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=warn"})
@@ -197,10 +199,10 @@ func (t *test) main(ctx context.Context) error {
 	}
 
 	// Last: both killed at once, both started again from the AOF alone.
-	t.adj.kill9()
-	t.redis.kill9()
-	t.kills[t.adj.name]++
-	t.kills[t.redis.name]++
+	t.adj.Kill9()
+	t.redis.Kill9()
+	t.kills[t.adj.Name()]++
+	t.kills[t.redis.Name()]++
 	if err := t.startRedis(ctx); err != nil {
 		return err
 	}
@@ -214,7 +216,7 @@ func (t *test) main(ctx context.Context) error {
 	if len(t.acked) != t.cfg.claims {
 		return fmt.Errorf("%d claims acknowledged of %d", len(t.acked), t.cfg.claims)
 	}
-	if exits := append(t.adj.unexpectedExits(), t.redis.unexpectedExits()...); len(exits) > 0 {
+	if exits := append(t.adj.UnexpectedExits(), t.redis.UnexpectedExits()...); len(exits) > 0 {
 		return fmt.Errorf("%d processes exited by themselves (not killed by the test)", len(exits))
 	}
 	return t.capsHit()
@@ -225,27 +227,27 @@ func (t *test) main(ctx context.Context) error {
 // the kill; it is then repaired as an operator would (redis-check-aof --fix
 // cuts it before the incomplete MULTI/EXEC block) and started again.
 func (t *test) startRedis(ctx context.Context) error {
-	if t.redis.running() {
+	if t.redis.Running() {
 		return nil
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		if err := t.redis.start(); err != nil {
+		if err := t.redis.Start(); err != nil {
 			return err
 		}
-		err := waitRedis(ctx, t.redis, t.redisAddr, 60*time.Second)
+		err := harness.WaitRedis(ctx, t.redis, t.redisAddr, 60*time.Second)
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, errExited) {
+		if !errors.Is(err, harness.ErrExited) {
 			return err
 		}
-		t.redis.forgetLastExit()
+		t.redis.ForgetLastExit()
 		manifest := filepath.Join(t.dir, "appendonlydir", "appendonly.aof.manifest")
 		fix := exec.CommandContext(ctx, "redis-check-aof", "--fix", manifest)
 		fix.Stdin = strings.NewReader("y\n")
 		out, ferr := fix.CombinedOutput()
 		t.repairs.Add(1)
-		fmt.Printf("chaos: redis-server refused its AOF:\n%s\nchaos: redis-check-aof --fix:\n    %s\n", t.redis.logTail(4),
+		fmt.Printf("chaos: redis-server refused its AOF:\n%s\nchaos: redis-check-aof --fix:\n    %s\n", t.redis.LogTail(4),
 			strings.ReplaceAll(strings.TrimSpace(lastLines(string(out), 4)), "\n", "\n    "))
 		if ferr != nil {
 			return fmt.Errorf("redis-check-aof --fix: %w", ferr)
@@ -255,13 +257,13 @@ func (t *test) startRedis(ctx context.Context) error {
 }
 
 func (t *test) startAdjudicator(ctx context.Context) error {
-	if t.adj.running() {
+	if t.adj.Running() {
 		return nil
 	}
-	if err := t.adj.start(); err != nil {
+	if err := t.adj.Start(); err != nil {
 		return err
 	}
-	if err := waitServing(ctx, t.adj, t.hc, 30*time.Second); err != nil {
+	if err := harness.WaitServing(ctx, t.adj, t.hc, 30*time.Second); err != nil {
 		return fmt.Errorf("adjudicator does not start: %w", err)
 	}
 	return nil
@@ -280,7 +282,7 @@ func retryable(c codes.Code) bool {
 
 // phase sends claims [from, to) from the workers while victim is killed -9
 // and restarted kills times, spread over the phase by progress.
-func (t *test) phase(ctx context.Context, name string, from, to int, victim *proc, kills int, restart func(context.Context) error) error {
+func (t *test) phase(ctx context.Context, name string, from, to int, victim *harness.Proc, kills int, restart func(context.Context) error) error {
 	began := time.Now()
 	pctx, pcancel := context.WithCancelCause(ctx)
 	defer pcancel(nil)
@@ -307,11 +309,11 @@ func (t *test) phase(ctx context.Context, name string, from, to int, victim *pro
 			}
 			// A random moment between two acknowledgements.
 			time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
-			victim.kill9()
+			victim.Kill9()
 			phaseKills++
 			time.Sleep(time.Duration(50+r.IntN(250)) * time.Millisecond) // down time
 			if err := restart(pctx); err != nil {
-				killerDone <- fmt.Errorf("restart %s: %w", victim.name, err)
+				killerDone <- fmt.Errorf("restart %s: %w", victim.Name(), err)
 				return
 			}
 		}
@@ -328,7 +330,7 @@ func (t *test) phase(ctx context.Context, name string, from, to int, victim *pro
 			select {
 			case <-pctx.Done():
 				return
-			case msg := <-t.adj.died:
+			case msg := <-t.adj.Died():
 				pcancel(errors.New(msg))
 				return
 			case <-tick.C:
@@ -373,7 +375,7 @@ feed:
 	if kerr != nil {
 		return fmt.Errorf("%s: %w", name, kerr)
 	}
-	t.kills[victim.name] += phaseKills
+	t.kills[victim.Name()] += phaseKills
 	// Everything up again before checking.
 	if err := errors.Join(t.startRedis(ctx), t.startAdjudicator(ctx)); err != nil {
 		return err
@@ -500,7 +502,7 @@ func (t *test) summary(elapsed time.Duration) {
 		t.sent.Load(), acked, t.replays.Load(), t.retries.Load(), strings.Join(byCode, ", "),
 		t.kills["adjudicator"], t.kills["redis-server"], t.repairs.Load(), t.mismatches, elapsed.Round(time.Second))
 	if t.adj != nil {
-		for _, e := range append(t.adj.unexpectedExits(), t.redis.unexpectedExits()...) {
+		for _, e := range append(t.adj.UnexpectedExits(), t.redis.UnexpectedExits()...) {
 			fmt.Println("chaos: UNEXPECTED EXIT", e)
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,7 +26,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,6 +37,7 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/grpcapi"
+	"github.com/tierspayant/tierspayant/internal/harness"
 )
 
 var (
@@ -65,56 +64,42 @@ func main() {
 	}
 }
 
+// freePort is a free loopback port (the harness stops on the rare failure).
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := harness.FreePort()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
-var children []*exec.Cmd
+var children []*harness.Proc
 
-// start runs a command pinned to a CPU with taskset when available.
-func start(cpu string, env []string, log *os.File, args ...string) (*exec.Cmd, error) {
-	if _, err := exec.LookPath("taskset"); err == nil {
-		args = append([]string{"taskset", "-c", cpu}, args...)
-	}
-	c := exec.Command(args[0], args[1:]...)
-	c.Env, c.Stdout, c.Stderr = append(os.Environ(), env...), log, log
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
+// start runs a child pinned to a CPU (taskset, when installed), its output
+// appended to logPath.
+func start(name, cpu string, env []string, logPath string, args ...string) (*harness.Proc, error) {
+	p := harness.New(name, logPath, args, env).Pin(cpu)
+	if err := p.Start(); err != nil {
 		return nil, err
 	}
-	children = append(children, c)
-	return c, nil
+	children = append(children, p)
+	return p, nil
 }
 
 func killAll() {
-	for _, c := range children {
-		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		_ = c.Wait()
+	for _, p := range children {
+		p.Kill9()
 	}
 }
 
-func waitServing(ctx context.Context, addr string) error {
+// waitServing waits until the server of p at addr says SERVING.
+func waitServing(ctx context.Context, p *harness.Proc, addr string) error {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	hc := healthpb.NewHealthClient(conn)
-	for ctx.Err() == nil {
-		c, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		r, err := hc.Check(c, &healthpb.HealthCheckRequest{Service: "tierspayant.v1.ClaimService"})
-		cancel()
-		if err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return ctx.Err()
+	return harness.WaitServing(ctx, p, healthpb.NewHealthClient(conn), 60*time.Second)
 }
 
 // cpuTime is a process's user+system CPU time, from /proc (its children
@@ -159,8 +144,8 @@ func run(ctx context.Context) error {
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}
-	logf, err := os.Create(filepath.Join(*outDir, "processes.log"))
-	if err != nil {
+	logPath := filepath.Join(*outDir, "processes.log")
+	if err := os.WriteFile(logPath, nil, 0o644); err != nil {
 		return err
 	}
 	rdir, err := os.MkdirTemp("", "tierspayant-loadtest-")
@@ -170,7 +155,7 @@ func run(ctx context.Context) error {
 	defer os.RemoveAll(rdir)
 	redisAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
 	adjAddr, floorAddr := fmt.Sprintf("127.0.0.1:%d", freePort()), fmt.Sprintf("127.0.0.1:%d", freePort())
-	if _, err := start("0", nil, logf, "redis-server", "--bind", "127.0.0.1", "--port", redisAddr[10:], "--save", "", "--appendonly", "no", "--dir", rdir); err != nil {
+	if _, err := start("redis-server", "0", nil, logPath, "redis-server", "--bind", "127.0.0.1", "--port", redisAddr[10:], "--save", "", "--appendonly", "no", "--dir", rdir); err != nil {
 		return err
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DisableIdentity: true})
@@ -182,20 +167,20 @@ func run(ctx context.Context) error {
 		time.Sleep(30 * time.Millisecond)
 	}
 	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
-	adj, err := start("0", []string{"ADJ_PPROF=" + strconv.FormatBool(*profile), "ADJ_ADMIN_ADDR=" + adminAddr, "ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=loadtest-secret-of-at-least-32-characters!!",
+	adj, err := start("adjudicator", "0", []string{"ADJ_PPROF=" + strconv.FormatBool(*profile), "ADJ_ADMIN_ADDR=" + adminAddr, "ADJ_REDIS_ADDRS=" + redisAddr, "ADJ_HMAC_SECRET=loadtest-secret-of-at-least-32-characters!!",
 		"ADJ_AUTH=open", "ADJ_RATE_LIMIT=0", "ADJ_LOG_LEVEL=" + *logLevel, "ADJ_GRPC_ADDR=" + adjAddr,
-	}, logf, *adjBin)
+	}, logPath, *adjBin)
 	if err != nil {
 		return err
 	}
-	fl, err := start("0", nil, logf, *floorBin, "-addr", floorAddr)
+	fl, err := start("floor", "0", nil, logPath, *floorBin, "-addr", floorAddr)
 	if err != nil {
 		return err
 	}
-	if err := waitServing(ctx, adjAddr); err != nil {
+	if err := waitServing(ctx, adj, adjAddr); err != nil {
 		return fmt.Errorf("adjudicator: %w", err)
 	}
-	if err := waitServing(ctx, floorAddr); err != nil {
+	if err := waitServing(ctx, fl, floorAddr); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
 	began := time.Now()
@@ -238,11 +223,11 @@ func run(ctx context.Context) error {
 		pid              int
 		fixed, adj       bool
 	}{
-		{"floor closed-loop c=50", floorAddr, "closed", fl.Process.Pid, false, false},
-		{"adjudicator closed-loop c=50", adjAddr, "closed", adj.Process.Pid, false, true},
-		{fmt.Sprintf("floor fixed %d/s", *rate), floorAddr, "fixed", fl.Process.Pid, true, false},
-		{fmt.Sprintf("adjudicator fixed %d/s", *rate), adjAddr, "fixed", adj.Process.Pid, true, true},
-		{"adjudicator one-line GP c=50", adjAddr, "simple", adj.Process.Pid, false, true},
+		{"floor closed-loop c=50", floorAddr, "closed", fl.Pid(), false, false},
+		{"adjudicator closed-loop c=50", adjAddr, "closed", adj.Pid(), false, true},
+		{fmt.Sprintf("floor fixed %d/s", *rate), floorAddr, "fixed", fl.Pid(), true, false},
+		{fmt.Sprintf("adjudicator fixed %d/s", *rate), adjAddr, "fixed", adj.Pid(), true, true},
+		{"adjudicator one-line GP c=50", adjAddr, "simple", adj.Pid(), false, true},
 	} {
 		file := filepath.Join(*outDir, strings.NewReplacer(" ", "-", "/", "", "=", "").Replace(r.name))
 		ghzArgs := func(data, d, format, out string) []string {
