@@ -130,7 +130,7 @@ func decodeOpposition(r row) (oppositionRow, error) {
 	d := json.NewDecoder(bytes.NewReader(r.raw))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&o); err != nil {
-		return o, fmt.Errorf("not a JSON object with the fields %s: %v", strings.Join(oppositionColumns, ", "), err)
+		return o, fmt.Errorf("not a JSON object with the fields %s: %w", strings.Join(oppositionColumns, ", "), err)
 	}
 	return o, nil
 }
@@ -223,7 +223,7 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		default:
 			var prev importState
 			if err := json.Unmarshal(b, &prev); err != nil {
-				return fmt.Errorf("%s: %v", statePath, err)
+				return fmt.Errorf("%s: %w", statePath, err)
 			}
 			if prev.Size != st.Size || prev.ModTime != st.ModTime {
 				return fmt.Errorf("%s changed since %s was written (size %d, modified %s; now %d, %s): import it from the start, without --resume (an import is idempotent)",

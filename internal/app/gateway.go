@@ -27,7 +27,7 @@ func (a *App) startGateway(ctx context.Context, cfg config.Config) error {
 	}
 	lis, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		gw.Close()
+		_ = gw.Close()
 		return fmt.Errorf("listen HTTP gateway: %w", err)
 	}
 	a.HTTPAddr, a.gw, a.gwServer = lis.Addr().String(), gw, gw.Server(slog.NewLogLogger(a.log.Handler(), slog.LevelWarn))

@@ -36,16 +36,16 @@ var (
 // ClaimMeta is what payment tracking needs of a committed claim, stored with
 // it.
 type ClaimMeta struct {
-	Professional  string               `json:"pro"`
-	Profession    claims.Profession    `json:"prf"`
-	Organism      string               `json:"org,omitempty"`
-	CalendarName  string               `json:"cal,omitempty"` // calendar of the paying organism (calendar.Named; docs/rules.md#calendar)
-	Receipt       time.Time            `json:"rcv"`           // civil date of receipt (day 0)
-	DueDate       time.Time            `json:"due,omitzero"`  // zero when not guaranteed
-	Payable       decimal.Decimal      `json:"amt"`           // AMO payable to the professional
-	Guaranteed    bool                 `json:"g,omitempty"`
-	Rejected      bool                 `json:"rej,omitempty"`
-	Fraud         *payment.FraudRegime `json:"fraud,omitempty"`
+	Professional string               `json:"pro"`
+	Profession   claims.Profession    `json:"prf"`
+	Organism     string               `json:"org,omitempty"`
+	CalendarName string               `json:"cal,omitempty"` // calendar of the paying organism (calendar.Named; docs/rules.md#calendar)
+	Receipt      time.Time            `json:"rcv"`           // civil date of receipt (day 0)
+	DueDate      time.Time            `json:"due,omitzero"`  // zero when not guaranteed
+	Payable      decimal.Decimal      `json:"amt"`           // AMO payable to the professional
+	Guaranteed   bool                 `json:"g,omitempty"`
+	Rejected     bool                 `json:"rej,omitempty"`
+	Fraud        *payment.FraudRegime `json:"fraud,omitempty"`
 	// AMC is the complementary part paid by the managing organism (L161-36-2).
 	AMC []organism.AMCLine `json:"amc,omitempty"`
 }
