@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,19 +147,11 @@ func beneficiariesImport(ctx context.Context, args []string, e env, stdout, stde
 	if err := po.check(); err != nil {
 		return err
 	}
-	ff, err := fileFormat(*format, path)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(path)
+	f, ff, fi, err := openImport(*format, path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	conn, err := co.dial()
 	if err != nil {
 		return err

@@ -22,6 +22,25 @@ import (
 	"golang.org/x/term"
 )
 
+// openImport opens the file of an import command with its format (from
+// --format or its extension) and its size and modification time.
+func openImport(flagValue, path string) (*os.File, string, os.FileInfo, error) {
+	ff, err := fileFormat(flagValue, path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, "", nil, err
+	}
+	return f, ff, fi, nil
+}
+
 // fileFormat picks csv or jsonl: the --format flag, else the extension.
 func fileFormat(flagValue, path string) (string, error) {
 	switch strings.ToLower(flagValue) {

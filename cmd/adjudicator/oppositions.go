@@ -197,19 +197,11 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 	if err := po.check(); err != nil {
 		return err
 	}
-	ff, err := fileFormat(*format, path)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(path)
+	f, ff, fi, err := openImport(*format, path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	statePath := path + ".progress"
 	st := importState{File: path, Size: fi.Size(), ModTime: fi.ModTime().UTC().Format(time.RFC3339Nano)}
 	var refused refusals
