@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -85,10 +84,13 @@ type App struct {
 	// keyMismatch once it refused it (docs/operations.md#hmac-key).
 	keyChecked  atomic.Bool
 	keyMismatch atomic.Bool
-	stop        context.CancelFunc
-	wg          sync.WaitGroup
-	grace       time.Duration
-	errs        chan error
+	// tls reloads the server certificate on SIGHUP or file change
+	// (tlsreload.go); nil without TLS.
+	tls   *tlsReloader
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	grace time.Duration
+	errs  chan error
 }
 
 // Start builds and starts the adjudicator. It returns once both listeners are
@@ -186,7 +188,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	} else if cfg.TLSCert == "" {
 		log.Warn("bearer tokens over plaintext gRPC: set ADJ_TLS_CERT and ADJ_TLS_KEY outside a loopback test")
 	}
-	serverOpts, err := transportCredentials(cfg)
+	serverOpts, err := transportCredentials(cfg, a)
 	if err != nil {
 		a.closeStore()
 		return nil, err
@@ -280,6 +282,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	a.stop = stop
 	a.setReady(runCtx)
 	a.wg.Add(4)
+	if a.tls != nil {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.tls.run(runCtx, certPollInterval) }()
+	}
 	go func() { defer a.wg.Done(); refreshOrganisms(runCtx, svc, log) }()
 	go func() { defer a.wg.Done(); a.errs <- a.grpc.Serve(glis) }()
 	go func() {
@@ -308,34 +314,29 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 
 // transportCredentials is TLS when a server certificate is configured, with
 // client certificates verified against ADJ_TLS_CLIENT_CA.
-func transportCredentials(cfg config.Config) ([]grpc.ServerOption, error) {
+func transportCredentials(cfg config.Config, a *App) ([]grpc.ServerOption, error) {
 	if cfg.TLSCert == "" {
 		if cfg.HTTPAddr != "" {
 			return []grpc.ServerOption{grpc.Creds(gateway.ServerCredentials(insecure.NewCredentials()))}, nil
 		}
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-	if err != nil {
-		return nil, fmt.Errorf("server certificate: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	base := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLSClientCA != "" {
-		pemCA, err := os.ReadFile(cfg.TLSClientCA)
-		if err != nil {
-			return nil, fmt.Errorf("client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemCA) {
-			return nil, fmt.Errorf("client CA: no certificate in %s", cfg.TLSClientCA)
-		}
-		tc.ClientCAs = pool
 		// A certificate that is given must verify (expired or foreign ones
 		// fail the handshake); calls without one are refused by the auth
 		// interceptor unless they carry a token, and health and reflection
 		// stay reachable for probes.
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		base.ClientAuth = tls.VerifyClientCertIfGiven
 	}
+	// The certificate, key and client CA are reloaded on SIGHUP or file
+	// change (tlsreload.go).
+	r, err := newTLSReloader(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, base, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.tls = r
+	tc := r.config()
 	creds := credentials.NewTLS(tc)
 	if cfg.HTTPAddr != "" {
 		// The gateway's in-process connections carry their HTTP client's
