@@ -22,7 +22,7 @@ import (
 var claimColumns = []string{"claim_id", "received_at", "state", "payable_to_professional", "due_date", "paid_at", "paid_amount",
 	"payment_reference", "paid_on_working_day", "penalty", "penalty_half_year", "calendar", "fraud_regime_ref",
 	"decision_status", "guarantee", "managing_organism", "adjudication_date", "amo", "patient_share", "amc_payable_to_professional",
-	"reasons", "cancelled"}
+	"reasons", "cancelled", "professional_id"}
 
 // claimRow is one line of claims export.
 type claimRow struct {
@@ -48,6 +48,7 @@ type claimRow struct {
 	AMCPayableToProfessional string `json:"amc_payable_to_professional,omitempty"`
 	Reasons                  string `json:"reasons,omitempty"`
 	Cancelled                bool   `json:"cancelled"`
+	ProfessionalID           string `json:"professional_id"`
 }
 
 func (r claimRow) csv() []string {
@@ -58,7 +59,7 @@ func (r claimRow) csv() []string {
 	return []string{r.ClaimID, r.ReceivedAt, r.State, r.PayableToProfessional, r.DueDate, r.PaidAt, r.PaidAmount,
 		r.PaymentReference, wd, r.Penalty, r.PenaltyHalfYear, r.Calendar, r.FraudRegimeRef,
 		r.DecisionStatus, r.Guarantee, r.ManagingOrganism, r.AdjudicationDate, r.AMO, r.PatientShare, r.AMCPayableToProfessional,
-		r.Reasons, strconv.FormatBool(r.Cancelled)}
+		r.Reasons, strconv.FormatBool(r.Cancelled), r.ProfessionalID}
 }
 
 func enumWord(s, prefix string) string {
@@ -72,12 +73,13 @@ func rfc3339(t *timestamppb.Timestamp) string {
 	return t.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
-// claimsExport pages through ListProfessionalClaims and, with --decisions,
-// adds each claim's decision (GetClaim).
+// claimsExport pages through ListProfessionalClaims (--professional) or
+// ListOrganismClaims quarter by quarter (--organism, --from and --to) and,
+// with --decisions, adds each claim's decision (GetClaim).
 func claimsExport(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("claims export", flag.ContinueOnError)
-	prof := fs.String("professional", "", "professional identifier (required)")
-	org := fs.String("organism", "", "not available: no RPC lists an organism's claims yet")
+	prof := fs.String("professional", "", "professional identifier (this or --organism)")
+	org := fs.String("organism", "", "organism code: the claims it pays (needs --from and --to)")
 	from := fs.String("from", "", "claims received on or after this day YYYY-MM-DD (Paris time)")
 	to := fs.String("to", "", "claims received on or before this day YYYY-MM-DD (Paris time)")
 	state := fs.String("state", "", "only this payment state: received, overdue, paid, rejected or cancelled")
@@ -91,11 +93,11 @@ func claimsExport(ctx context.Context, args []string, e env, stdout, stderr io.W
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *org != "" {
-		return usagef("claims export: --organism is not available: the API has no RPC listing an organism's claims yet (ListProfessionalClaims lists a professional's); give --professional")
+	if (*org == "") == (*prof == "") {
+		return usagef("claims export: give --professional or --organism")
 	}
-	if *prof == "" {
-		return usagef("claims export: --professional is required")
+	if *org != "" && (*from == "" || *to == "") {
+		return usagef("claims export: --organism needs --from and --to (the claims are listed quarter by quarter)")
 	}
 	var fromDay, toDay time.Time
 	for _, d := range []struct {
@@ -117,13 +119,13 @@ func claimsExport(ctx context.Context, args []string, e env, stdout, stderr io.W
 	if !fromDay.IsZero() && !toDay.IsZero() && !fromDay.Before(toDay) {
 		return usagef("claims export: --from after --to")
 	}
-	req := &tpv1.ListProfessionalClaimsRequest{ProfessionalId: *prof, PageSize: 1000}
+	var wantState tpv1.PaymentState
 	if *state != "" {
 		v, ok := tpv1.PaymentState_value["PAYMENT_STATE_"+strings.ToUpper(*state)]
 		if !ok || v == 0 {
 			return usagef("claims export: --state: %q: received, overdue, paid, rejected or cancelled", *state)
 		}
-		req.State = tpv1.PaymentState(v)
+		wantState = tpv1.PaymentState(v)
 	}
 	if *concurrency < 1 || *concurrency > 64 {
 		return usagef("claims export: --concurrency: 1 to 64")
@@ -143,30 +145,49 @@ func claimsExport(ctx context.Context, args []string, e env, stdout, stderr io.W
 	payments := tpv1.NewPaymentServiceClient(conn)
 	claimsc := tpv1.NewClaimServiceClient(conn)
 	var rows []claimRow
-	for {
-		cctx, cancel := context.WithTimeout(ctx, time.Minute)
-		page, err := payments.ListProfessionalClaims(cctx, req)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("claims export: after %d claims: %w", len(rows), err)
+	keep := func(r claimRow, received *timestamppb.Timestamp) {
+		at := received.AsTime()
+		if received != nil && (!fromDay.IsZero() && at.Before(fromDay) || !toDay.IsZero() && !at.Before(toDay)) {
+			return
 		}
-		for _, c := range page.GetClaims() {
-			tr := c.GetTracking()
-			at := tr.GetReceivedAt().AsTime()
-			if tr.GetReceivedAt() != nil && (!fromDay.IsZero() && at.Before(fromDay) || !toDay.IsZero() && !at.Before(toDay)) {
-				continue
+		rows = append(rows, r)
+	}
+	if *prof != "" {
+		req := &tpv1.ListProfessionalClaimsRequest{ProfessionalId: *prof, PageSize: 1000, State: wantState}
+		for {
+			cctx, cancel := context.WithTimeout(ctx, time.Minute)
+			page, err := payments.ListProfessionalClaims(cctx, req)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("claims export: after %d claims: %w", len(rows), err)
 			}
-			rows = append(rows, claimRow{ClaimID: c.GetClaimId(), ReceivedAt: rfc3339(tr.GetReceivedAt()),
-				State: enumWord(tr.GetState().String(), "PAYMENT_STATE_"), PayableToProfessional: c.GetPayableToProfessional(),
-				DueDate: tr.GetDueDate(), PaidAt: rfc3339(tr.GetPaidAt()), PaidAmount: tr.GetPaidAmount(), PaymentReference: tr.GetPaymentReference(),
-				PaidOnWorkingDay: tr.GetPaidOnWorkingDay(), Penalty: tr.GetPenalty(), PenaltyHalfYear: tr.GetPenaltyHalfYear(),
-				Calendar: tr.GetCalendar(), FraudRegimeRef: tr.GetFraudRegimeRef(),
-				Cancelled: tr.GetState() == tpv1.PaymentState_PAYMENT_STATE_CANCELLED})
+			for _, c := range page.GetClaims() {
+				keep(trackingRow(c.GetClaimId(), *prof, c.GetPayableToProfessional(), c.GetTracking()), c.GetTracking().GetReceivedAt())
+			}
+			if page.GetNextPageToken() == "" {
+				break
+			}
+			req.PageToken = page.GetNextPageToken()
 		}
-		if page.GetNextPageToken() == "" {
-			break
+	} else {
+		for _, q := range quarters(fromDay, toDay.AddDate(0, 0, -1)) {
+			req := &tpv1.ListOrganismClaimsRequest{OrganismCode: *org, Quarter: q, PageSize: 1000, State: wantState}
+			for {
+				cctx, cancel := context.WithTimeout(ctx, time.Minute)
+				page, err := payments.ListOrganismClaims(cctx, req)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("claims export: %s, after %d claims: %w", q, len(rows), err)
+				}
+				for _, c := range page.GetClaims() {
+					keep(trackingRow(c.GetClaimId(), c.GetProfessionalId(), c.GetPayableToProfessional(), c.GetTracking()), c.GetTracking().GetReceivedAt())
+				}
+				if page.GetNextPageToken() == "" {
+					break
+				}
+				req.PageToken = page.GetNextPageToken()
+			}
 		}
-		req.PageToken = page.GetNextPageToken()
 	}
 	if *decisions && len(rows) > 0 {
 		if err := addDecisions(ctx, claimsc, rows, *concurrency); err != nil {
@@ -202,8 +223,33 @@ func claimsExport(ctx context.Context, args []string, e env, stdout, stderr io.W
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "claims export: %d claims of %s\n", len(rows), *prof)
+	fmt.Fprintf(stderr, "claims export: %d claims of %s\n", len(rows), *prof+*org)
 	return nil
+}
+
+// trackingRow is a listing's claim as an export line, before its decision.
+func trackingRow(id, professional, payable string, tr *tpv1.PaymentTracking) claimRow {
+	return claimRow{ClaimID: id, ProfessionalID: professional, ReceivedAt: rfc3339(tr.GetReceivedAt()),
+		State: enumWord(tr.GetState().String(), "PAYMENT_STATE_"), PayableToProfessional: payable,
+		DueDate: tr.GetDueDate(), PaidAt: rfc3339(tr.GetPaidAt()), PaidAmount: tr.GetPaidAmount(), PaymentReference: tr.GetPaymentReference(),
+		PaidOnWorkingDay: tr.GetPaidOnWorkingDay(), Penalty: tr.GetPenalty(), PenaltyHalfYear: tr.GetPenaltyHalfYear(),
+		Calendar: tr.GetCalendar(), FraudRegimeRef: tr.GetFraudRegimeRef(),
+		Cancelled: tr.GetState() == tpv1.PaymentState_PAYMENT_STATE_CANCELLED}
+}
+
+// quarters lists the quarters ("2025Q3") from the one of day from to the one
+// of day to, both included.
+func quarters(from, to time.Time) []string {
+	var out []string
+	y, q := from.Year(), (int(from.Month())-1)/3+1
+	ty, tq := to.Year(), (int(to.Month())-1)/3+1
+	for y < ty || y == ty && q <= tq {
+		out = append(out, fmt.Sprintf("%dQ%d", y, q))
+		if q++; q > 4 {
+			y, q = y+1, 1
+		}
+	}
+	return out
 }
 
 // addDecisions fills the decision columns with GetClaim, n calls at a time.

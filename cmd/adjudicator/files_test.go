@@ -332,6 +332,17 @@ func TestBeneficiariesImportAndClaimsExport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &jr); err != nil || jr.ClaimID != "10000000009-F0001" || jr.PayableToProfessional == "" || jr.DecisionStatus != "" {
 		t.Errorf("jsonl without decisions: %q %+v %v", out, jr, err)
 	}
+	// By the paying organism, over a range of quarters (ListOrganismClaims).
+	code, out, errs = runCmd(ctx, "claims", "export", "--organism", "CPAM75", "--from", "2024-12-01", "--to", "2025-04-30", "--server", addr, "--format", "jsonl")
+	jr = claimRow{}
+	if err := json.Unmarshal([]byte(out), &jr); code != 0 || err != nil || jr.ClaimID != "10000000009-F0001" || jr.ProfessionalID != "10000000009" ||
+		jr.State != "received" || jr.DecisionStatus != "accepted" {
+		t.Errorf("claims export --organism: exit %d %q %+v %v\n%s", code, out, jr, err, errs)
+	}
+	_, out, _ = runCmd(ctx, "claims", "export", "--organism", "MUT99", "--from", "2025-01-01", "--to", "2025-12-31", "--server", addr, "--format", "jsonl")
+	if out != "" {
+		t.Errorf("another organism's export: %q", out)
+	}
 }
 
 func TestFileCommandsUsage(t *testing.T) {
@@ -340,8 +351,9 @@ func TestFileCommandsUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"claims", "export", "--organism", "CPAM75"}, "no RPC listing an organism's claims"},
-		{[]string{"claims", "export"}, "--professional is required"},
+		{[]string{"claims", "export", "--organism", "CPAM75"}, "--organism needs --from and --to"},
+		{[]string{"claims", "export"}, "give --professional or --organism"},
+		{[]string{"claims", "export", "--organism", "CPAM75", "--professional", "10000000009"}, "give --professional or --organism"},
 		{[]string{"claims", "exprot"}, `unknown claims command "exprot"`},
 		{[]string{"oppositions", "import"}, "give the FILE"},
 		{[]string{"oppositions", "import", "x.txt"}, "--format csv"},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,6 +312,18 @@ func TestTenantIsolation(t *testing.T) {
 			}
 			return err
 		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, ok}, "professional": {ok, pd}}},
+		{"ListOrganismClaims", func(ctx context.Context) error {
+			r, err := pc.ListOrganismClaims(ctx, &tpv1.ListOrganismClaimsRequest{OrganismCode: "MUT01", Quarter: "2025Q3"})
+			if err == nil && !slices.ContainsFunc(r.GetClaims(), func(c *tpv1.OrganismClaim) bool {
+				return c.GetClaimId() == "C1" && c.GetProfessionalId() == "10000000017" && c.GetTracking() != nil
+			}) {
+				return status.Error(codes.Internal, "the organism's own claim C1 is not listed")
+			}
+			return err
+		}, func(ctx context.Context) error {
+			_, err := pc.ListOrganismClaims(ctx, &tpv1.ListOrganismClaimsRequest{OrganismCode: "MUT02", Quarter: "2025Q3"})
+			return err
+		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"GetDelayReport", func(ctx context.Context) error {
 			_, err := pc.GetDelayReport(ctx, &tpv1.GetDelayReportRequest{OrganismCode: "MUT01", Quarter: "2025Q3"})
 			return err

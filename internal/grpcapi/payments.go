@@ -68,24 +68,7 @@ func (s *PaymentServer) ListProfessionalClaims(ctx context.Context, req *tpv1.Li
 	if req.GetProfessionalId() == "" {
 		d.bad("professional_id", "required")
 	}
-	size := int(req.GetPageSize())
-	switch {
-	case size == 0:
-		size = 100
-	case size < 0 || size > 1000:
-		d.bad("page_size", "between 1 and 1000")
-	}
-	offset := 0
-	if tok := req.GetPageToken(); tok != "" {
-		n, err := strconv.Atoi(tok)
-		if err != nil || n < 0 {
-			d.bad("page_token", "not a token returned by this RPC")
-		}
-		offset = n
-	}
-	if req.GetState() < 0 || req.GetState() > tpv1.PaymentState_PAYMENT_STATE_CANCELLED {
-		d.bad("state", "one of the documented values")
-	}
+	offset, size := listPage(d, req.GetState(), req.GetPageSize(), req.GetPageToken())
 	if err := d.err(); err != nil {
 		return nil, toStatus(err)
 	}
@@ -93,14 +76,68 @@ func (s *PaymentServer) ListProfessionalClaims(ctx context.Context, req *tpv1.Li
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &tpv1.ListProfessionalClaimsResponse{}
+	out := &tpv1.ListProfessionalClaimsResponse{NextPageToken: nextToken(next)}
 	for _, t := range list {
 		out.Claims = append(out.Claims, &tpv1.ProfessionalClaim{ClaimId: t.ClaimID, PayableToProfessional: money(t.Meta.Payable), Tracking: trackingToProto(t)})
 	}
-	if next >= 0 {
-		out.NextPageToken = strconv.Itoa(next)
+	return out, nil
+}
+
+// ListOrganismClaims lists the claims an organism pays in one quarter.
+func (s *PaymentServer) ListOrganismClaims(ctx context.Context, req *tpv1.ListOrganismClaimsRequest) (*tpv1.ListOrganismClaimsResponse, error) {
+	d := &decoder{}
+	if req.GetOrganismCode() == "" {
+		d.bad("organism_code", "required")
+	}
+	q, qerr := service.ParseQuarter(req.GetQuarter())
+	if qerr != nil {
+		d.bad("quarter", "a quarter YYYYQn, such as 2026Q3")
+	}
+	offset, size := listPage(d, req.GetState(), req.GetPageSize(), req.GetPageToken())
+	if err := d.err(); err != nil {
+		return nil, toStatus(err)
+	}
+	list, next, err := s.svc.OrganismClaims(ctx, req.GetOrganismCode(), q, service.TrackingState(req.GetState()), offset, size)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &tpv1.ListOrganismClaimsResponse{NextPageToken: nextToken(next)}
+	for _, t := range list {
+		out.Claims = append(out.Claims, &tpv1.OrganismClaim{ClaimId: t.ClaimID, ProfessionalId: t.Meta.Professional,
+			Profession: tpv1.Profession(t.Meta.Profession), PayableToProfessional: money(t.Meta.Payable), Tracking: trackingToProto(t)})
 	}
 	return out, nil
+}
+
+// listPage decodes a listing's state filter, page size (default 100, at
+// most 1000) and page token (an offset).
+func listPage(d *decoder, state tpv1.PaymentState, pageSize int32, token string) (offset, size int) {
+	size = int(pageSize)
+	switch {
+	case size == 0:
+		size = 100
+	case size < 0 || size > 1000:
+		d.bad("page_size", "between 1 and 1000")
+	}
+	if token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 0 {
+			d.bad("page_token", "not a token returned by this RPC")
+		}
+		offset = n
+	}
+	if state < 0 || state > tpv1.PaymentState_PAYMENT_STATE_CANCELLED {
+		d.bad("state", "one of the documented values")
+	}
+	return offset, size
+}
+
+// nextToken is the page token of the next offset, empty at the end (-1).
+func nextToken(next int) string {
+	if next < 0 {
+		return ""
+	}
+	return strconv.Itoa(next)
 }
 
 // GetDelayReport reports payment delays per organism, profession and quarter.

@@ -281,6 +281,36 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 	default:
 		return nil, 0, access.ErrDenied
 	}
+	page := func(ctx context.Context, offset, n int) ([]string, error) {
+		return s.payments.ClaimsOf(ctx, professional, offset, n)
+	}
+	return s.listClaims(ctx, page, func(t Tracking) bool {
+		return (onlyOrg == "" || t.Meta.Organism == onlyOrg) && (state == StateUnspecified || t.State == state)
+	}, offset, limit)
+}
+
+// OrganismClaims lists the claims an organism pays received in quarter q,
+// in the order of their receipt, from offset; state filters when set. Its
+// operators (adjudicate operation) and administrators may read it. Paging
+// as ProfessionalClaims.
+func (s *Service) OrganismClaims(ctx context.Context, org string, q Quarter, state TrackingState, offset, limit int) ([]Tracking, int, error) {
+	if err := s.mayOperate(ctx, org, organism.OperationAdjudicate); err != nil {
+		return nil, 0, err
+	}
+	page := func(ctx context.Context, offset, n int) ([]string, error) {
+		return s.payments.ClaimsInPage(ctx, org, q.String(), offset, n)
+	}
+	return s.listClaims(ctx, page, func(t Tracking) bool {
+		return t.Meta.Organism == org && (state == StateUnspecified || t.State == state)
+	}, offset, limit)
+}
+
+// listClaims pages through an index of claim ids from offset, keeping the
+// claims keep accepts, up to limit. It returns the next offset, or -1 at
+// the end. One call reads at most listScan index entries, in batches of at
+// least listBatch: with a filter that matches few claims the page is short
+// (even empty) and the next offset says where to go on.
+func (s *Service) listClaims(ctx context.Context, page func(ctx context.Context, offset, n int) ([]string, error), keep func(Tracking) bool, offset, limit int) ([]Tracking, int, error) {
 	var out []Tracking
 	today := s.Today()
 	scanned := 0
@@ -289,7 +319,7 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 			return out, offset, nil
 		}
 		batch := min(max(limit-len(out), listBatch), s.listScan-scanned)
-		ids, err := s.payments.ClaimsOf(ctx, professional, offset, batch)
+		ids, err := page(ctx, offset, batch)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -310,10 +340,7 @@ func (s *Service) ProfessionalClaims(ctx context.Context, professional string, s
 			if err != nil {
 				return nil, 0, err
 			}
-			if onlyOrg != "" && t.Meta.Organism != onlyOrg {
-				continue
-			}
-			if state == StateUnspecified || t.State == state {
+			if keep(t) {
 				out = append(out, t)
 				if len(out) == limit {
 					break

@@ -195,6 +195,9 @@ type PaymentLedger interface {
 	Records(ctx context.Context, claimIDs []string) ([]Stored, error)
 	ClaimsOf(ctx context.Context, professional string, offset, limit int) ([]string, error)
 	ClaimsIn(ctx context.Context, organism, quarter string) ([]string, error)
+	// ClaimsInPage lists limit of an organism's claim ids received in a
+	// quarter from offset, in the order of their receipt.
+	ClaimsInPage(ctx context.Context, organism, quarter string, offset, limit int) ([]string, error)
 }
 
 // FraudRegistry keeps the professionals' fraud regimes

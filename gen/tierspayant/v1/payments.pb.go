@@ -677,6 +677,228 @@ func (x *ListProfessionalClaimsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Request of ListOrganismClaims.
+type ListOrganismClaimsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Organism code; required.
+	OrganismCode string `protobuf:"bytes,1,opt,name=organism_code,json=organismCode,proto3" json:"organism_code,omitempty"`
+	// Quarter of the claims' receipt, "2026Q3"; required.
+	Quarter string `protobuf:"bytes,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	// Only claims in this state; unspecified for all.
+	State PaymentState `protobuf:"varint,3,opt,name=state,proto3,enum=tierspayant.v1.PaymentState" json:"state,omitempty"`
+	// Maximum number of claims returned (default 100, at most 1000). One call
+	// examines at most 5000 claims: with a state filter that matches few, a
+	// page may hold fewer claims than page_size, even none, while
+	// next_page_token is set; continue until it is empty.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganismClaimsRequest) Reset() {
+	*x = ListOrganismClaimsRequest{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganismClaimsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganismClaimsRequest) ProtoMessage() {}
+
+func (x *ListOrganismClaimsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganismClaimsRequest.ProtoReflect.Descriptor instead.
+func (*ListOrganismClaimsRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListOrganismClaimsRequest) GetOrganismCode() string {
+	if x != nil {
+		return x.OrganismCode
+	}
+	return ""
+}
+
+func (x *ListOrganismClaimsRequest) GetQuarter() string {
+	if x != nil {
+		return x.Quarter
+	}
+	return ""
+}
+
+func (x *ListOrganismClaimsRequest) GetState() PaymentState {
+	if x != nil {
+		return x.State
+	}
+	return PaymentState_PAYMENT_STATE_UNSPECIFIED
+}
+
+func (x *ListOrganismClaimsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrganismClaimsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// One claim in an organism's listing.
+type OrganismClaim struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The claim's identifier.
+	ClaimId string `protobuf:"bytes,1,opt,name=claim_id,json=claimId,proto3" json:"claim_id,omitempty"`
+	// Identifier of the professional who billed it.
+	ProfessionalId string `protobuf:"bytes,2,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	// The professional's profession.
+	Profession Profession `protobuf:"varint,3,opt,name=profession,proto3,enum=tierspayant.v1.Profession" json:"profession,omitempty"`
+	// Amount payable to the professional.
+	PayableToProfessional string `protobuf:"bytes,4,opt,name=payable_to_professional,json=payableToProfessional,proto3" json:"payable_to_professional,omitempty"`
+	// Payment tracking.
+	Tracking      *PaymentTracking `protobuf:"bytes,5,opt,name=tracking,proto3" json:"tracking,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrganismClaim) Reset() {
+	*x = OrganismClaim{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganismClaim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganismClaim) ProtoMessage() {}
+
+func (x *OrganismClaim) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganismClaim.ProtoReflect.Descriptor instead.
+func (*OrganismClaim) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *OrganismClaim) GetClaimId() string {
+	if x != nil {
+		return x.ClaimId
+	}
+	return ""
+}
+
+func (x *OrganismClaim) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *OrganismClaim) GetProfession() Profession {
+	if x != nil {
+		return x.Profession
+	}
+	return Profession_PROFESSION_UNSPECIFIED
+}
+
+func (x *OrganismClaim) GetPayableToProfessional() string {
+	if x != nil {
+		return x.PayableToProfessional
+	}
+	return ""
+}
+
+func (x *OrganismClaim) GetTracking() *PaymentTracking {
+	if x != nil {
+		return x.Tracking
+	}
+	return nil
+}
+
+// Response of ListOrganismClaims.
+type ListOrganismClaimsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Claims, in the order of their receipt.
+	Claims []*OrganismClaim `protobuf:"bytes,1,rep,name=claims,proto3" json:"claims,omitempty"`
+	// Token of the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrganismClaimsResponse) Reset() {
+	*x = ListOrganismClaimsResponse{}
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrganismClaimsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrganismClaimsResponse) ProtoMessage() {}
+
+func (x *ListOrganismClaimsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrganismClaimsResponse.ProtoReflect.Descriptor instead.
+func (*ListOrganismClaimsResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListOrganismClaimsResponse) GetClaims() []*OrganismClaim {
+	if x != nil {
+		return x.Claims
+	}
+	return nil
+}
+
+func (x *ListOrganismClaimsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Request of GetDelayReport.
 type GetDelayReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -690,7 +912,7 @@ type GetDelayReportRequest struct {
 
 func (x *GetDelayReportRequest) Reset() {
 	*x = GetDelayReportRequest{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[10]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +924,7 @@ func (x *GetDelayReportRequest) String() string {
 func (*GetDelayReportRequest) ProtoMessage() {}
 
 func (x *GetDelayReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[10]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +937,7 @@ func (x *GetDelayReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelayReportRequest.ProtoReflect.Descriptor instead.
 func (*GetDelayReportRequest) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{10}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetDelayReportRequest) GetOrganismCode() string {
@@ -755,7 +977,7 @@ type DelayReportRow struct {
 
 func (x *DelayReportRow) Reset() {
 	*x = DelayReportRow{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[11]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +989,7 @@ func (x *DelayReportRow) String() string {
 func (*DelayReportRow) ProtoMessage() {}
 
 func (x *DelayReportRow) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[11]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +1002,7 @@ func (x *DelayReportRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DelayReportRow.ProtoReflect.Descriptor instead.
 func (*DelayReportRow) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{11}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DelayReportRow) GetProfession() Profession {
@@ -847,7 +1069,7 @@ type GetDelayReportResponse struct {
 
 func (x *GetDelayReportResponse) Reset() {
 	*x = GetDelayReportResponse{}
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[12]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1081,7 @@ func (x *GetDelayReportResponse) String() string {
 func (*GetDelayReportResponse) ProtoMessage() {}
 
 func (x *GetDelayReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierspayant_v1_payments_proto_msgTypes[12]
+	mi := &file_tierspayant_v1_payments_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1094,7 @@ func (x *GetDelayReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDelayReportResponse.ProtoReflect.Descriptor instead.
 func (*GetDelayReportResponse) Descriptor() ([]byte, []int) {
-	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{12}
+	return file_tierspayant_v1_payments_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetDelayReportResponse) GetOrganismCode() string {
@@ -935,6 +1157,24 @@ const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\btracking\x18\x03 \x01(\v2\x1f.tierspayant.v1.PaymentTrackingR\btracking\"\x83\x01\n" +
 	"\x1eListProfessionalClaimsResponse\x129\n" +
 	"\x06claims\x18\x01 \x03(\v2!.tierspayant.v1.ProfessionalClaimR\x06claims\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xca\x01\n" +
+	"\x19ListOrganismClaimsRequest\x12#\n" +
+	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x18\n" +
+	"\aquarter\x18\x02 \x01(\tR\aquarter\x122\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1c.tierspayant.v1.PaymentStateR\x05state\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x84\x02\n" +
+	"\rOrganismClaim\x12\x19\n" +
+	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\x12'\n" +
+	"\x0fprofessional_id\x18\x02 \x01(\tR\x0eprofessionalId\x12:\n" +
+	"\n" +
+	"profession\x18\x03 \x01(\x0e2\x1a.tierspayant.v1.ProfessionR\n" +
+	"profession\x126\n" +
+	"\x17payable_to_professional\x18\x04 \x01(\tR\x15payableToProfessional\x12;\n" +
+	"\btracking\x18\x05 \x01(\v2\x1f.tierspayant.v1.PaymentTrackingR\btracking\"{\n" +
+	"\x1aListOrganismClaimsResponse\x125\n" +
+	"\x06claims\x18\x01 \x03(\v2\x1d.tierspayant.v1.OrganismClaimR\x06claims\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"V\n" +
 	"\x15GetDelayReportRequest\x12#\n" +
 	"\rorganism_code\x18\x01 \x01(\tR\forganismCode\x12\x18\n" +
@@ -957,10 +1197,11 @@ const file_tierspayant_v1_payments_proto_rawDesc = "" +
 	"\x1dFRAUD_REGIME_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FRAUD_REGIME_KIND_INITIAL\x10\x01\x12!\n" +
 	"\x1dFRAUD_REGIME_KIND_MAINTENANCE\x10\x02\x12\x1e\n" +
-	"\x1aFRAUD_REGIME_KIND_JUDICIAL\x10\x032\x90\x04\n" +
+	"\x1aFRAUD_REGIME_KIND_JUDICIAL\x10\x032\xfd\x04\n" +
 	"\x0ePaymentService\x12\\\n" +
 	"\rRecordPayment\x12$.tierspayant.v1.RecordPaymentRequest\x1a%.tierspayant.v1.RecordPaymentResponse\x12w\n" +
-	"\x16ListProfessionalClaims\x12-.tierspayant.v1.ListProfessionalClaimsRequest\x1a..tierspayant.v1.ListProfessionalClaimsResponse\x12_\n" +
+	"\x16ListProfessionalClaims\x12-.tierspayant.v1.ListProfessionalClaimsRequest\x1a..tierspayant.v1.ListProfessionalClaimsResponse\x12k\n" +
+	"\x12ListOrganismClaims\x12).tierspayant.v1.ListOrganismClaimsRequest\x1a*.tierspayant.v1.ListOrganismClaimsResponse\x12_\n" +
 	"\x0eGetDelayReport\x12%.tierspayant.v1.GetDelayReportRequest\x1a&.tierspayant.v1.GetDelayReportResponse\x12_\n" +
 	"\x0eSetFraudRegime\x12%.tierspayant.v1.SetFraudRegimeRequest\x1a&.tierspayant.v1.SetFraudRegimeResponse\x12e\n" +
 	"\x10ListFraudRegimes\x12'.tierspayant.v1.ListFraudRegimesRequest\x1a(.tierspayant.v1.ListFraudRegimesResponseB\xa4\x01\n" +
@@ -979,7 +1220,7 @@ func file_tierspayant_v1_payments_proto_rawDescGZIP() []byte {
 }
 
 var file_tierspayant_v1_payments_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tierspayant_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tierspayant_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_tierspayant_v1_payments_proto_goTypes = []any{
 	(FraudRegimeKind)(0),                   // 0: tierspayant.v1.FraudRegimeKind
 	(*FraudRegime)(nil),                    // 1: tierspayant.v1.FraudRegime
@@ -992,41 +1233,50 @@ var file_tierspayant_v1_payments_proto_goTypes = []any{
 	(*ListProfessionalClaimsRequest)(nil),  // 8: tierspayant.v1.ListProfessionalClaimsRequest
 	(*ProfessionalClaim)(nil),              // 9: tierspayant.v1.ProfessionalClaim
 	(*ListProfessionalClaimsResponse)(nil), // 10: tierspayant.v1.ListProfessionalClaimsResponse
-	(*GetDelayReportRequest)(nil),          // 11: tierspayant.v1.GetDelayReportRequest
-	(*DelayReportRow)(nil),                 // 12: tierspayant.v1.DelayReportRow
-	(*GetDelayReportResponse)(nil),         // 13: tierspayant.v1.GetDelayReportResponse
-	(*timestamppb.Timestamp)(nil),          // 14: google.protobuf.Timestamp
-	(*PaymentTracking)(nil),                // 15: tierspayant.v1.PaymentTracking
-	(PaymentState)(0),                      // 16: tierspayant.v1.PaymentState
-	(Profession)(0),                        // 17: tierspayant.v1.Profession
+	(*ListOrganismClaimsRequest)(nil),      // 11: tierspayant.v1.ListOrganismClaimsRequest
+	(*OrganismClaim)(nil),                  // 12: tierspayant.v1.OrganismClaim
+	(*ListOrganismClaimsResponse)(nil),     // 13: tierspayant.v1.ListOrganismClaimsResponse
+	(*GetDelayReportRequest)(nil),          // 14: tierspayant.v1.GetDelayReportRequest
+	(*DelayReportRow)(nil),                 // 15: tierspayant.v1.DelayReportRow
+	(*GetDelayReportResponse)(nil),         // 16: tierspayant.v1.GetDelayReportResponse
+	(*timestamppb.Timestamp)(nil),          // 17: google.protobuf.Timestamp
+	(*PaymentTracking)(nil),                // 18: tierspayant.v1.PaymentTracking
+	(PaymentState)(0),                      // 19: tierspayant.v1.PaymentState
+	(Profession)(0),                        // 20: tierspayant.v1.Profession
 }
 var file_tierspayant_v1_payments_proto_depIdxs = []int32{
 	0,  // 0: tierspayant.v1.FraudRegime.kind:type_name -> tierspayant.v1.FraudRegimeKind
 	1,  // 1: tierspayant.v1.SetFraudRegimeRequest.regime:type_name -> tierspayant.v1.FraudRegime
 	1,  // 2: tierspayant.v1.SetFraudRegimeResponse.regimes:type_name -> tierspayant.v1.FraudRegime
 	1,  // 3: tierspayant.v1.ListFraudRegimesResponse.regimes:type_name -> tierspayant.v1.FraudRegime
-	14, // 4: tierspayant.v1.RecordPaymentRequest.paid_at:type_name -> google.protobuf.Timestamp
-	15, // 5: tierspayant.v1.RecordPaymentResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	16, // 6: tierspayant.v1.ListProfessionalClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
-	15, // 7: tierspayant.v1.ProfessionalClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
+	17, // 4: tierspayant.v1.RecordPaymentRequest.paid_at:type_name -> google.protobuf.Timestamp
+	18, // 5: tierspayant.v1.RecordPaymentResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	19, // 6: tierspayant.v1.ListProfessionalClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
+	18, // 7: tierspayant.v1.ProfessionalClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
 	9,  // 8: tierspayant.v1.ListProfessionalClaimsResponse.claims:type_name -> tierspayant.v1.ProfessionalClaim
-	17, // 9: tierspayant.v1.DelayReportRow.profession:type_name -> tierspayant.v1.Profession
-	12, // 10: tierspayant.v1.GetDelayReportResponse.rows:type_name -> tierspayant.v1.DelayReportRow
-	6,  // 11: tierspayant.v1.PaymentService.RecordPayment:input_type -> tierspayant.v1.RecordPaymentRequest
-	8,  // 12: tierspayant.v1.PaymentService.ListProfessionalClaims:input_type -> tierspayant.v1.ListProfessionalClaimsRequest
-	11, // 13: tierspayant.v1.PaymentService.GetDelayReport:input_type -> tierspayant.v1.GetDelayReportRequest
-	2,  // 14: tierspayant.v1.PaymentService.SetFraudRegime:input_type -> tierspayant.v1.SetFraudRegimeRequest
-	4,  // 15: tierspayant.v1.PaymentService.ListFraudRegimes:input_type -> tierspayant.v1.ListFraudRegimesRequest
-	7,  // 16: tierspayant.v1.PaymentService.RecordPayment:output_type -> tierspayant.v1.RecordPaymentResponse
-	10, // 17: tierspayant.v1.PaymentService.ListProfessionalClaims:output_type -> tierspayant.v1.ListProfessionalClaimsResponse
-	13, // 18: tierspayant.v1.PaymentService.GetDelayReport:output_type -> tierspayant.v1.GetDelayReportResponse
-	3,  // 19: tierspayant.v1.PaymentService.SetFraudRegime:output_type -> tierspayant.v1.SetFraudRegimeResponse
-	5,  // 20: tierspayant.v1.PaymentService.ListFraudRegimes:output_type -> tierspayant.v1.ListFraudRegimesResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	19, // 9: tierspayant.v1.ListOrganismClaimsRequest.state:type_name -> tierspayant.v1.PaymentState
+	20, // 10: tierspayant.v1.OrganismClaim.profession:type_name -> tierspayant.v1.Profession
+	18, // 11: tierspayant.v1.OrganismClaim.tracking:type_name -> tierspayant.v1.PaymentTracking
+	12, // 12: tierspayant.v1.ListOrganismClaimsResponse.claims:type_name -> tierspayant.v1.OrganismClaim
+	20, // 13: tierspayant.v1.DelayReportRow.profession:type_name -> tierspayant.v1.Profession
+	15, // 14: tierspayant.v1.GetDelayReportResponse.rows:type_name -> tierspayant.v1.DelayReportRow
+	6,  // 15: tierspayant.v1.PaymentService.RecordPayment:input_type -> tierspayant.v1.RecordPaymentRequest
+	8,  // 16: tierspayant.v1.PaymentService.ListProfessionalClaims:input_type -> tierspayant.v1.ListProfessionalClaimsRequest
+	11, // 17: tierspayant.v1.PaymentService.ListOrganismClaims:input_type -> tierspayant.v1.ListOrganismClaimsRequest
+	14, // 18: tierspayant.v1.PaymentService.GetDelayReport:input_type -> tierspayant.v1.GetDelayReportRequest
+	2,  // 19: tierspayant.v1.PaymentService.SetFraudRegime:input_type -> tierspayant.v1.SetFraudRegimeRequest
+	4,  // 20: tierspayant.v1.PaymentService.ListFraudRegimes:input_type -> tierspayant.v1.ListFraudRegimesRequest
+	7,  // 21: tierspayant.v1.PaymentService.RecordPayment:output_type -> tierspayant.v1.RecordPaymentResponse
+	10, // 22: tierspayant.v1.PaymentService.ListProfessionalClaims:output_type -> tierspayant.v1.ListProfessionalClaimsResponse
+	13, // 23: tierspayant.v1.PaymentService.ListOrganismClaims:output_type -> tierspayant.v1.ListOrganismClaimsResponse
+	16, // 24: tierspayant.v1.PaymentService.GetDelayReport:output_type -> tierspayant.v1.GetDelayReportResponse
+	3,  // 25: tierspayant.v1.PaymentService.SetFraudRegime:output_type -> tierspayant.v1.SetFraudRegimeResponse
+	5,  // 26: tierspayant.v1.PaymentService.ListFraudRegimes:output_type -> tierspayant.v1.ListFraudRegimesResponse
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_payments_proto_init() }
@@ -1042,7 +1292,7 @@ func file_tierspayant_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_payments_proto_rawDesc), len(file_tierspayant_v1_payments_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

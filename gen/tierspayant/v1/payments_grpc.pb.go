@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	PaymentService_RecordPayment_FullMethodName          = "/tierspayant.v1.PaymentService/RecordPayment"
 	PaymentService_ListProfessionalClaims_FullMethodName = "/tierspayant.v1.PaymentService/ListProfessionalClaims"
+	PaymentService_ListOrganismClaims_FullMethodName     = "/tierspayant.v1.PaymentService/ListOrganismClaims"
 	PaymentService_GetDelayReport_FullMethodName         = "/tierspayant.v1.PaymentService/GetDelayReport"
 	PaymentService_SetFraudRegime_FullMethodName         = "/tierspayant.v1.PaymentService/SetFraudRegime"
 	PaymentService_ListFraudRegimes_FullMethodName       = "/tierspayant.v1.PaymentService/ListFraudRegimes"
@@ -45,6 +46,11 @@ type PaymentServiceClient interface {
 	// ListProfessionalClaims lists a professional's claims and their payment
 	// state.
 	ListProfessionalClaims(ctx context.Context, in *ListProfessionalClaimsRequest, opts ...grpc.CallOption) (*ListProfessionalClaimsResponse, error)
+	// ListOrganismClaims lists the claims an organism pays, received in one
+	// quarter, in the order of their receipt, with their payment state:
+	// readable by the organism's operators (adjudicate operation) and
+	// administrators.
+	ListOrganismClaims(ctx context.Context, in *ListOrganismClaimsRequest, opts ...grpc.CallOption) (*ListOrganismClaimsResponse, error)
 	// GetDelayReport reports payment delays per organism, profession and
 	// quarter (CSS art. L161-36-3, third paragraph).
 	GetDelayReport(ctx context.Context, in *GetDelayReportRequest, opts ...grpc.CallOption) (*GetDelayReportResponse, error)
@@ -78,6 +84,16 @@ func (c *paymentServiceClient) ListProfessionalClaims(ctx context.Context, in *L
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListProfessionalClaimsResponse)
 	err := c.cc.Invoke(ctx, PaymentService_ListProfessionalClaims_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentServiceClient) ListOrganismClaims(ctx context.Context, in *ListOrganismClaimsRequest, opts ...grpc.CallOption) (*ListOrganismClaimsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrganismClaimsResponse)
+	err := c.cc.Invoke(ctx, PaymentService_ListOrganismClaims_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +149,11 @@ type PaymentServiceServer interface {
 	// ListProfessionalClaims lists a professional's claims and their payment
 	// state.
 	ListProfessionalClaims(context.Context, *ListProfessionalClaimsRequest) (*ListProfessionalClaimsResponse, error)
+	// ListOrganismClaims lists the claims an organism pays, received in one
+	// quarter, in the order of their receipt, with their payment state:
+	// readable by the organism's operators (adjudicate operation) and
+	// administrators.
+	ListOrganismClaims(context.Context, *ListOrganismClaimsRequest) (*ListOrganismClaimsResponse, error)
 	// GetDelayReport reports payment delays per organism, profession and
 	// quarter (CSS art. L161-36-3, third paragraph).
 	GetDelayReport(context.Context, *GetDelayReportRequest) (*GetDelayReportResponse, error)
@@ -157,6 +178,9 @@ func (UnimplementedPaymentServiceServer) RecordPayment(context.Context, *RecordP
 }
 func (UnimplementedPaymentServiceServer) ListProfessionalClaims(context.Context, *ListProfessionalClaimsRequest) (*ListProfessionalClaimsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListProfessionalClaims not implemented")
+}
+func (UnimplementedPaymentServiceServer) ListOrganismClaims(context.Context, *ListOrganismClaimsRequest) (*ListOrganismClaimsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrganismClaims not implemented")
 }
 func (UnimplementedPaymentServiceServer) GetDelayReport(context.Context, *GetDelayReportRequest) (*GetDelayReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDelayReport not implemented")
@@ -220,6 +244,24 @@ func _PaymentService_ListProfessionalClaims_Handler(srv interface{}, ctx context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(PaymentServiceServer).ListProfessionalClaims(ctx, req.(*ListProfessionalClaimsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentService_ListOrganismClaims_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrganismClaimsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).ListOrganismClaims(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_ListOrganismClaims_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).ListOrganismClaims(ctx, req.(*ListOrganismClaimsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -292,6 +334,10 @@ var PaymentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListProfessionalClaims",
 			Handler:    _PaymentService_ListProfessionalClaims_Handler,
+		},
+		{
+			MethodName: "ListOrganismClaims",
+			Handler:    _PaymentService_ListOrganismClaims_Handler,
 		},
 		{
 			MethodName: "GetDelayReport",

@@ -100,6 +100,13 @@ func (s *Store) ClaimsIn(ctx context.Context, org, quarter string) ([]string, er
 	return ids, wrap(err)
 }
 
+// ClaimsInPage lists limit of an organism's claim ids received in a quarter
+// from offset, in the order of their receipt.
+func (s *Store) ClaimsInPage(ctx context.Context, org, quarter string, offset, limit int) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, reportIndexKey(org+"|"+quarter), int64(offset), int64(offset+limit-1)).Result()
+	return ids, wrap(err)
+}
+
 // FraudRegistry keeps the fraud regimes in one hash.
 type FraudRegistry struct{ rdb redis.UniversalClient }
 
