@@ -15,7 +15,7 @@ import (
 )
 
 // auditExport pages through a running adjudicator's audit trail
-// (docs/operations.md#audit-trail) and writes one JSON object per line.
+// (docs/OPERATIONS.md#audit-trail) and writes one JSON object per line.
 func auditExport(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
 	since := fs.String("since", "", "events recorded at or after this instant (RFC 3339)")

@@ -81,7 +81,7 @@ type App struct {
 	clusterUnchecked bool
 	clusterMismatch  atomic.Bool
 	// keyChecked is set once the store confirmed the HMAC key's fingerprint;
-	// keyMismatch once it refused it (docs/operations.md#hmac-key).
+	// keyMismatch once it refused it (docs/OPERATIONS.md#hmac-key).
 	keyChecked  atomic.Bool
 	keyMismatch atomic.Bool
 	// tls reloads the server certificate on SIGHUP or file change
@@ -140,7 +140,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	kcancel()
 	if errors.Is(err, redisstore.ErrKeyMismatch) {
 		a.closeStore()
-		return nil, fmt.Errorf("%w: refusing to start; see docs/operations.md#hmac-key", err)
+		return nil, fmt.Errorf("%w: refusing to start; see docs/OPERATIONS.md#hmac-key", err)
 	}
 	if err != nil {
 		log.Warn("could not check the HMAC key's fingerprint in Redis; every call checks it until the store answers", "error", err.Error())

@@ -38,7 +38,7 @@ func TestHMACKeyMismatch(t *testing.T) {
 	cfg.GRPCAddr, cfg.AdminAddr, cfg.Auth = "127.0.0.1:0", "127.0.0.1:0", "open"
 	cfg.RedisAddrs, cfg.HMACSecret = []string{srv.Addr}, strings.Repeat("x", 40)
 	a, err := app.Start(context.Background(), cfg, logging.New(io.Discard, "error"))
-	if !errors.Is(err, redisstore.ErrKeyMismatch) || !strings.Contains(err.Error(), "docs/operations.md#hmac-key") {
+	if !errors.Is(err, redisstore.ErrKeyMismatch) || !strings.Contains(err.Error(), "docs/OPERATIONS.md#hmac-key") {
 		if a != nil {
 			a.Shutdown()
 		}

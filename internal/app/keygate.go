@@ -21,7 +21,7 @@ func (a *App) checkKey(ctx context.Context) error {
 		a.keyChecked.Store(true)
 	case errors.Is(err, redisstore.ErrKeyMismatch):
 		if !a.keyMismatch.Swap(true) {
-			a.log.Error("HMAC KEY MISMATCH: refusing every call; restore the ADJ_HMAC_SECRET this Redis was written with (docs/operations.md#hmac-key)", "error", err.Error())
+			a.log.Error("HMAC KEY MISMATCH: refusing every call; restore the ADJ_HMAC_SECRET this Redis was written with (docs/OPERATIONS.md#hmac-key)", "error", err.Error())
 		}
 	}
 	return err
@@ -29,7 +29,7 @@ func (a *App) checkKey(ctx context.Context) error {
 
 // errKeyRefused answers every call while the key is refused or unchecked:
 // another replica, with the right key or a store that answers, may serve it.
-var errKeyRefused = status.Error(codes.Unavailable, "the service's HMAC key does not match the store's: this replica does not serve (docs/operations.md#hmac-key)")
+var errKeyRefused = status.Error(codes.Unavailable, "the service's HMAC key does not match the store's: this replica does not serve (docs/OPERATIONS.md#hmac-key)")
 
 // keyGate lets a call through once the store confirmed the key; until then
 // it checks the key itself, so that no call is served with an unchecked key.

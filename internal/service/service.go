@@ -61,7 +61,7 @@ type Deps struct {
 	// ListScan bounds the index entries one listing call examines
 	// (DefaultListScan when zero).
 	ListScan int
-	// Trail records every state change (docs/operations.md#audit-trail).
+	// Trail records every state change (docs/OPERATIONS.md#audit-trail).
 	Trail Trail
 }
 

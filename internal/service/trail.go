@@ -12,7 +12,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/claims"
 )
 
-// Event is one entry of the audit trail (docs/operations.md#audit-trail):
+// Event is one entry of the audit trail (docs/OPERATIONS.md#audit-trail):
 // who changed what, when. Subject names the thing changed without personal
 // data: a beneficiary by its opaque reference, never its NIR.
 type Event struct {

@@ -89,7 +89,7 @@ type Config struct {
 	MaxStreams, MaxStreamsPerClient     int
 	StreamIdleTimeout, SnapshotInterval time.Duration
 	// AuditRetention is how long the audit trail keeps an event
-	// (docs/operations.md#audit-trail).
+	// (docs/OPERATIONS.md#audit-trail).
 	AuditRetention time.Duration
 	// MaxLineAmount and MaxClaimAmount bound a claim line's amount and a
 	// claim's total, in euros (ADJ_MAX_LINE_AMOUNT, ADJ_MAX_CLAIM_AMOUNT):

@@ -22,7 +22,7 @@ func (k Keyer) Fingerprint() string {
 }
 
 // CheckKey records the key's fingerprint in a store that has none and
-// compares it with the one recorded otherwise (docs/operations.md#hmac-key).
+// compares it with the one recorded otherwise (docs/OPERATIONS.md#hmac-key).
 // A mismatch is ErrKeyMismatch; a store that does not answer is
 // service.ErrUnavailable.
 func (s *Store) CheckKey(ctx context.Context) error {

@@ -15,7 +15,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/service"
 )
 
-// The audit trail (docs/operations.md#audit-trail) is trailShards streams,
+// The audit trail (docs/OPERATIONS.md#audit-trail) is trailShards streams,
 // each in its own hash slot so that the claims' commits spread over a
 // Cluster; an event goes to the shard of its subject. A page merges the
 // shards in the order (stream id, shard): the stream id is the instant
