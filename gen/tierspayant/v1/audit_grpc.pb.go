@@ -27,7 +27,7 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // AuditService reads the audit trail: every state change with who made it
-// (docs/operations.md#audit-trail). Administrators only.
+// (docs/OPERATIONS.md#audit-trail). Administrators only.
 type AuditServiceClient interface {
 	// ListAuditEvents returns a page of the trail in the order the events were
 	// recorded. A page examines at most 20000 events: with a filter that
@@ -59,7 +59,7 @@ func (c *auditServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditE
 // for forward compatibility.
 //
 // AuditService reads the audit trail: every state change with who made it
-// (docs/operations.md#audit-trail). Administrators only.
+// (docs/OPERATIONS.md#audit-trail). Administrators only.
 type AuditServiceServer interface {
 	// ListAuditEvents returns a page of the trail in the order the events were
 	// recorded. A page examines at most 20000 events: with a filter that
