@@ -261,8 +261,14 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		st.Line = line
 		st.Refusals = st.Refusals[:0]
 		refused.mu.Lock()
+		// Only the refusals up to the checkpoint: lines read ahead of it are
+		// read, and refused, again on --resume.
 		st.Refused = refused.count
 		for _, b := range refused.first {
+			if b.line > line {
+				st.Refused--
+				continue
+			}
 			st.Refusals = append(st.Refusals, b.Error())
 		}
 		refused.mu.Unlock()
