@@ -197,16 +197,22 @@ func TestOppositionsImportResume(t *testing.T) {
 	if err := json.Unmarshal(sb, &st); err != nil || st.Line != done || st.Added != uint64(4*len(acked)) {
 		t.Fatalf("progress file %s (%v)", sb, err)
 	}
-	if !opposed(t, conn, "RES-04") || len(acked) == 1 && opposed(t, conn, "RES-05") {
-		t.Fatal("the acknowledged calls' entries should be in, the rest not")
+	// The entries of the acknowledged calls are in. Those of a call cut by the
+	// cancellation may be in too (stored, answer lost): the resume sends them
+	// again, and an import is idempotent.
+	if !opposed(t, conn, "RES-04") {
+		t.Fatal("the acknowledged calls' entries should be in")
 	}
 
 	code, out, errs = runCmd(context.Background(), "oppositions", "import", in, "--server", addr, "--batch", "4", "--resume", "--progress", "none")
 	if code != 1 {
 		t.Fatalf("resume: exit %d\n%s%s", code, out, errs)
 	}
-	if !strings.Contains(errs, fmt.Sprintf("resuming after line %d", done)) || !strings.Contains(out, "10 added, 0 unchanged (already opposed), 1 refused") ||
-		!strings.Contains(out, "refused line 12: identifier") {
+	// 10 entries in all, added or (stored by the cut call) unchanged; line
+	// 12 refused once.
+	if !strings.Contains(errs, fmt.Sprintf("resuming after line %d", done)) ||
+		!strings.Contains(out, "10 added, 0 unchanged (already opposed), 1 refused") && !strings.Contains(out, "6 added, 4 unchanged (already opposed), 1 refused") ||
+		strings.Count(out, "refused line 12: identifier") != 1 {
 		t.Errorf("resume:\n%s%s", out, errs)
 	}
 	for i := 1; i <= 10; i++ {
