@@ -201,22 +201,8 @@ func FreePort() (int, error) {
 // WaitRedis waits until redis-server answers PONG (not LOADING: it accepts
 // connections while it replays its AOF), or exits, or limit passes.
 func WaitRedis(ctx context.Context, p *Proc, addr string, limit time.Duration) error {
-	timeout := time.After(limit)
-	exited := p.Exited()
-	if exited == nil {
-		return ErrExited
-	}
 	last := ""
-	for {
-		select {
-		case <-exited:
-			return ErrExited
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timeout:
-			return fmt.Errorf("redis not ready after %v (last answer %q)", limit, last)
-		default:
-		}
+	return waitFor(ctx, p, limit, 20*time.Millisecond, func() bool {
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
 			if _, err := c.Write([]byte("PING\r\n")); err == nil {
@@ -224,17 +210,25 @@ func WaitRedis(ctx context.Context, p *Proc, addr string, limit time.Duration) e
 				last = strings.TrimSpace(line)
 			}
 			c.Close()
-			if last == "+PONG" {
-				return nil
-			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return last == "+PONG"
+	}, func() error { return fmt.Errorf("redis not ready after %v (last answer %q)", limit, last) })
 }
 
 // WaitServing waits until the adjudicator's readiness (ClaimService) says
 // SERVING, or the process exits, or limit passes.
 func WaitServing(ctx context.Context, p *Proc, hc healthpb.HealthClient, limit time.Duration) error {
+	return waitFor(ctx, p, limit, 30*time.Millisecond, func() bool {
+		cctx, ccancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer ccancel()
+		r, err := hc.Check(cctx, &healthpb.HealthCheckRequest{Service: "tierspayant.v1.ClaimService"})
+		return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
+	}, func() error { return fmt.Errorf("adjudicator not serving after %v", limit) })
+}
+
+// waitFor probes every pause until ready says so, the process exits
+// (ErrExited), ctx ends, or limit passes (late's error).
+func waitFor(ctx context.Context, p *Proc, limit, pause time.Duration, ready func() bool, late func() error) error {
 	timeout := time.After(limit)
 	exited := p.Exited()
 	if exited == nil {
@@ -247,15 +241,12 @@ func WaitServing(ctx context.Context, p *Proc, hc healthpb.HealthClient, limit t
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timeout:
-			return fmt.Errorf("adjudicator not serving after %v", limit)
+			return late()
 		default:
 		}
-		cctx, ccancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		r, err := hc.Check(cctx, &healthpb.HealthCheckRequest{Service: "tierspayant.v1.ClaimService"})
-		ccancel()
-		if err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+		if ready() {
 			return nil
 		}
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(pause)
 	}
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/tierspayant/tierspayant/internal/harness"
 )
 
 // Server is a running redis-server.
@@ -78,14 +80,7 @@ func answers(addr string) bool {
 }
 
 // FreePort returns a free loopback TCP port.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return harness.FreePort() }
 
 // Start starts a private redis-server on a free loopback port, with extra
 // arguments appended to the command line.
