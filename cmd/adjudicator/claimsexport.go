@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/service"
 )
 
 // claimColumns are the columns of claims export (docs/files.md#claims).
@@ -241,12 +242,11 @@ func trackingRow(id, professional, payable string, tr *tpv1.PaymentTracking) cla
 // of day to, both included.
 func quarters(from, to time.Time) []string {
 	var out []string
-	y, q := from.Year(), (int(from.Month())-1)/3+1
-	ty, tq := to.Year(), (int(to.Month())-1)/3+1
-	for y < ty || y == ty && q <= tq {
-		out = append(out, fmt.Sprintf("%dQ%d", y, q))
-		if q++; q > 4 {
-			y, q = y+1, 1
+	last := service.QuarterOf(to)
+	for q := service.QuarterOf(from); q.Year < last.Year || q.Year == last.Year && q.Q <= last.Q; {
+		out = append(out, q.String())
+		if q.Q++; q.Q > 4 {
+			q.Year, q.Q = q.Year+1, 1
 		}
 	}
 	return out
