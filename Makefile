@@ -101,6 +101,7 @@ fuzz: ## run each fuzz target for a bounded number of executions (request decodi
 	go test -run='^$$' -fuzz=FuzzEngineInvariants -fuzztime=$(call fuzz-budget,300x) ./internal/claims/
 	go test -run='^$$' -fuzz=FuzzConsume -fuzztime=$(call fuzz-budget,6000x) ./internal/franchise/
 	go test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(call fuzz-budget,50000x) ./internal/store/redisstore/
+	go test -run='^$$' -fuzz='^FuzzDecodeClaimRecord$$' -fuzztime=$(call fuzz-budget,50000x) ./internal/store/redisstore/
 	go test -run='^$$' -fuzz=FuzzCommitMatchesConsume -fuzztime=$(call fuzz-budget,300x) ./internal/store/redisstore/
 
 MAX_FILE_BYTES := 1048576

@@ -45,7 +45,7 @@ func (s *Store) RecordPayment(ctx context.Context, claimID, reference string, pa
 }
 
 // Records reads many claims: one pipelined round trip for their references,
-// one for their hashes.
+// one for their records.
 func (s *Store) Records(ctx context.Context, claimIDs []string) ([]service.Stored, error) {
 	out := make([]service.Stored, len(claimIDs))
 	if len(claimIDs) == 0 {
@@ -61,29 +61,27 @@ func (s *Store) Records(ctx context.Context, claimIDs []string) ([]service.Store
 	}
 	pipe = s.rdb.Pipeline()
 	refs := make([]string, len(claimIDs))
-	hm := make([]*redis.SliceCmd, len(claimIDs))
+	recs := make([]*redis.StringCmd, len(claimIDs))
 	for i, id := range claimIDs {
 		v, err := idx[i].Result()
 		if err != nil {
 			continue
 		}
 		refs[i], _, _ = strings.Cut(v, "|")
-		hm[i] = pipe.HMGet(ctx, claimKey(refs[i], id), claimFields...)
+		recs[i] = pipe.Get(ctx, claimKey(refs[i], id))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, wrap(err)
 	}
 	for i := range claimIDs {
-		if hm[i] == nil {
-			continue
+		if recs[i] == nil || recs[i].Err() != nil {
+			continue // unknown id, or its record expired
 		}
-		st, ok, err := storedFromValues(refs[i], hm[i].Val())
+		st, err := storedFromRecord(refs[i], []byte(recs[i].Val()))
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			out[i] = st
-		}
+		out[i] = st
 	}
 	return out, nil
 }

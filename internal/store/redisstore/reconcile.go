@@ -199,9 +199,9 @@ func (s *Store) checkIndexes(ctx context.Context, ref string, ids []string, diff
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(start+500, len(ids))]
 		pipe := s.rdb.Pipeline()
-		recs := make([]*redis.SliceCmd, len(part))
+		recs := make([]*redis.StringCmd, len(part))
 		for i, id := range part {
-			recs[i] = pipe.HMGet(ctx, claimKey(ref, id), "m", "at")
+			recs[i] = pipe.Get(ctx, claimKey(ref, id))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return wrap(err)
@@ -214,17 +214,21 @@ func (s *Store) checkIndexes(ctx context.Context, ref string, ids []string, diff
 		var wants []*want
 		check := s.rdb.Pipeline()
 		for i, id := range part {
-			v := recs[i].Val()
-			raw, ok := v[0].(string)
-			if !ok || raw == "" {
-				continue // expired, never committed, or written without meta (no index to check)
+			if recs[i].Err() != nil {
+				continue // expired or never committed
+			}
+			rec, err := decodeClaimRecord([]byte(recs[i].Val()))
+			if err != nil {
+				return fmt.Errorf("claim %s of %s: %w", id, ref, err)
+			}
+			if len(rec[recMeta]) == 0 {
+				continue // written without meta: no index to check
 			}
 			var m service.ClaimMeta
-			if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			if err := json.Unmarshal(rec[recMeta], &m); err != nil {
 				return fmt.Errorf("claim %s of %s: decode meta: %w", id, ref, err)
 			}
-			at, _ := v[1].(string)
-			ms, _ := strconv.ParseInt(at, 10, 64)
+			ms, _ := strconv.ParseInt(string(rec[recAt]), 10, 64)
 			if m.Professional != "" {
 				wants = append(wants, &want{id: id, kind: "pro", key: professionalIndexKey(m.Professional), score: float64(ms)})
 			}

@@ -9,6 +9,8 @@ import (
 // The scripts live in lua/*.lua, each naming its KEYS and ARGV once at its
 // top; their callers are beside them in this package.
 var (
+	//go:embed lua/claimrec.lua
+	claimrecLua string
 	//go:embed lua/commit.lua
 	commitLua string
 	//go:embed lua/cancel.lua
@@ -41,7 +43,7 @@ const (
 // the adjudication year; each daily counter is read and written in the key of
 // its care date's year (dailyKey), so a daily cap holds across the year end.
 //
-// KEYS: 1 claim hash, 2 annual counters hash of the adjudication year, 3
+// KEYS: 1 claim record (claimrec.go), 2 annual counters hash of the adjudication year, 3
 // beneficiary hash, 4 beneficiary audit stream, 5… the daily counters hash of
 // each care year the requests name (all with the beneficiary's hash tag).
 // ARGV: 1 content digest, 2 priced blob, 3 received-at (Unix ms), 4 claim TTL
@@ -55,7 +57,7 @@ const (
 // becomes patient debt), annual count cap (a PF: participations a year in
 // field "pfn", 0 for none).
 //
-// The claim hash and the audit entry record the increments: "inc", annual,
+// The claim record and the audit entry record the increments: "inc", annual,
 // "f=d;…" in the key of year "y"; "dinc", daily, "careyear|f=d;…".
 //
 // Replies: {"NEW", grants, balance} on commit; {"DUP", blob, grants, balance,
@@ -64,7 +66,7 @@ const (
 // Each grant is "units:amount:limits" (limits: 1 line AMO, 2 daily cap,
 // 4 daily count, 8 annual cap, 16 annual count), comma separated, in request
 // order.
-var commitScript = redis.NewScript(commitLua)
+var commitScript = redis.NewScript(claimrecLua + commitLua)
 
 // cancelScript reverses a committed claim once: every counter increment it
 // recorded is subtracted and its patient debt removed
@@ -72,11 +74,11 @@ var commitScript = redis.NewScript(commitLua)
 // whose key has expired (annual counters live countersTTL, less than a
 // claim) or whose field is gone is not given back, and a counter is never
 // taken below 0, so no key is ever left without its TTL and no counter is
-// negative. What it did give back is recorded ("xinc", "xdinc" in the claim
-// hash; "inc", "dinc" in the audit entry, which the reconciliation
+// negative. What it did give back is recorded (its "xinc", "xdinc" fields in the claim
+// record; "inc", "dinc" in the audit entry, which the reconciliation
 // subtracts).
 //
-// KEYS: 1 claim hash, 2 annual counters hash of the claim's year, 3
+// KEYS: 1 claim record (claimrec.go), 2 annual counters hash of the claim's year, 3
 // beneficiary hash, 4 audit stream, 5… the daily counters hash of each care
 // year of the claim's "dinc". ARGV: 1 cancel instant (Unix ms), 2 claim id,
 // 3… the care year of KEYS[5]….
@@ -85,16 +87,16 @@ var commitScript = redis.NewScript(commitLua)
 // service's read and this script cannot be undone (docs/rules.md#cancellation).
 // Replies: {"NOTFOUND"}, {"PAID"}, {"ALREADY", cancelled-at, given back, daily
 // given back} or {"CANCELLED", cancelled-at, given back, daily given back}.
-var cancelScript = redis.NewScript(cancelLua)
+var cancelScript = redis.NewScript(claimrecLua + cancelLua)
 
 // paymentScript records a claim's payment once, and never on a cancelled
 // claim: the check is made here, atomically with the write, so a cancel
 // that lands between the service's own check and this script cannot let a
 // payment through (docs/rules.md#cancellation).
-// KEYS: 1 claim hash. ARGV: 1 payment (JSON).
+// KEYS: 1 claim record. ARGV: 1 payment (JSON).
 // Replies: {"NOTFOUND"}, {"CANCELLED"}, {"NEW", payment} or {"OLD", payment
 // already stored}.
-var paymentScript = redis.NewScript(paymentLua)
+var paymentScript = redis.NewScript(claimrecLua + paymentLua)
 
 // releaseScript frees a claim-id reservation if it still holds the digest.
 // KEYS: 1 claim index key. ARGV: 1 "|" + digest.

@@ -504,15 +504,14 @@ func (s *Store) Get(ctx context.Context, claimID string) (service.Stored, error)
 	if err != nil {
 		return service.Stored{}, err
 	}
-	v, err := s.rdb.HMGet(ctx, claimKey(ref, claimID), claimFields...).Result()
+	raw, err := s.rdb.Get(ctx, claimKey(ref, claimID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return service.Stored{}, service.ErrNotFound
+	}
 	if err != nil {
 		return service.Stored{}, wrap(err)
 	}
-	st, ok, err := storedFromValues(ref, v)
-	if err == nil && !ok {
-		err = service.ErrNotFound
-	}
-	return st, err
+	return storedFromRecord(ref, raw)
 }
 
 // Cancel reverses a committed claim once. The restored amounts are what the
@@ -522,22 +521,24 @@ func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (servi
 	if err != nil {
 		return service.Cancellation{}, err
 	}
-	v, err := s.rdb.HMGet(ctx, claimKey(ref, claimID), "y", "dinc").Result()
+	raw, err := s.rdb.Get(ctx, claimKey(ref, claimID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return service.Cancellation{}, service.ErrNotFound
+	}
 	if err != nil {
 		return service.Cancellation{}, wrap(err)
 	}
-	y, ok := v[0].(string)
-	if !ok {
-		return service.Cancellation{}, service.ErrNotFound
-	}
-	year, err := strconv.Atoi(y)
+	rec, err := decodeClaimRecord(raw)
 	if err != nil {
-		return service.Cancellation{}, fmt.Errorf("bad stored year %q", y)
+		return service.Cancellation{}, fmt.Errorf("claim %s: %w", claimID, err)
+	}
+	year, err := strconv.Atoi(string(rec[recYear]))
+	if err != nil {
+		return service.Cancellation{}, fmt.Errorf("bad stored year %q", rec[recYear])
 	}
 	keys := []string{claimKey(ref, claimID), countersKey(ref, year), beneficiaryKey(ref), auditKey(ref)}
 	args := []any{at.UnixMilli(), claimID}
-	dinc, _ := v[1].(string)
-	years, err := dailyYears(dinc)
+	years, err := dailyYears(string(rec[recDinc]))
 	if err != nil {
 		return service.Cancellation{}, err
 	}
@@ -736,20 +737,23 @@ func (s *Store) LoadScripts(ctx context.Context) error {
 	return nil
 }
 
-// claimFields are the fields of a claim hash that make a service.Stored.
-var claimFields = []string{"p", "g", "bal", "at", "st", "xat", "m", "pay"}
+// storedFromRecord decodes a claim record (claimrec.go).
+func storedFromRecord(ref string, raw []byte) (service.Stored, error) {
+	f, err := decodeClaimRecord(raw)
+	if err != nil {
+		return service.Stored{}, err
+	}
+	st, err := storedFrom(ref, string(f[recBlob]), string(f[recGrants]), string(f[recBal]), string(f[recAt]),
+		string(f[recState]), string(f[recXat]))
+	st.Meta, st.Payment = nonEmpty(f[recMeta]), nonEmpty(f[recPay])
+	return st, err
+}
 
-func storedFromValues(ref string, v []any) (service.Stored, bool, error) {
-	str := make([]string, len(v))
-	for i, x := range v {
-		str[i], _ = x.(string)
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
-	if str[0] == "" {
-		return service.Stored{}, false, nil
-	}
-	st, err := storedFrom(ref, str[0], str[1], str[2], str[3], str[4], str[5])
-	st.Meta, st.Payment = bytesOrNil(str[6]), bytesOrNil(str[7])
-	return st, true, err
+	return b
 }
 
 // Release frees a claim id reserved by Read with digest, when the claim did

@@ -2,10 +2,10 @@
 local clm, cnt, ben, aud = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local CANCELLED_AT, CLAIM_ID = ARGV[1], ARGV[2]
 -- KEYS[5 ..]: the daily counters of the care years ARGV[3 ..].
-local v = redis.call('HMGET', clm, 'st', 'xat', 'inc', 'debt', 'y', 'dinc', 'xinc', 'xdinc', 'pay')
-if not v[1] then return {'NOTFOUND'} end
-if v[1] == 'X' then return {'ALREADY', v[2], v[7] or '', v[8] or ''} end
-if v[9] then return {'PAID'} end
+local rec = rec_unpack(redis.call('GET', clm))
+if not rec then return {'NOTFOUND'} end
+if rec[F_STATE] == 'X' then return {'ALREADY', rec[F_XAT], rec[F_XINC], rec[F_XDINC]} end
+if rec[F_PAY] ~= '' then return {'PAID'} end
 local daily = {}
 for i = 5, #KEYS do daily[ARGV[i - 2]] = KEYS[i] end
 local function giveback(k, f, d)
@@ -18,18 +18,19 @@ local function giveback(k, f, d)
   return back
 end
 local incs, dincs = {}, {}
-for f, d in string.gmatch(v[3] or '', '([^;=]+)=(-?%d+)') do
+for f, d in string.gmatch(rec[F_INC], '([^;=]+)=(-?%d+)') do
   local back = giveback(cnt, f, tonumber(d))
   if back ~= 0 then incs[#incs + 1] = f .. '=' .. string.format('%d', back) end
 end
-for y, f, d in string.gmatch(v[6] or '', '(%d+)|([^;=]+)=(-?%d+)') do
+for y, f, d in string.gmatch(rec[F_DINC], '(%d+)|([^;=]+)=(-?%d+)') do
   local back = giveback(daily[y], f, tonumber(d))
   if back ~= 0 then dincs[#dincs + 1] = y .. '|' .. f .. '=' .. string.format('%d', back) end
 end
 local inc, dinc = table.concat(incs, ';'), table.concat(dincs, ';')
-local debt = tonumber(v[4] or '0')
+local debt = tonumber(rec[F_DEBT]) or 0
 if debt ~= 0 then redis.call('HINCRBY', ben, 'debt', -debt) end
-redis.call('HSET', clm, 'st', 'X', 'xat', CANCELLED_AT, 'xinc', inc, 'xdinc', dinc)
-redis.call('XADD', aud, '*', 't', 'X', 'claim', CLAIM_ID, 'y', v[5], 'inc', inc, 'dinc', dinc,
+rec[F_STATE], rec[F_XAT], rec[F_XINC], rec[F_XDINC] = 'X', CANCELLED_AT, inc, dinc
+redis.call('SET', clm, rec_pack(rec), 'KEEPTTL')
+redis.call('XADD', aud, '*', 't', 'X', 'claim', CLAIM_ID, 'y', rec[F_YEAR], 'inc', inc, 'dinc', dinc,
   'debt', string.format('%d', -debt))
 return {'CANCELLED', CANCELLED_AT, inc, dinc}

@@ -9,11 +9,11 @@ local function dailyYear(j) return ARGV[11 + j] end
 local REQ_BASE, REQ_FIELDS = 12 + NDAILY, 12
 -- The limit bits of a grant (store.go: limitBit*, the same values).
 local LIMIT_LINE_AMO, LIMIT_DAILY_CAP, LIMIT_DAILY_COUNT, LIMIT_ANNUAL_CAP, LIMIT_ANNUAL_COUNT = 1, 2, 4, 8, 16
-local existing = redis.call('HGET', clm, 'h')
+local existing = rec_unpack(redis.call('GET', clm))
 if existing then
-  if existing ~= DIGEST then return {'CONFLICT'} end
-  local v = redis.call('HMGET', clm, 'p', 'g', 'bal', 'at', 'st', 'm', 'pay')
-  return {'DUP', v[1], v[2], v[3], v[4], v[5], v[6] or '', v[7] or ''}
+  if existing[F_DIGEST] ~= DIGEST then return {'CONFLICT'} end
+  local v = existing
+  return {'DUP', v[F_BLOB], v[F_GRANTS], v[F_BAL], v[F_AT], v[F_STATE], v[F_META], v[F_PAY]}
 end
 -- counter key j: 0 the annual counters, 1..NDAILY the daily counters KEYS[4 + j]
 local function keyof(j)
@@ -106,9 +106,10 @@ else
   bal = tonumber(redis.call('HGET', ben, 'debt') or '0')
 end
 local inc, dinc, g = table.concat(incs, ';'), table.concat(dincs, ';'), table.concat(grants, ',')
-redis.call('HSET', clm, 'h', DIGEST, 'p', BLOB, 'g', g, 'inc', inc, 'dinc', dinc, 'y', YEAR,
-  'debt', string.format('%d', debt), 'bal', string.format('%d', bal), 'at', RECEIVED_AT, 'st', 'C', 'm', META)
-redis.call('EXPIRE', clm, CLAIM_TTL)
+local rec = {}
+rec[F_DIGEST], rec[F_BLOB], rec[F_GRANTS], rec[F_INC], rec[F_DINC], rec[F_YEAR] = DIGEST, BLOB, g, inc, dinc, YEAR
+rec[F_DEBT], rec[F_BAL], rec[F_AT], rec[F_STATE], rec[F_META] = string.format('%d', debt), string.format('%d', bal), RECEIVED_AT, 'C', META
+redis.call('SET', clm, rec_pack(rec), 'EX', CLAIM_TTL)
 redis.call('XADD', aud, '*', 't', 'C', 'claim', CLAIM_ID, 'y', YEAR, 'inc', inc, 'dinc', dinc,
   'debt', string.format('%d', debt))
 return {'NEW', g, string.format('%d', bal)}
