@@ -89,7 +89,7 @@ func commands() []command {
 		{"oppositions export", "[--format csv|jsonl] [--all] [client options] [-o FILE]", "write the opposition list, from WatchOppositions (docs/files.md)", oppositionsExport},
 		{"beneficiaries import", "FILE [--format csv|jsonl] [--concurrency N] [client options]", "create or replace beneficiaries from CSV or JSON lines, UpsertBeneficiary calls (docs/files.md)", beneficiariesImport},
 		{"claims export", "--professional ID [--from D] [--to D] [--format csv|jsonl] [client options] [-o FILE]", "write a professional's claims, decisions and payment state (docs/files.md)", claimsExport},
-		{"reconcile", "[--redis ADDRS] [--since-year YYYY]", "recompute counters and debts from the audit streams; exit 1 on any difference", reconcile},
+		{"reconcile", "[--redis ADDRS] [--since-year YYYY]", "recompute counters and debts from the claim records; exit 1 on any difference", reconcile},
 		{"version", "", "print the module version, the commit and the Go version", func(_ context.Context, a []string, _ env, out, _ io.Writer) error {
 			if len(a) > 0 {
 				return usagef("version takes no argument, got %q", a[0])

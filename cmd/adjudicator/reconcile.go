@@ -16,10 +16,10 @@ import (
 )
 
 // errDifferences makes the command exit non-zero.
-var errDifferences = errors.New("reconcile: the counters differ from the audit streams")
+var errDifferences = errors.New("reconcile: the counters differ from the claim records")
 
 // reconcile recomputes every beneficiary's PF and franchise counters and
-// patient debt from the audit streams and compares them with the state.
+// patient debt from the claim records and compares them with the state.
 func reconcile(ctx context.Context, args []string, e env, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	redisAddrs := fs.String("redis", "", "Redis addresses, comma separated (default ADJ_REDIS_ADDRS)")
@@ -27,7 +27,7 @@ func reconcile(ctx context.Context, args []string, e env, stdout, _ io.Writer) e
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	// It reads the audit streams alone: no NIR, no HMAC key, nothing served.
+	// It reads the claim records alone: no NIR, no HMAC key, nothing served.
 	cfg, err := config.LoadRedis(func(k string) (string, bool) {
 		if k == "ADJ_REDIS_ADDRS" && *redisAddrs != "" {
 			return *redisAddrs, true

@@ -28,9 +28,9 @@ type ack struct {
 var reconciledRE = regexp.MustCompile(`reconciled (\d+) beneficiaries: (\d+) commits, (\d+) cancels, (\d+) differences`)
 
 // check verifies the state after a phase:
-//   - `adjudicator reconcile` exits 0 (counters and debt = audit streams, no
-//     claim committed twice) and its audit holds exactly one commit per
-//     acknowledged claim;
+//   - `adjudicator reconcile` exits 0 (counters and debt = the sums of the
+//     claim records, so no claim counted twice) and it finds exactly one
+//     committed record per acknowledged claim;
 //   - every acknowledged claim reads back (GetClaim) with the decision the
 //     client received, replayed flag aside;
 //   - every beneficiary's outstanding debt is the sum of the patient debt of
@@ -46,7 +46,7 @@ func check(ctx context.Context, label, bin, redisAddr string, cc tpv1.ClaimServi
 		return 0, fmt.Errorf("[%s] reconcile: unexpected output", label)
 	}
 	if commits, _ := strconv.Atoi(m[2]); commits != len(acked) {
-		return 0, fmt.Errorf("[%s] the audit streams hold %d commits for %d acknowledged claims", label, commits, len(acked))
+		return 0, fmt.Errorf("[%s] the beneficiaries list %d committed claims for %d acknowledged claims", label, commits, len(acked))
 	}
 
 	// Read back every acknowledged claim, 16 at a time.

@@ -124,7 +124,7 @@ func TestRestore(t *testing.T) {
 			ids = append(ids, c.GetClaimId())
 		}
 	}
-	// One cancel, so that the audit streams hold a cancel too.
+	// One cancel, so that the records hold a cancel too.
 	if _, err := cc.CancelClaim(ctx, &tpv1.CancelClaimRequest{ClaimId: ids[1], Reason: "restore test"}); err != nil {
 		t.Fatal(err)
 	}

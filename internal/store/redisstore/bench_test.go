@@ -143,7 +143,7 @@ func processCPU() time.Duration {
 // three-line pharmacy claims on a fresh redis-server, then reports the Redis
 // memory per claim (used_memory before and after) and, per key family, the
 // bytes per claim of a sample of keys (MEMORY USAGE): the claim records
-// (clm:), the beneficiaries' audit streams (aud:), the professionals' and
+// (clm:), the beneficiaries' claim lists (bcl:), the professionals' and
 // reports' indexes (pro:, rep:), the claim-id index (cidx:), the audit
 // trail (trail:). Run with -benchtime 1x: each iteration is the whole load.
 func BenchmarkClaimMemory(b *testing.B) {
@@ -185,7 +185,7 @@ func BenchmarkClaimMemory(b *testing.B) {
 		}
 		after := used()
 		b.ReportMetric(float64(after-before)/nClaims, "redis-B/claim")
-		for _, fam := range []string{"clm:", "aud:", "pro:", "rep:", "cidx:", "trail:"} {
+		for _, fam := range []string{"clm:", "bcl:", "pro:", "rep:", "cidx:", "trail:"} {
 			keys, err := rdb.Keys(ctx, fam+"*").Result()
 			if err != nil || len(keys) == 0 {
 				continue

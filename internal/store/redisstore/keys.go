@@ -66,7 +66,10 @@ func dailyKey(ref string, careYear int) string {
 
 func claimKey(ref, claimID string) string { return "clm:" + tag(ref) + ":" + claimID }
 
-func auditKey(ref string) string { return "aud:" + tag(ref) }
+// claimsOfKey is the beneficiary's claims, by receipt (a sorted set written
+// by the commit script, trimmed to the claims' lifetime): what Reconcile sums
+// the claim records of.
+func claimsOfKey(ref string) string { return "bcl:" + tag(ref) }
 
 // claimIndexKey maps a claim id to its beneficiary reference and content
 // digest. It has its own hash tag: it is written in the read round trip, not

@@ -23,9 +23,9 @@ func TestClusterKeySlots(t *testing.T) {
 	k := NewKeyer([]byte("secret"))
 	ref := k.Ref("185057800608491")
 	scripts := map[string][]string{
-		"commit": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2026), beneficiaryKey(ref), auditKey(ref),
+		"commit": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2026), beneficiaryKey(ref), claimsOfKey(ref),
 			dailyKey(ref, 2025), dailyKey(ref, 2026)},
-		"cancel": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2024), beneficiaryKey(ref), auditKey(ref),
+		"cancel": {claimKey(ref, "PRO-INV-1"), countersKey(ref, 2024), beneficiaryKey(ref),
 			dailyKey(ref, 2023), dailyKey(ref, 2024)},
 		"payment": {claimKey(ref, "PRO-INV-1")},
 		"cas":     {locate("1234567890").bucket, oppVersionKey, oppLogKey},

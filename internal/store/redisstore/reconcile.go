@@ -14,15 +14,15 @@ import (
 	"github.com/tierspayant/tierspayant/internal/service"
 )
 
-// Difference is one disagreement between the audit streams and the state.
+// Difference is one disagreement between the claim records and the state.
 type Difference struct {
 	BeneficiaryRef string
 	// Year is the adjudication year of an annual counter ("pf", "fr", "pfn"), the
 	// care year of a daily one ("fd:…", "pc:…", Daily set), 0 for the debt.
 	Year      int
 	Daily     bool
-	Field     string // counter field ("pf", "fr", "pfn", "fd:…", "pc:…"), "debt", or "claim:<id>"
-	FromAudit int64  // cents, or counts for "pc:" fields; commits for "claim:"
+	Field     string // counter field ("pf", "fr", "pfn", "fd:…", "pc:…"), "debt", or "index:…"
+	FromAudit int64  // from the claim records: cents, or counts for "pc:" fields
 	InState   int64
 	// Repaired is set for an index entry ("index:pro:<id>", "index:rep:<id>")
 	// that was missing and was added.
@@ -38,9 +38,6 @@ func (d Difference) String() string {
 		}
 		return fmt.Sprintf("beneficiary %s: claim %s missing from %s index%s", d.BeneficiaryRef, claim, which, note)
 	}
-	if strings.HasPrefix(d.Field, "claim:") {
-		return fmt.Sprintf("beneficiary %s: %s committed %d times in the audit stream (net of cancels)", d.BeneficiaryRef, d.Field, d.FromAudit)
-	}
 	if d.Daily {
 		return fmt.Sprintf("beneficiary %s, care year %d, %s: audit %d, state %d", d.BeneficiaryRef, d.Year, d.Field, d.FromAudit, d.InState)
 	}
@@ -52,92 +49,43 @@ type ReconcileStats struct {
 	Beneficiaries, Commits, Cancels int
 }
 
-// Reconcile recomputes, for every beneficiary with an audit stream, the cap
-// counters and the patient debt from the stream (commits minus what cancels
-// gave back): the annual counters of each adjudication year ("inc" of year
-// "y") and the daily counters of each care year ("dinc"). It compares them
-// with the stored counters and debt, and checks that no claim is counted
-// twice. It calls diff for every difference. Adjudication years and care
-// years older than minYear are skipped (their counters may have expired).
+// Reconcile recomputes, for every beneficiary, the cap counters and the
+// patient debt from its claim records (claimsOfKey lists them): the annual
+// increments "inc" of each claim's adjudication year and the daily ones
+// "dinc" of each care year, less what a cancellation gave back ("xinc",
+// "xdinc"), and the debt of every claim not cancelled. It compares them with
+// the stored counters and debt, checks every claim is in its professional's
+// and its report's indexes (adding a missing entry), and calls diff for every
+// difference. Adjudication years and care years older than minYear are
+// skipped (their counters may have expired). A claim record lives as long as
+// claimTTL, longer than any counter, so every live counter is the sum of live
+// records.
 func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference)) (ReconcileStats, error) {
 	var stats ReconcileStats
-	refs, err := s.auditRefs(ctx)
+	refs, err := s.claimRefs(ctx)
 	if err != nil {
 		return stats, err
 	}
 	for _, ref := range refs {
 		stats.Beneficiaries++
-		expect := map[int]map[string]int64{}      // adjudication year → annual field
-		expectDaily := map[int]map[string]int64{} // care year → daily field
-		debt := int64(0)
-		net := map[string]int{}
-		last := "-"
-		for {
-			msgs, err := s.rdb.XRangeN(ctx, auditKey(ref), excl(last), "+", 1000).Result()
+		t := tally{annual: map[int]map[string]int64{}, daily: map[int]map[string]int64{}}
+		for start := int64(0); ; start += reconcilePage {
+			ids, err := s.rdb.ZRange(ctx, claimsOfKey(ref), start, start+reconcilePage-1).Result()
 			if err != nil {
 				return stats, wrap(err)
 			}
-			if len(msgs) == 0 {
+			if len(ids) == 0 {
 				break
 			}
-			for _, m := range msgs {
-				last = m.ID
-				str := func(k string) string { v, _ := m.Values[k].(string); return v }
-				year, _ := strconv.Atoi(str("y"))
-				sign := int64(1)
-				switch str("t") {
-				case "C":
-					stats.Commits++
-					net[str("claim")]++
-				case "X":
-					stats.Cancels++
-					net[str("claim")]--
-					sign = -1
-				}
-				if expect[year] == nil {
-					expect[year] = map[string]int64{}
-				}
-				for _, kv := range strings.Split(str("inc"), ";") {
-					f, v, ok := strings.Cut(kv, "=")
-					if !ok {
-						continue
-					}
-					n, err := strconv.ParseInt(v, 10, 64)
-					if err != nil {
-						return stats, fmt.Errorf("audit %s %s: bad increment %q", ref, m.ID, kv)
-					}
-					expect[year][f] += sign * n
-				}
-				daily, err := parseDaily(str("dinc"))
-				if err != nil {
-					return stats, fmt.Errorf("audit %s %s: %w", ref, m.ID, err)
-				}
-				for _, e := range daily {
-					if expectDaily[e.Year] == nil {
-						expectDaily[e.Year] = map[string]int64{}
-					}
-					expectDaily[e.Year][e.Field] += sign * e.Delta
-				}
-				d, _ := strconv.ParseInt(str("debt"), 10, 64)
-				debt += d // a cancel records its debt negated
+			if err := s.reconcilePage(ctx, ref, ids, &t, &stats, diff); err != nil {
+				return stats, err
 			}
-		}
-		ids := make([]string, 0, len(net))
-		for claim, n := range net {
-			if n != 0 && n != 1 {
-				diff(Difference{BeneficiaryRef: ref, Field: "claim:" + claim, FromAudit: int64(n), InState: 1})
-			}
-			ids = append(ids, claim)
-		}
-		sort.Strings(ids)
-		if err := s.checkIndexes(ctx, ref, ids, diff); err != nil {
-			return stats, err
 		}
 		for _, kind := range []struct {
 			expect map[int]map[string]int64
 			key    func(string, int) string
 			daily  bool
-		}{{expect, countersKey, false}, {expectDaily, dailyKey, true}} {
+		}{{t.annual, countersKey, false}, {t.daily, dailyKey, true}} {
 			if err := s.compareCounters(ctx, ref, minYear, kind.expect, kind.key, kind.daily, diff); err != nil {
 				return stats, err
 			}
@@ -146,11 +94,103 @@ func (s *Store) Reconcile(ctx context.Context, minYear int, diff func(Difference
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return stats, wrap(err)
 		}
-		if got != debt {
-			diff(Difference{BeneficiaryRef: ref, Field: "debt", FromAudit: debt, InState: got})
+		if got != t.debt {
+			diff(Difference{BeneficiaryRef: ref, Field: "debt", FromAudit: t.debt, InState: got})
 		}
 	}
 	return stats, nil
+}
+
+// reconcilePage is how many claim records Reconcile reads in one round trip.
+const reconcilePage = 500
+
+// tally is what a beneficiary's claim records add up to.
+type tally struct {
+	annual map[int]map[string]int64 // adjudication year → annual field
+	daily  map[int]map[string]int64 // care year → daily field
+	debt   int64
+}
+
+func (t *tally) annualAdd(year int, incs string, sign int64) error {
+	for _, kv := range strings.Split(incs, ";") {
+		f, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("bad increment %q", kv)
+		}
+		if t.annual[year] == nil {
+			t.annual[year] = map[string]int64{}
+		}
+		t.annual[year][f] += sign * n
+	}
+	return nil
+}
+
+func (t *tally) dailyAdd(dincs string, sign int64) error {
+	daily, err := parseDaily(dincs)
+	if err != nil {
+		return err
+	}
+	for _, e := range daily {
+		if t.daily[e.Year] == nil {
+			t.daily[e.Year] = map[string]int64{}
+		}
+		t.daily[e.Year][e.Field] += sign * e.Delta
+	}
+	return nil
+}
+
+// reconcilePage adds the records of ids to t and checks their index entries.
+func (s *Store) reconcilePage(ctx context.Context, ref string, ids []string, t *tally, stats *ReconcileStats, diff func(Difference)) error {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.Get(ctx, claimKey(ref, id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return wrap(err)
+	}
+	var listed []listedClaim
+	for i, id := range ids {
+		if cmds[i].Err() != nil {
+			continue // expired: its counters have expired before it
+		}
+		rec, err := decodeClaimRecord([]byte(cmds[i].Val()))
+		if err != nil {
+			return fmt.Errorf("claim %s of %s: %w", id, ref, err)
+		}
+		stats.Commits++
+		year, err := strconv.Atoi(string(rec[recYear]))
+		if err != nil {
+			return fmt.Errorf("claim %s of %s: bad year %q", id, ref, rec[recYear])
+		}
+		debt, err := strconv.ParseInt(string(rec[recDebt]), 10, 64)
+		if err != nil {
+			return fmt.Errorf("claim %s of %s: bad debt %q", id, ref, rec[recDebt])
+		}
+		err = errors.Join(t.annualAdd(year, string(rec[recInc]), 1), t.dailyAdd(string(rec[recDinc]), 1))
+		if string(rec[recState]) == "X" {
+			// The cancellation gave back what it could and the whole debt.
+			stats.Cancels++
+			err = errors.Join(err, t.annualAdd(year, string(rec[recXinc]), -1), t.dailyAdd(string(rec[recXdinc]), -1))
+		} else {
+			t.debt += debt
+		}
+		if err != nil {
+			return fmt.Errorf("claim %s of %s: %w", id, ref, err)
+		}
+		listed = append(listed, listedClaim{id: id, meta: rec[recMeta], at: rec[recAt]})
+	}
+	return s.checkIndexes(ctx, ref, listed, diff)
+}
+
+// listedClaim is what checkIndexes needs of a claim record.
+type listedClaim struct {
+	id       string
+	meta, at []byte
 }
 
 // compareCounters compares the counters expected of each year (from year
@@ -192,94 +232,69 @@ func (s *Store) compareCounters(ctx context.Context, ref string, minYear int, ex
 	return nil
 }
 
-// checkIndexes checks that every stored claim of ref is listed in its
+// checkIndexes checks that every claim of ref is listed in its
 // professional's and its report's indexes, and adds the missing entries (an
 // acknowledged claim whose index writes failed after its commit script).
-func (s *Store) checkIndexes(ctx context.Context, ref string, ids []string, diff func(Difference)) error {
-	for start := 0; start < len(ids); start += 500 {
-		part := ids[start:min(start+500, len(ids))]
-		pipe := s.rdb.Pipeline()
-		recs := make([]*redis.StringCmd, len(part))
-		for i, id := range part {
-			recs[i] = pipe.Get(ctx, claimKey(ref, id))
+func (s *Store) checkIndexes(ctx context.Context, ref string, claims []listedClaim, diff func(Difference)) error {
+	type want struct {
+		id, kind, key string
+		score         float64
+		cmd           *redis.FloatCmd
+	}
+	var wants []*want
+	for _, c := range claims {
+		if len(c.meta) == 0 {
+			continue // written without meta: no index to check
 		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return wrap(err)
+		var m service.ClaimMeta
+		if err := json.Unmarshal(c.meta, &m); err != nil {
+			return fmt.Errorf("claim %s of %s: decode meta: %w", c.id, ref, err)
 		}
-		type want struct {
-			id, kind, key string
-			score         float64
-			cmd           *redis.FloatCmd
+		ms, _ := strconv.ParseInt(string(c.at), 10, 64)
+		if m.Professional != "" {
+			wants = append(wants, &want{id: c.id, kind: "pro", key: professionalIndexKey(m.Professional), score: float64(ms)})
 		}
-		var wants []*want
-		check := s.rdb.Pipeline()
-		for i, id := range part {
-			if recs[i].Err() != nil {
-				continue // expired or never committed
-			}
-			rec, err := decodeClaimRecord([]byte(recs[i].Val()))
-			if err != nil {
-				return fmt.Errorf("claim %s of %s: %w", id, ref, err)
-			}
-			if len(rec[recMeta]) == 0 {
-				continue // written without meta: no index to check
-			}
-			var m service.ClaimMeta
-			if err := json.Unmarshal(rec[recMeta], &m); err != nil {
-				return fmt.Errorf("claim %s of %s: decode meta: %w", id, ref, err)
-			}
-			ms, _ := strconv.ParseInt(string(rec[recAt]), 10, 64)
-			if m.Professional != "" {
-				wants = append(wants, &want{id: id, kind: "pro", key: professionalIndexKey(m.Professional), score: float64(ms)})
-			}
-			if !m.Receipt.IsZero() {
-				wants = append(wants, &want{id: id, kind: "rep", key: reportIndexKey(m.ReportBucket()), score: float64(ms)})
-			}
+		if !m.Receipt.IsZero() {
+			wants = append(wants, &want{id: c.id, kind: "rep", key: reportIndexKey(m.ReportBucket()), score: float64(ms)})
 		}
-		for _, w := range wants {
-			w.cmd = check.ZScore(ctx, w.key, w.id)
-		}
-		if len(wants) == 0 {
-			continue
-		}
-		if _, err := check.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return wrap(err)
-		}
-		for _, w := range wants {
-			if err := w.cmd.Err(); !errors.Is(err, redis.Nil) {
-				if err != nil {
-					return wrap(err)
-				}
-				continue
-			}
-			err := s.rdb.ZAddNX(ctx, w.key, redis.Z{Score: w.score, Member: w.id}).Err()
-			diff(Difference{BeneficiaryRef: ref, Field: "index:" + w.kind + ":" + w.id, FromAudit: 1, Repaired: err == nil})
+	}
+	if len(wants) == 0 {
+		return nil
+	}
+	check := s.rdb.Pipeline()
+	for _, w := range wants {
+		w.cmd = check.ZScore(ctx, w.key, w.id)
+	}
+	if _, err := check.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return wrap(err)
+	}
+	for _, w := range wants {
+		if err := w.cmd.Err(); !errors.Is(err, redis.Nil) {
 			if err != nil {
 				return wrap(err)
 			}
+			continue
+		}
+		err := s.rdb.ZAddNX(ctx, w.key, redis.Z{Score: w.score, Member: w.id}).Err()
+		diff(Difference{BeneficiaryRef: ref, Field: "index:" + w.kind + ":" + w.id, FromAudit: 1, Repaired: err == nil})
+		if err != nil {
+			return wrap(err)
 		}
 	}
 	return nil
 }
 
-func excl(id string) string {
-	if id == "-" {
-		return id
-	}
-	return "(" + id
-}
-
-// auditRefs lists the beneficiaries that have an audit stream, on every
+// claimRefs lists the beneficiaries that have claims (claimsOfKey), on every
 // master of a Cluster.
-func (s *Store) auditRefs(ctx context.Context) ([]string, error) {
+func (s *Store) claimRefs(ctx context.Context) ([]string, error) {
 	var mu = make(chan struct{}, 1)
 	mu <- struct{}{}
 	seen := map[string]bool{}
 	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, "aud:{b:*}", 1000).Iterator()
+		iter := c.Scan(ctx, 0, "bcl:{b:*}", 1000).Iterator()
 		for iter.Next(ctx) {
 			k := iter.Val()
-			ref := strings.TrimSuffix(strings.TrimPrefix(k, "aud:{b:"), "}")
+			ref := strings.TrimSuffix(strings.TrimPrefix(k, "bcl:{b:"), "}")
 			<-mu
 			seen[ref] = true
 			mu <- struct{}{}

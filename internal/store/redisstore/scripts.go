@@ -43,9 +43,11 @@ const (
 // the adjudication year; each daily counter is read and written in the key of
 // its care date's year (dailyKey), so a daily cap holds across the year end.
 //
-// KEYS: 1 claim record (claimrec.go), 2 annual counters hash of the adjudication year, 3
-// beneficiary hash, 4 beneficiary audit stream, 5… the daily counters hash of
-// each care year the requests name (all with the beneficiary's hash tag).
+// KEYS: 1 claim record (claimrec.go), 2 annual counters hash of the
+// adjudication year, 3 beneficiary hash, 4 the beneficiary's claims
+// (claimsOfKey, trimmed here to the claims' lifetime), 5… the daily counters
+// hash of each care year the requests name (all with the beneficiary's hash
+// tag).
 // ARGV: 1 content digest, 2 priced blob, 3 received-at (Unix ms), 4 claim TTL
 // (s), 5 year, 6 claim id, 7 annual counters TTL (s), 8 number of requests, 9
 // claim meta (payment tracking), 10 daily counters TTL (s), 11 number m of
@@ -57,7 +59,7 @@ const (
 // becomes patient debt), annual count cap (a PF: participations a year in
 // field "pfn", 0 for none).
 //
-// The claim record and the audit entry record the increments: "inc", annual,
+// The claim record keeps the increments, which Reconcile sums: "inc", annual,
 // "f=d;…" in the key of year "y"; "dinc", daily, "careyear|f=d;…".
 //
 // Replies: {"NEW", grants, balance} on commit; {"DUP", blob, grants, balance,
@@ -74,14 +76,13 @@ var commitScript = redis.NewScript(claimrecLua + commitLua)
 // whose key has expired (annual counters live countersTTL, less than a
 // claim) or whose field is gone is not given back, and a counter is never
 // taken below 0, so no key is ever left without its TTL and no counter is
-// negative. What it did give back is recorded (its "xinc", "xdinc" fields in the claim
-// record; "inc", "dinc" in the audit entry, which the reconciliation
-// subtracts).
+// negative. What it did give back is recorded in the claim record ("xinc",
+// "xdinc"), which the reconciliation subtracts.
 //
-// KEYS: 1 claim record (claimrec.go), 2 annual counters hash of the claim's year, 3
-// beneficiary hash, 4 audit stream, 5… the daily counters hash of each care
-// year of the claim's "dinc". ARGV: 1 cancel instant (Unix ms), 2 claim id,
-// 3… the care year of KEYS[5]….
+// KEYS: 1 claim record (claimrec.go), 2 annual counters hash of the claim's
+// year, 3 beneficiary hash, 4… the daily counters hash of each care year of
+// the claim's "dinc". ARGV: 1 cancel instant (Unix ms), 2… the care year of
+// KEYS[4]….
 // A claim with a recorded payment is never cancelled: the check is made
 // here, atomically with the reversal, so a payment recorded between the
 // service's read and this script cannot be undone (docs/rules.md#cancellation).

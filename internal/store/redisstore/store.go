@@ -321,7 +321,7 @@ func (s *Store) Index(ctx context.Context, e service.IndexEntry) error {
 // appends its event to the audit trail.
 func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Committed, error) {
 	keys := []string{claimKey(c.BeneficiaryRef, c.ClaimID), countersKey(c.BeneficiaryRef, c.Year),
-		beneficiaryKey(c.BeneficiaryRef), auditKey(c.BeneficiaryRef)}
+		beneficiaryKey(c.BeneficiaryRef), claimsOfKey(c.BeneficiaryRef)}
 	// One daily key per care year with a daily field, numbered from 1 in
 	// first-seen order (KEYS[4 + i]).
 	var years []int
@@ -536,8 +536,8 @@ func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (servi
 	if err != nil {
 		return service.Cancellation{}, fmt.Errorf("bad stored year %q", rec[recYear])
 	}
-	keys := []string{claimKey(ref, claimID), countersKey(ref, year), beneficiaryKey(ref), auditKey(ref)}
-	args := []any{at.UnixMilli(), claimID}
+	keys := []string{claimKey(ref, claimID), countersKey(ref, year), beneficiaryKey(ref)}
+	args := []any{at.UnixMilli()}
 	years, err := dailyYears(string(rec[recDinc]))
 	if err != nil {
 		return service.Cancellation{}, err

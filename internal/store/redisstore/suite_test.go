@@ -506,9 +506,9 @@ func (k killAfterRead) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
-// TestStoreReconcile: after concurrent claims, retries and cancels, the audit
-// streams account for every counter and debt exactly; a tampered counter and
-// a doubled commit are both reported.
+// TestStoreReconcile: after concurrent claims, retries and cancels, the claim
+// records account for every counter and debt exactly; a tampered counter and
+// a record lost after its counters were written are both reported.
 func TestStoreReconcile(t *testing.T) {
 	srv, err := redistest.Start()
 	if err != nil {
@@ -561,13 +561,29 @@ func TestStoreReconcile(t *testing.T) {
 	}
 	ref := redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nirFor(880000))
 	rdb.HIncrBy(ctx, "cnt:{b:"+ref+"}:2025", "fr", 1)
-	rdb.XAdd(ctx, &redis.XAddArgs{Stream: "aud:{b:" + ref + "}", Values: []string{"t", "C", "claim", "REC-0-1", "y", "2025", "inc", "", "debt", "0"}})
+	// A claim whose counters stayed without its record (a lost write): its
+	// franchise is counted in the state and in no record.
+	lost := redisstore.NewKeyer([]byte("a test secret of at least 32 characters")).Ref(nirFor(880001))
+	if n := rdb.Del(ctx, "clm:{b:"+lost+"}:REC-1-1").Val(); n != 1 {
+		t.Fatalf("deleted %d records", n)
+	}
 	diffs = nil
 	if _, err := st.Reconcile(ctx, 2025, func(d redisstore.Difference) { diffs = append(diffs, d) }); err != nil {
 		t.Fatal(err)
 	}
-	if len(diffs) != 2 {
-		t.Fatalf("want the tampered counter and the doubled commit, got %v", diffs)
+	var tampered, lostFR bool
+	for _, d := range diffs {
+		switch {
+		case d.BeneficiaryRef == ref && d.Field == "fr" && d.InState == d.FromAudit+1:
+			tampered = true
+		case d.BeneficiaryRef == lost && d.Field == "fr" && !d.Daily && d.InState > d.FromAudit:
+			lostFR = true
+		case d.BeneficiaryRef != ref && d.BeneficiaryRef != lost:
+			t.Errorf("a difference on an untouched beneficiary: %v", d)
+		}
+	}
+	if !tampered || !lostFR {
+		t.Fatalf("want the tampered counter and the lost record's franchise, got %v", diffs)
 	}
 }
 

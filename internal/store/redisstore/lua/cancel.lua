@@ -1,13 +1,13 @@
 -- cancel.lua: reverses a committed claim once (scripts.go: cancelScript).
-local clm, cnt, ben, aud = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local CANCELLED_AT, CLAIM_ID = ARGV[1], ARGV[2]
--- KEYS[5 ..]: the daily counters of the care years ARGV[3 ..].
+local clm, cnt, ben = KEYS[1], KEYS[2], KEYS[3]
+local CANCELLED_AT = ARGV[1]
+-- KEYS[4 ..]: the daily counters of the care years ARGV[2 ..].
 local rec = rec_unpack(redis.call('GET', clm))
 if not rec then return {'NOTFOUND'} end
 if rec[F_STATE] == 'X' then return {'ALREADY', rec[F_XAT], rec[F_XINC], rec[F_XDINC]} end
 if rec[F_PAY] ~= '' then return {'PAID'} end
 local daily = {}
-for i = 5, #KEYS do daily[ARGV[i - 2]] = KEYS[i] end
+for i = 4, #KEYS do daily[ARGV[i - 2]] = KEYS[i] end
 local function giveback(k, f, d)
   if k == nil or redis.call('EXISTS', k) == 0 then return 0 end
   local cur = tonumber(redis.call('HGET', k, f) or '0')
@@ -31,6 +31,4 @@ local debt = tonumber(rec[F_DEBT]) or 0
 if debt ~= 0 then redis.call('HINCRBY', ben, 'debt', -debt) end
 rec[F_STATE], rec[F_XAT], rec[F_XINC], rec[F_XDINC] = 'X', CANCELLED_AT, inc, dinc
 redis.call('SET', clm, rec_pack(rec), 'KEEPTTL')
-redis.call('XADD', aud, '*', 't', 'X', 'claim', CLAIM_ID, 'y', rec[F_YEAR], 'inc', inc, 'dinc', dinc,
-  'debt', string.format('%d', -debt))
 return {'CANCELLED', CANCELLED_AT, inc, dinc}

@@ -1,6 +1,6 @@
 -- commit.lua: commits one claim atomically (scripts.go: commitScript).
 -- Arguments, named once:
-local clm, cnt, ben, aud = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local clm, cnt, ben, claimsof = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local DIGEST, BLOB, RECEIVED_AT, CLAIM_TTL, YEAR = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local CLAIM_ID, COUNTERS_TTL, NREQ, META, DAILY_TTL = ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
 local NDAILY = tonumber(ARGV[11])
@@ -110,6 +110,8 @@ local rec = {}
 rec[F_DIGEST], rec[F_BLOB], rec[F_GRANTS], rec[F_INC], rec[F_DINC], rec[F_YEAR] = DIGEST, BLOB, g, inc, dinc, YEAR
 rec[F_DEBT], rec[F_BAL], rec[F_AT], rec[F_STATE], rec[F_META] = string.format('%d', debt), string.format('%d', bal), RECEIVED_AT, 'C', META
 redis.call('SET', clm, rec_pack(rec), 'EX', CLAIM_TTL)
-redis.call('XADD', aud, '*', 't', 'C', 'claim', CLAIM_ID, 'y', YEAR, 'inc', inc, 'dinc', dinc,
-  'debt', string.format('%d', debt))
+-- The beneficiary's claims, for the reconciliation, no older than a claim lives.
+redis.call('ZADD', claimsof, RECEIVED_AT, CLAIM_ID)
+redis.call('ZREMRANGEBYSCORE', claimsof, '-inf', '(' .. string.format('%d', tonumber(RECEIVED_AT) - tonumber(CLAIM_TTL) * 1000))
+redis.call('EXPIRE', claimsof, CLAIM_TTL)
 return {'NEW', g, string.format('%d', bal)}
