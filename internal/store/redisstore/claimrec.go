@@ -20,21 +20,21 @@ const (
 
 // The fields of the claim record, in their order.
 const (
-	recDigest   = iota // content digest (docs/rules.md#claim-id-reuse)
-	recBlob            // the priced claim (claimbin)
-	recGrants          // "units:amount:limits,…" in request order
-	recInc             // annual increments "f=d;…" of year recYear
-	recDinc            // daily increments "careyear|f=d;…"
-	recYear            // adjudication year
-	recDebt            // patient debt the claim added, cents
-	recBal             // the beneficiary's debt balance after it, cents
-	recAt              // receipt, Unix ms
-	recState           // "C" committed, "X" cancelled
-	recMeta            // ClaimMeta (payment tracking)
-	recPay             // the payment, once recorded
-	recXat             // cancellation instant, Unix ms
-	recXinc            // annual amounts the cancellation gave back
-	recXdinc           // daily amounts the cancellation gave back
+	recDigest = iota // content digest (docs/rules.md#claim-id-reuse)
+	recBlob          // the priced claim (claimbin)
+	recGrants        // "units:amount:limits,…" in request order
+	recInc           // annual increments "f=d;…" of year recYear
+	recDinc          // daily increments "careyear|f=d;…"
+	recYear          // adjudication year
+	recDebt          // patient debt the claim added, cents
+	recBal           // the beneficiary's debt balance after it, cents
+	recAt            // receipt, Unix ms
+	recState         // "C" committed, "X" cancelled
+	recMeta          // ClaimMeta (payment tracking)
+	recPay           // the payment, once recorded
+	recXat           // cancellation instant, Unix ms
+	recXinc          // annual amounts the cancellation gave back
+	recXdinc         // daily amounts the cancellation gave back
 )
 
 var errClaimRecord = errors.New("claim record: malformed")
