@@ -283,8 +283,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	a.setReady(runCtx)
 	a.wg.Add(4)
 	if a.tls != nil {
+		hup := notifyHUP()
 		a.wg.Add(1)
-		go func() { defer a.wg.Done(); a.tls.run(runCtx, certPollInterval) }()
+		go func() { defer a.wg.Done(); a.tls.run(runCtx, hup, certPollInterval) }()
 	}
 	go func() { defer a.wg.Done(); refreshOrganisms(runCtx, svc, log) }()
 	a.wg.Add(1)
