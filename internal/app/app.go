@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		Payments: a.store, Fraud: a.store.Fraud(), Organisms: a.store.Organisms(),
 		Digest: keyer.Digest, Clock: clock, Zone: zone,
 		Limits: claims.Limits{MaxLineAmount: cfg.MaxLineAmount, MaxClaimAmount: cfg.MaxClaimAmount},
-		Trail:  a.store.Trail(),
+		Trail:  a.store.Trail(), Due: a.store,
 	})
 
 	reg := prometheus.NewRegistry()
@@ -283,10 +283,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 	a.setReady(runCtx)
 	a.wg.Add(4)
 	if a.tls != nil {
+		hup := notifyHUP()
 		a.wg.Add(1)
-		go func() { defer a.wg.Done(); a.tls.run(runCtx, certPollInterval) }()
+		go func() { defer a.wg.Done(); a.tls.run(runCtx, hup, certPollInterval) }()
 	}
 	go func() { defer a.wg.Done(); refreshOrganisms(runCtx, svc, log) }()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.domain.WatchOverdue(runCtx, svc, cfg.OverdueInterval, 5*time.Second, log)
+	}()
 	go func() { defer a.wg.Done(); a.errs <- a.grpc.Serve(glis) }()
 	go func() {
 		defer a.wg.Done()

@@ -140,10 +140,17 @@ func (r *tlsReloader) poll() {
 	}
 }
 
-// run reloads on SIGHUP and on file changes every interval, until ctx ends.
-func (r *tlsReloader) run(ctx context.Context, interval time.Duration) {
+// notifyHUP catches SIGHUP from now on; Start calls it before serving, so a
+// SIGHUP sent once the server answers never meets the default action (exit).
+func notifyHUP() chan os.Signal {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	return hup
+}
+
+// run reloads on each signal of hup and on file changes every interval,
+// until ctx ends; then it stops catching hup's signals.
+func (r *tlsReloader) run(ctx context.Context, hup chan os.Signal, interval time.Duration) {
 	defer signal.Stop(hup)
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -1,12 +1,14 @@
 // Package metrics exports the adjudicator's domain metrics: decisions,
 // reasons, amounts, caps, opposition checks, payments recorded, Redis command
 // latency, streams open, limit refusals, readiness and build information
-// (docs/metrics.md).
+// and the guaranteed claims overdue now (docs/metrics.md).
 //
 // Every label takes its values from a fixed set written here (an enum's
 // names, a list of reason codes, a list of Redis commands, the registered
-// gRPC methods): no claim id, NIR, professional, beneficiary or organism ever
-// becomes a label or a value. The gRPC interceptors read the response
+// gRPC methods), except the organism label of the overdue gauge, which takes
+// the codes of the organisms an administrator registered (overdue.go): no
+// claim id, NIR, professional or beneficiary ever becomes a label or a
+// value. The gRPC interceptors read the response
 // messages only, so neither the service nor the engine knows about metrics.
 package metrics
 
@@ -39,6 +41,7 @@ type Metrics struct {
 	refusals      *prometheus.CounterVec
 	ready         prometheus.Gauge
 	buildInfo     *prometheus.GaugeVec
+	overdue       *overdue // overdue.go
 }
 
 // New builds the collectors and registers them on reg.
@@ -92,6 +95,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.decisions, m.reasons, m.amounts, m.caps, m.streamErrors, m.oppChecks, m.oppHits,
 		m.payments, m.penalties, m.redisDuration, m.redisErrors, m.streamsOpen, m.refusals, m.ready, m.buildInfo)
 	m.buildInfo.WithLabelValues(buildLabels()).Set(1)
+	m.overdue = newOverdue(reg)
 	m.initialize()
 	return m
 }

@@ -237,7 +237,7 @@ func TestRuleAndDashboardMetricsExist(t *testing.T) {
 	refuse(t, conn)
 	exported := map[string]bool{"up": true}
 	sampleName := regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)`)
-	for _, l := range strings.Split(scrape(t, a), "\n") {
+	for _, l := range strings.Split(scrapeCounted(t, a), "\n") {
 		if l == "" || strings.HasPrefix(l, "#") {
 			continue
 		}

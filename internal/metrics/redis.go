@@ -15,7 +15,7 @@ var redisCommands = setOf(
 	"get", "set", "setnx", "del", "exists", "expire", "pexpire", "ttl", "pttl", "incr", "incrby",
 	"hget", "hset", "hmget", "hgetall", "hincrby", "hdel",
 	"sadd", "srem", "smembers", "sismember",
-	"zadd", "zrem", "zrange", "zrevrange", "zrangebyscore", "zscore", "zcard",
+	"zadd", "zrem", "zrange", "zrevrange", "zrangebyscore", "zscore", "zcard", "zcount",
 	"xadd", "xrange", "xrevrange", "xread", "xlen", "xtrim",
 	"eval", "evalsha", "script", "multi", "exec", "watch", "unwatch",
 	"ping", "info", "cluster", "config", "memory", "keys", "scan", "hello", "client", "select", "auth",

@@ -211,9 +211,13 @@ func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, 
 	case t.State == StateRejected:
 		return t, false, ErrClaimRejected
 	case t.Payment != nil && t.Payment.Reference == reference:
-		// A retry: recorded again, since the first call's trail write may
-		// have failed after its payment was stored.
-		return t, false, s.Record(ctx, "payment.record", claimID, "reference "+reference+" (already recorded)")
+		// A retry: recorded again, since the first call's trail write (or
+		// the due index's removal) may have failed after its payment was
+		// stored.
+		if err := s.Record(ctx, "payment.record", claimID, "reference "+reference+" (already recorded)"); err != nil {
+			return t, false, err
+		}
+		return t, false, s.settleDue(ctx, t.Meta, claimID)
 	case t.Payment != nil:
 		return t, false, ErrAlreadyPaid
 	}
@@ -252,7 +256,10 @@ func (s *Service) RecordPayment(ctx context.Context, claimID, reference string, 
 	if !now {
 		details = "reference " + reference + " (already recorded)"
 	}
-	return t, now, s.Record(ctx, "payment.record", claimID, details)
+	if err := s.Record(ctx, "payment.record", claimID, details); err != nil {
+		return t, now, err
+	}
+	return t, now, s.settleDue(ctx, t.Meta, claimID)
 }
 
 // ProfessionalClaims lists a professional's claims, most recent first, from

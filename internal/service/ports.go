@@ -88,6 +88,10 @@ type CommitRequest struct {
 	// for listings and the delay report.
 	Professional string
 	ReportBucket string
+	// DueOrganism and DueDate list a guaranteed claim in its organism's due
+	// index (overdue.go); DueDate is zero for a claim without one.
+	DueOrganism string
+	DueDate     time.Time
 	// Event, when set, is appended to the audit trail in the commit's round
 	// trip.
 	Event *Event
@@ -149,6 +153,9 @@ type IndexEntry struct {
 	Professional string
 	ReportBucket string
 	ReceivedAt   time.Time
+	// DueOrganism and DueDate as in CommitRequest.
+	DueOrganism string
+	DueDate     time.Time
 }
 
 // ClaimArchive reads and reverses committed claims.

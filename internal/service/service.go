@@ -35,6 +35,8 @@ type Service struct {
 	limits    claims.Limits
 	listScan  int
 	trail     Trail
+	due       DueIndex // overdue.go
+	sweep     dueSweep
 }
 
 // Deps are the Service's collaborators.
@@ -63,6 +65,9 @@ type Deps struct {
 	ListScan int
 	// Trail records every state change (docs/OPERATIONS.md#audit-trail).
 	Trail Trail
+	// Due lists the guaranteed claims unpaid by due date (overdue.go); nil
+	// turns the overdue count off.
+	Due DueIndex
 }
 
 // DefaultListScan is how many of a professional's claims one
@@ -78,7 +83,7 @@ func New(d Deps) *Service {
 		ledger: d.Ledger, archive: d.Archive, bens: d.Bens, payments: d.Payments, fraud: d.Fraud,
 		organisms: &organismCache{store: d.Organisms},
 		digest:    d.Digest, clock: d.Clock, zone: d.Zone, maxSkew: d.MaxClockSkew,
-		trail: d.Trail,
+		trail: d.Trail, due: d.Due,
 	}
 	if out.maxSkew <= 0 {
 		out.maxSkew = DefaultMaxClockSkew
@@ -246,6 +251,9 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 			if !r.Meta.Receipt.IsZero() {
 				e.ReportBucket = r.Meta.ReportBucket()
 			}
+			if !r.Cancelled {
+				e.DueOrganism, e.DueDate = dueOf(r.Meta) // a paid one is swept (overdue.go)
+			}
 			if err := s.ledger.Index(ctx, e); err != nil {
 				return Result{}, err
 			}
@@ -305,6 +313,7 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 		ReceivedAt: now, Year: day.Year(), Requests: reqs, Meta: rawMeta,
 		Professional: c.Professional.ID, ReportBucket: meta.ReportBucket(),
 	}
+	cr.DueOrganism, cr.DueDate = dueOf(meta)
 	var ev Event
 	if s.trail != nil {
 		ev = event(ctx, now, "claim.commit", c.ID, claimDetails(snap.BeneficiaryRef, priced.Decision))
@@ -351,7 +360,8 @@ func (s *Service) GetClaim(ctx context.Context, claimID string) (Result, error) 
 
 // CancelClaim reverses a committed claim once (docs/rules.md#cancellation).
 func (s *Service) CancelClaim(ctx context.Context, claimID string) (Cancellation, error) {
-	if _, err := s.GetClaim(ctx, claimID); err != nil {
+	r, err := s.GetClaim(ctx, claimID)
+	if err != nil {
 		return Cancellation{}, err
 	}
 	c, err := s.archive.Cancel(ctx, claimID, s.clock())
@@ -362,7 +372,10 @@ func (s *Service) CancelClaim(ctx context.Context, claimID string) (Cancellation
 	if !c.Now {
 		details = "already cancelled at " + c.CancelledAt.UTC().Format(time.RFC3339Nano)
 	}
-	return c, s.Record(ctx, "claim.cancel", claimID, details)
+	if err := s.Record(ctx, "claim.cancel", claimID, details); err != nil {
+		return c, err
+	}
+	return c, s.settleDue(ctx, r.Meta, claimID)
 }
 
 // attributionAllowed checks, once the managing organism on the care date is

@@ -88,6 +88,9 @@ type Config struct {
 	// list (ADJ_SNAPSHOT_INTERVAL).
 	MaxStreams, MaxStreamsPerClient     int
 	StreamIdleTimeout, SnapshotInterval time.Duration
+	// OverdueInterval is how often the gauge of overdue guaranteed claims is
+	// counted (ADJ_OVERDUE_INTERVAL).
+	OverdueInterval time.Duration
 	// AuditRetention is how long the audit trail keeps an event
 	// (docs/OPERATIONS.md#audit-trail).
 	AuditRetention time.Duration
@@ -153,6 +156,7 @@ var Variables = []Variable{
 		return nil
 	}},
 	{"ADJ_SNAPSHOT_INTERVAL", "15m", "one full copy of the opposition list per client per interval (administrators unbounded)", func(c *Config, v string) error { return parseDuration(v, &c.SnapshotInterval) }},
+	{"ADJ_OVERDUE_INTERVAL", "30s", "how often tierspayant_overdue_guaranteed_claims is counted (one ZCOUNT per registered organism)", func(c *Config, v string) error { return parseDuration(v, &c.OverdueInterval) }},
 	{"ADJ_GRPC_WORKERS", "256", "long-lived goroutines serving gRPC calls", func(c *Config, v string) error { return parsePositive(v, &c.GRPCWorkers) }},
 	{"ADJ_SHUTDOWN_GRACE", "10s", "bound on the graceful stop", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownGrace) }},
 	{"ADJ_CLOCK", "", "fix the service clock to an RFC 3339 instant (replays, examples, tests)", setClock},

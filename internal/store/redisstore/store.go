@@ -308,6 +308,7 @@ func (s *Store) Index(ctx context.Context, e service.IndexEntry) error {
 	if e.ReportBucket != "" {
 		pipe.ZAddNX(ctx, reportIndexKey(e.ReportBucket), redis.Z{Score: score, Member: e.ClaimID})
 	}
+	addDue(ctx, pipe, e.DueOrganism, e.DueDate, e.ClaimID) // due.go
 	if pipe.Len() == 0 {
 		return nil
 	}
@@ -377,6 +378,7 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 		if c.ReportBucket != "" {
 			pipe.ZAddNX(ctx, reportIndexKey(c.ReportBucket), redis.Z{Score: score, Member: c.ClaimID})
 		}
+		addDue(ctx, pipe, c.DueOrganism, c.DueDate, c.ClaimID) // due.go
 		var added *redis.StringCmd
 		if event != nil {
 			added = s.addEvent(ctx, pipe, *event)
