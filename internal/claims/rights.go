@@ -62,6 +62,7 @@ type RightsAnswer struct {
 	RateTrace       Trace
 	RegimeLocalRate string // the régime local's global rate, when it adds to Rate
 	Exonerations    []string
+	Opposed         bool
 	TiersPayant     TiersPayantAvailability
 	Reasons         []Reason
 	Guarantee       Guarantee
@@ -113,7 +114,7 @@ func (e *Engine) CheckRights(q RightsQuery) (RightsAnswer, error) {
 	grants, _ := franchise.Consume(franchise.State{}, priced.Requests)
 	d := e.Finish(priced, grants)
 	ld := d.Lines[0]
-	a := RightsAnswer{Guarantee: d.Guarantee, Organism: d.Organism, Reasons: d.Reasons}
+	a := RightsAnswer{Guarantee: d.Guarantee, Organism: d.Organism, Reasons: d.Reasons, Opposed: q.Opposed}
 	switch {
 	case !q.Known:
 		a.State, a.TiersPayant = RightsUnknown, TiersPayantCannotTell
