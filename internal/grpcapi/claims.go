@@ -12,6 +12,7 @@ import (
 
 	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
 	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/claims/explain"
 	"github.com/tierspayant/tierspayant/internal/service"
 )
 
@@ -48,11 +49,15 @@ func (s *ClaimServer) adjudicate(ctx context.Context, p *tpv1.Claim) (*tpv1.Deci
 	if err != nil {
 		return nil, toStatus(inClaim(err))
 	}
-	return decisionFor(r, r.Replayed), nil
+	return decisionFor(ctx, r, r.Replayed), nil
 }
 
-func decisionFor(r service.Result, replayed bool) *tpv1.Decision {
+func decisionFor(ctx context.Context, r service.Result, replayed bool) *tpv1.Decision {
 	d := decisionToProto(r.Decision, r.ReceivedAt, replayed)
+	lang := languageOf(ctx)
+	for _, rs := range d.Reasons {
+		rs.Explanation = explain.Text(rs.GetCode(), lang)
+	}
 	d.DueDate = date(r.Meta.DueDate)
 	amc := decimal.Zero
 	for _, l := range r.Meta.AMC {
@@ -75,7 +80,11 @@ func (s *ClaimServer) Simulate(ctx context.Context, req *tpv1.SimulateRequest) (
 	if err != nil {
 		return nil, toStatus(inClaim(err))
 	}
-	return &tpv1.SimulateResponse{Decision: decisionFor(r, false)}, nil
+	out := &tpv1.SimulateResponse{Decision: decisionFor(ctx, r, false)}
+	if r.Counters != nil {
+		out.Counters = countersToProto(*r.Counters)
+	}
+	return out, nil
 }
 
 // GetClaim returns a stored decision.
@@ -91,7 +100,7 @@ func (s *ClaimServer) GetClaim(ctx context.Context, req *tpv1.GetClaimRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &tpv1.GetClaimResponse{Decision: decisionFor(r, false), Tracking: trackingToProto(t), Cancelled: r.Cancelled}, nil
+	return &tpv1.GetClaimResponse{Decision: decisionFor(ctx, r, false), Tracking: trackingToProto(t), Cancelled: r.Cancelled}, nil
 }
 
 // CancelClaim reverses a committed claim once.

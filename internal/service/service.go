@@ -23,6 +23,7 @@ type Service struct {
 	engine    *claims.Engine
 	params    *legal.Table
 	ledger    ClaimLedger
+	snapshots SnapshotReader
 	archive   ClaimArchive
 	bens      Beneficiaries
 	payments  PaymentLedger
@@ -41,8 +42,10 @@ type Service struct {
 
 // Deps are the Service's collaborators.
 type Deps struct {
-	Params    *legal.Table
-	Ledger    ClaimLedger
+	Params *legal.Table
+	Ledger ClaimLedger
+	// Snapshots reads what GetCounters and CheckRights need; nil: Ledger.
+	Snapshots SnapshotReader
 	Archive   ClaimArchive
 	Bens      Beneficiaries
 	Payments  PaymentLedger
@@ -84,6 +87,10 @@ func New(d Deps) *Service {
 		organisms: &organismCache{store: d.Organisms},
 		digest:    d.Digest, clock: d.Clock, zone: d.Zone, maxSkew: d.MaxClockSkew,
 		trail: d.Trail, due: d.Due,
+	}
+	out.snapshots = d.Snapshots
+	if out.snapshots == nil {
+		out.snapshots = d.Ledger
 	}
 	if out.maxSkew <= 0 {
 		out.maxSkew = DefaultMaxClockSkew
@@ -156,6 +163,9 @@ type Result struct {
 	Replayed    bool
 	Cancelled   bool
 	CancelledAt time.Time
+	// Counters, on a simulation, are the beneficiary's counters before the
+	// claim (docs/rules.md#counters); nil otherwise.
+	Counters *claims.CounterView
 }
 
 // Now returns the service's current instant.
@@ -291,7 +301,11 @@ func (s *Service) run(ctx context.Context, c claims.Claim, commit bool) (res Res
 			return Result{}, err
 		}
 		meta.AMC = amc
-		return Result{Decision: d, ReceivedAt: now, Meta: meta}, nil
+		counters, err := s.claimCounters(c, snap, day)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Decision: d, ReceivedAt: now, Meta: meta, Counters: &counters}, nil
 	}
 	// The compact binary record (claimbin), about a tenth of its JSON.
 	blob := claimbin.Encode(make([]byte, 0, 1024), priced)

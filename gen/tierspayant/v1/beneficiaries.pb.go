@@ -89,6 +89,123 @@ func (StatusKind) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{0}
 }
 
+// Whether a beneficiary's rights are open on a care date
+// (docs/rules.md#rights).
+type RightsState int32
+
+const (
+	// Never returned.
+	RightsState_RIGHTS_STATE_UNSPECIFIED RightsState = 0
+	// Rights open on the care date (PUMa, CSS art. L160-1, or the AME).
+	RightsState_RIGHTS_STATE_OPEN RightsState = 1
+	// Registered, but no open rights on the care date.
+	RightsState_RIGHTS_STATE_CLOSED RightsState = 2
+	// Cannot tell: the registry does not know the beneficiary
+	// (docs/rules.md#beneficiary-unknown).
+	RightsState_RIGHTS_STATE_UNKNOWN RightsState = 3
+)
+
+// Enum value maps for RightsState.
+var (
+	RightsState_name = map[int32]string{
+		0: "RIGHTS_STATE_UNSPECIFIED",
+		1: "RIGHTS_STATE_OPEN",
+		2: "RIGHTS_STATE_CLOSED",
+		3: "RIGHTS_STATE_UNKNOWN",
+	}
+	RightsState_value = map[string]int32{
+		"RIGHTS_STATE_UNSPECIFIED": 0,
+		"RIGHTS_STATE_OPEN":        1,
+		"RIGHTS_STATE_CLOSED":      2,
+		"RIGHTS_STATE_UNKNOWN":     3,
+	}
+)
+
+func (x RightsState) Enum() *RightsState {
+	p := new(RightsState)
+	*p = x
+	return p
+}
+
+func (x RightsState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RightsState) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_beneficiaries_proto_enumTypes[1].Descriptor()
+}
+
+func (RightsState) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_beneficiaries_proto_enumTypes[1]
+}
+
+func (x RightsState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RightsState.Descriptor instead.
+func (RightsState) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{1}
+}
+
+// Whether a claim could be paid under tiers payant.
+type TiersPayantAvailability int32
+
+const (
+	// Never returned.
+	TiersPayantAvailability_TIERS_PAYANT_AVAILABILITY_UNSPECIFIED TiersPayantAvailability = 0
+	// A line of the category would be accepted under tiers payant.
+	TiersPayantAvailability_TIERS_PAYANT_AVAILABILITY_POSSIBLE TiersPayantAvailability = 1
+	// It would not: reasons say why (opposition, closed rights, direct-debit
+	// condition, AME basket…).
+	TiersPayantAvailability_TIERS_PAYANT_AVAILABILITY_NOT_POSSIBLE TiersPayantAvailability = 2
+	// Cannot tell: the registry does not know the beneficiary.
+	TiersPayantAvailability_TIERS_PAYANT_AVAILABILITY_CANNOT_TELL TiersPayantAvailability = 3
+)
+
+// Enum value maps for TiersPayantAvailability.
+var (
+	TiersPayantAvailability_name = map[int32]string{
+		0: "TIERS_PAYANT_AVAILABILITY_UNSPECIFIED",
+		1: "TIERS_PAYANT_AVAILABILITY_POSSIBLE",
+		2: "TIERS_PAYANT_AVAILABILITY_NOT_POSSIBLE",
+		3: "TIERS_PAYANT_AVAILABILITY_CANNOT_TELL",
+	}
+	TiersPayantAvailability_value = map[string]int32{
+		"TIERS_PAYANT_AVAILABILITY_UNSPECIFIED":  0,
+		"TIERS_PAYANT_AVAILABILITY_POSSIBLE":     1,
+		"TIERS_PAYANT_AVAILABILITY_NOT_POSSIBLE": 2,
+		"TIERS_PAYANT_AVAILABILITY_CANNOT_TELL":  3,
+	}
+)
+
+func (x TiersPayantAvailability) Enum() *TiersPayantAvailability {
+	p := new(TiersPayantAvailability)
+	*p = x
+	return p
+}
+
+func (x TiersPayantAvailability) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TiersPayantAvailability) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_beneficiaries_proto_enumTypes[2].Descriptor()
+}
+
+func (TiersPayantAvailability) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_beneficiaries_proto_enumTypes[2]
+}
+
+func (x TiersPayantAvailability) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TiersPayantAvailability.Descriptor instead.
+func (TiersPayantAvailability) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{2}
+}
+
 // A range of dates "YYYY-MM-DD", both ends included.
 type DatePeriod struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -680,11 +797,384 @@ func (x *GetBeneficiaryResponse) GetBeneficiaryRef() string {
 	return ""
 }
 
+// Request of GetCounters.
+type GetCountersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// NIR of the beneficiary (docs/rules.md#identifiers); required.
+	Nir string `protobuf:"bytes,1,opt,name=nir,proto3" json:"nir,omitempty"`
+	// Adjudication year of the annual counters, 2005 to the current year; 0:
+	// the current year.
+	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// Care date whose daily counters to return, "YYYY-MM-DD", not after
+	// today; empty: no daily counters.
+	CareDate string `protobuf:"bytes,3,opt,name=care_date,json=careDate,proto3" json:"care_date,omitempty"`
+	// Professional whose participations of care_date to count (RPPS, ADELI or
+	// FINESS, 1 to 20 letters or digits). A professional may name only
+	// itself, and empty means itself; for others empty means none.
+	ProfessionalId string `protobuf:"bytes,4,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetCountersRequest) Reset() {
+	*x = GetCountersRequest{}
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCountersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCountersRequest) ProtoMessage() {}
+
+func (x *GetCountersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCountersRequest.ProtoReflect.Descriptor instead.
+func (*GetCountersRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetCountersRequest) GetNir() string {
+	if x != nil {
+		return x.Nir
+	}
+	return ""
+}
+
+func (x *GetCountersRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *GetCountersRequest) GetCareDate() string {
+	if x != nil {
+		return x.CareDate
+	}
+	return ""
+}
+
+func (x *GetCountersRequest) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+// Response of GetCounters.
+type GetCountersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The counters.
+	Counters *Counters `protobuf:"bytes,1,opt,name=counters,proto3" json:"counters,omitempty"`
+	// Opaque reference of the beneficiary.
+	BeneficiaryRef string `protobuf:"bytes,2,opt,name=beneficiary_ref,json=beneficiaryRef,proto3" json:"beneficiary_ref,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetCountersResponse) Reset() {
+	*x = GetCountersResponse{}
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCountersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCountersResponse) ProtoMessage() {}
+
+func (x *GetCountersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCountersResponse.ProtoReflect.Descriptor instead.
+func (*GetCountersResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetCountersResponse) GetCounters() *Counters {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
+func (x *GetCountersResponse) GetBeneficiaryRef() string {
+	if x != nil {
+		return x.BeneficiaryRef
+	}
+	return ""
+}
+
+// Request of CheckRights.
+type CheckRightsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// NIR of the beneficiary; required.
+	Nir string `protobuf:"bytes,1,opt,name=nir,proto3" json:"nir,omitempty"`
+	// Care date, "YYYY-MM-DD", not after today; required.
+	CareDate string `protobuf:"bytes,2,opt,name=care_date,json=careDate,proto3" json:"care_date,omitempty"`
+	// Category of the care (see Category); required.
+	Category Category `protobuf:"varint,3,opt,name=category,proto3,enum=tierspayant.v1.Category" json:"category,omitempty"`
+	// The proof of rights the professional would use and its identifier,
+	// checked against the opposition list now (CSS art. L161-31); not set:
+	// IDENTIFICATION_KIND_ADRI, the online check this call stands for.
+	Identification *Identification `protobuf:"bytes,4,opt,name=identification,proto3" json:"identification,omitempty"`
+	// For CATEGORY_MEDICINE and CATEGORY_MEDICAL_DEVICE, the product's rate,
+	// a fraction ("0.65"); required for them, ignored otherwise.
+	ProductRate string `protobuf:"bytes,5,opt,name=product_rate,json=productRate,proto3" json:"product_rate,omitempty"`
+	// The care is related to the beneficiary's ALD (CSS art. L160-14 3° and
+	// 4°): the rate is then 100 % when an ALD is recognised on the care date.
+	AldRelated bool `protobuf:"varint,6,opt,name=ald_related,json=aldRelated,proto3" json:"ald_related,omitempty"`
+	// Risk billed; not set: INSURANCE_NATURE_MALADIE.
+	Nature        InsuranceNature `protobuf:"varint,7,opt,name=nature,proto3,enum=tierspayant.v1.InsuranceNature" json:"nature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckRightsRequest) Reset() {
+	*x = CheckRightsRequest{}
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRightsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRightsRequest) ProtoMessage() {}
+
+func (x *CheckRightsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRightsRequest.ProtoReflect.Descriptor instead.
+func (*CheckRightsRequest) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CheckRightsRequest) GetNir() string {
+	if x != nil {
+		return x.Nir
+	}
+	return ""
+}
+
+func (x *CheckRightsRequest) GetCareDate() string {
+	if x != nil {
+		return x.CareDate
+	}
+	return ""
+}
+
+func (x *CheckRightsRequest) GetCategory() Category {
+	if x != nil {
+		return x.Category
+	}
+	return Category_CATEGORY_UNSPECIFIED
+}
+
+func (x *CheckRightsRequest) GetIdentification() *Identification {
+	if x != nil {
+		return x.Identification
+	}
+	return nil
+}
+
+func (x *CheckRightsRequest) GetProductRate() string {
+	if x != nil {
+		return x.ProductRate
+	}
+	return ""
+}
+
+func (x *CheckRightsRequest) GetAldRelated() bool {
+	if x != nil {
+		return x.AldRelated
+	}
+	return false
+}
+
+func (x *CheckRightsRequest) GetNature() InsuranceNature {
+	if x != nil {
+		return x.Nature
+	}
+	return InsuranceNature_INSURANCE_NATURE_UNSPECIFIED
+}
+
+// Response of CheckRights.
+type CheckRightsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rights on the care date.
+	Rights RightsState `protobuf:"varint,1,opt,name=rights,proto3,enum=tierspayant.v1.RightsState" json:"rights,omitempty"`
+	// AMO rate the engine would apply to the category on the care date, a
+	// fraction; empty when the beneficiary is unknown.
+	Rate string `protobuf:"bytes,2,opt,name=rate,proto3" json:"rate,omitempty"`
+	// The rule that chose the rate ("TM_RATE_PHYSICIAN", "ALD",
+	// "MATERNITY_PERIOD", "EXEMPT_INVALIDITY_PENSION"…), with its article
+	// and parameter.
+	RateTrace *Trace `protobuf:"bytes,3,opt,name=rate_trace,json=rateTrace,proto3" json:"rate_trace,omitempty"`
+	// Global rate of the régime local d'Alsace-Moselle (CSS art. L325-1) when
+	// the beneficiary is under it on the care date and it is above rate for
+	// the category; empty otherwise (docs/rules.md#regime-local).
+	RegimeLocalRate string `protobuf:"bytes,4,opt,name=regime_local_rate,json=regimeLocalRate,proto3" json:"regime_local_rate,omitempty"`
+	// The exonerations that would apply, by their stable names: the rate's
+	// (ALD, AME, MATERNITY_PERIOD, MATERNITY_EXAM, EXEMPT_INVALIDITY_PENSION…),
+	// the deductions' (EXEMPT_CSS, EXEMPT_MINOR, EXEMPT_MATERNITY,
+	// EXEMPT_AME…) and REGIME_LOCAL.
+	Exonerations []string `protobuf:"bytes,5,rep,name=exonerations,proto3" json:"exonerations,omitempty"`
+	// True when the identifier is on the opposition list now (CSS art.
+	// L161-31; docs/rules.md#opposition).
+	Opposed bool `protobuf:"varint,6,opt,name=opposed,proto3" json:"opposed,omitempty"`
+	// Whether tiers payant is possible.
+	TiersPayant TiersPayantAvailability `protobuf:"varint,7,opt,name=tiers_payant,json=tiersPayant,proto3,enum=tierspayant.v1.TiersPayantAvailability" json:"tiers_payant,omitempty"`
+	// What the engine said of such a claim: exemptions, conditions that
+	// failed, with their articles and explanations.
+	Reasons []*Reason `protobuf:"bytes,8,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	// Payment guarantee such a claim would carry (CSS art. L161-36-3).
+	Guarantee Guarantee `protobuf:"varint,9,opt,name=guarantee,proto3,enum=tierspayant.v1.Guarantee" json:"guarantee,omitempty"`
+	// Organism managing the beneficiary on the care date; empty when unknown.
+	ManagingOrganism string `protobuf:"bytes,10,opt,name=managing_organism,json=managingOrganism,proto3" json:"managing_organism,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CheckRightsResponse) Reset() {
+	*x = CheckRightsResponse{}
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckRightsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckRightsResponse) ProtoMessage() {}
+
+func (x *CheckRightsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_beneficiaries_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckRightsResponse.ProtoReflect.Descriptor instead.
+func (*CheckRightsResponse) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_beneficiaries_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CheckRightsResponse) GetRights() RightsState {
+	if x != nil {
+		return x.Rights
+	}
+	return RightsState_RIGHTS_STATE_UNSPECIFIED
+}
+
+func (x *CheckRightsResponse) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
+func (x *CheckRightsResponse) GetRateTrace() *Trace {
+	if x != nil {
+		return x.RateTrace
+	}
+	return nil
+}
+
+func (x *CheckRightsResponse) GetRegimeLocalRate() string {
+	if x != nil {
+		return x.RegimeLocalRate
+	}
+	return ""
+}
+
+func (x *CheckRightsResponse) GetExonerations() []string {
+	if x != nil {
+		return x.Exonerations
+	}
+	return nil
+}
+
+func (x *CheckRightsResponse) GetOpposed() bool {
+	if x != nil {
+		return x.Opposed
+	}
+	return false
+}
+
+func (x *CheckRightsResponse) GetTiersPayant() TiersPayantAvailability {
+	if x != nil {
+		return x.TiersPayant
+	}
+	return TiersPayantAvailability_TIERS_PAYANT_AVAILABILITY_UNSPECIFIED
+}
+
+func (x *CheckRightsResponse) GetReasons() []*Reason {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *CheckRightsResponse) GetGuarantee() Guarantee {
+	if x != nil {
+		return x.Guarantee
+	}
+	return Guarantee_GUARANTEE_UNSPECIFIED
+}
+
+func (x *CheckRightsResponse) GetManagingOrganism() string {
+	if x != nil {
+		return x.ManagingOrganism
+	}
+	return ""
+}
+
 var File_tierspayant_v1_beneficiaries_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\n" +
-	"\"tierspayant/v1/beneficiaries.proto\x12\x0etierspayant.v1\"4\n" +
+	"\"tierspayant/v1/beneficiaries.proto\x12\x0etierspayant.v1\x1a\x1btierspayant/v1/claims.proto\x1a\x1btierspayant/v1/common.proto\"4\n" +
 	"\n" +
 	"DatePeriod\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
@@ -723,7 +1213,37 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x03nir\x18\x01 \x01(\tR\x03nir\"\x80\x01\n" +
 	"\x16GetBeneficiaryResponse\x12=\n" +
 	"\vbeneficiary\x18\x01 \x01(\v2\x1b.tierspayant.v1.BeneficiaryR\vbeneficiary\x12'\n" +
-	"\x0fbeneficiary_ref\x18\x02 \x01(\tR\x0ebeneficiaryRef*\xd1\x01\n" +
+	"\x0fbeneficiary_ref\x18\x02 \x01(\tR\x0ebeneficiaryRef\"\x80\x01\n" +
+	"\x12GetCountersRequest\x12\x10\n" +
+	"\x03nir\x18\x01 \x01(\tR\x03nir\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x1b\n" +
+	"\tcare_date\x18\x03 \x01(\tR\bcareDate\x12'\n" +
+	"\x0fprofessional_id\x18\x04 \x01(\tR\x0eprofessionalId\"t\n" +
+	"\x13GetCountersResponse\x124\n" +
+	"\bcounters\x18\x01 \x01(\v2\x18.tierspayant.v1.CountersR\bcounters\x12'\n" +
+	"\x0fbeneficiary_ref\x18\x02 \x01(\tR\x0ebeneficiaryRef\"\xbe\x02\n" +
+	"\x12CheckRightsRequest\x12\x10\n" +
+	"\x03nir\x18\x01 \x01(\tR\x03nir\x12\x1b\n" +
+	"\tcare_date\x18\x02 \x01(\tR\bcareDate\x124\n" +
+	"\bcategory\x18\x03 \x01(\x0e2\x18.tierspayant.v1.CategoryR\bcategory\x12F\n" +
+	"\x0eidentification\x18\x04 \x01(\v2\x1e.tierspayant.v1.IdentificationR\x0eidentification\x12!\n" +
+	"\fproduct_rate\x18\x05 \x01(\tR\vproductRate\x12\x1f\n" +
+	"\vald_related\x18\x06 \x01(\bR\n" +
+	"aldRelated\x127\n" +
+	"\x06nature\x18\a \x01(\x0e2\x1f.tierspayant.v1.InsuranceNatureR\x06nature\"\xe2\x03\n" +
+	"\x13CheckRightsResponse\x123\n" +
+	"\x06rights\x18\x01 \x01(\x0e2\x1b.tierspayant.v1.RightsStateR\x06rights\x12\x12\n" +
+	"\x04rate\x18\x02 \x01(\tR\x04rate\x124\n" +
+	"\n" +
+	"rate_trace\x18\x03 \x01(\v2\x15.tierspayant.v1.TraceR\trateTrace\x12*\n" +
+	"\x11regime_local_rate\x18\x04 \x01(\tR\x0fregimeLocalRate\x12\"\n" +
+	"\fexonerations\x18\x05 \x03(\tR\fexonerations\x12\x18\n" +
+	"\aopposed\x18\x06 \x01(\bR\aopposed\x12J\n" +
+	"\ftiers_payant\x18\a \x01(\x0e2'.tierspayant.v1.TiersPayantAvailabilityR\vtiersPayant\x120\n" +
+	"\areasons\x18\b \x03(\v2\x16.tierspayant.v1.ReasonR\areasons\x127\n" +
+	"\tguarantee\x18\t \x01(\x0e2\x19.tierspayant.v1.GuaranteeR\tguarantee\x12+\n" +
+	"\x11managing_organism\x18\n" +
+	" \x01(\tR\x10managingOrganism*\xd1\x01\n" +
 	"\n" +
 	"StatusKind\x12\x1b\n" +
 	"\x17STATUS_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
@@ -731,10 +1251,22 @@ const file_tierspayant_v1_beneficiaries_proto_rawDesc = "" +
 	"\x16STATUS_KIND_L341_15_16\x10\x02\x12\x1a\n" +
 	"\x16STATUS_KIND_AT_RENTIER\x10\x03\x12$\n" +
 	" STATUS_KIND_AT_RENTIER_DEPENDANT\x10\x04\x12$\n" +
-	" STATUS_KIND_REVERSION_INVALIDITY\x10\x052\xdf\x01\n" +
+	" STATUS_KIND_REVERSION_INVALIDITY\x10\x05*u\n" +
+	"\vRightsState\x12\x1c\n" +
+	"\x18RIGHTS_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11RIGHTS_STATE_OPEN\x10\x01\x12\x17\n" +
+	"\x13RIGHTS_STATE_CLOSED\x10\x02\x12\x18\n" +
+	"\x14RIGHTS_STATE_UNKNOWN\x10\x03*\xc3\x01\n" +
+	"\x17TiersPayantAvailability\x12)\n" +
+	"%TIERS_PAYANT_AVAILABILITY_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"TIERS_PAYANT_AVAILABILITY_POSSIBLE\x10\x01\x12*\n" +
+	"&TIERS_PAYANT_AVAILABILITY_NOT_POSSIBLE\x10\x02\x12)\n" +
+	"%TIERS_PAYANT_AVAILABILITY_CANNOT_TELL\x10\x032\x8f\x03\n" +
 	"\x12BeneficiaryService\x12h\n" +
 	"\x11UpsertBeneficiary\x12(.tierspayant.v1.UpsertBeneficiaryRequest\x1a).tierspayant.v1.UpsertBeneficiaryResponse\x12_\n" +
-	"\x0eGetBeneficiary\x12%.tierspayant.v1.GetBeneficiaryRequest\x1a&.tierspayant.v1.GetBeneficiaryResponseB\xa9\x01\n" +
+	"\x0eGetBeneficiary\x12%.tierspayant.v1.GetBeneficiaryRequest\x1a&.tierspayant.v1.GetBeneficiaryResponse\x12V\n" +
+	"\vGetCounters\x12\".tierspayant.v1.GetCountersRequest\x1a#.tierspayant.v1.GetCountersResponse\x12V\n" +
+	"\vCheckRights\x12\".tierspayant.v1.CheckRightsRequest\x1a#.tierspayant.v1.CheckRightsResponseB\xa9\x01\n" +
 	"\x12com.tierspayant.v1B\x12BeneficiariesProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
@@ -749,43 +1281,69 @@ func file_tierspayant_v1_beneficiaries_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_beneficiaries_proto_rawDescData
 }
 
-var file_tierspayant_v1_beneficiaries_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tierspayant_v1_beneficiaries_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_tierspayant_v1_beneficiaries_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_tierspayant_v1_beneficiaries_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_tierspayant_v1_beneficiaries_proto_goTypes = []any{
 	(StatusKind)(0),                   // 0: tierspayant.v1.StatusKind
-	(*DatePeriod)(nil),                // 1: tierspayant.v1.DatePeriod
-	(*Pregnancy)(nil),                 // 2: tierspayant.v1.Pregnancy
-	(*OrganismAttachment)(nil),        // 3: tierspayant.v1.OrganismAttachment
-	(*Beneficiary)(nil),               // 4: tierspayant.v1.Beneficiary
-	(*BeneficiaryStatus)(nil),         // 5: tierspayant.v1.BeneficiaryStatus
-	(*UpsertBeneficiaryRequest)(nil),  // 6: tierspayant.v1.UpsertBeneficiaryRequest
-	(*UpsertBeneficiaryResponse)(nil), // 7: tierspayant.v1.UpsertBeneficiaryResponse
-	(*GetBeneficiaryRequest)(nil),     // 8: tierspayant.v1.GetBeneficiaryRequest
-	(*GetBeneficiaryResponse)(nil),    // 9: tierspayant.v1.GetBeneficiaryResponse
+	(RightsState)(0),                  // 1: tierspayant.v1.RightsState
+	(TiersPayantAvailability)(0),      // 2: tierspayant.v1.TiersPayantAvailability
+	(*DatePeriod)(nil),                // 3: tierspayant.v1.DatePeriod
+	(*Pregnancy)(nil),                 // 4: tierspayant.v1.Pregnancy
+	(*OrganismAttachment)(nil),        // 5: tierspayant.v1.OrganismAttachment
+	(*Beneficiary)(nil),               // 6: tierspayant.v1.Beneficiary
+	(*BeneficiaryStatus)(nil),         // 7: tierspayant.v1.BeneficiaryStatus
+	(*UpsertBeneficiaryRequest)(nil),  // 8: tierspayant.v1.UpsertBeneficiaryRequest
+	(*UpsertBeneficiaryResponse)(nil), // 9: tierspayant.v1.UpsertBeneficiaryResponse
+	(*GetBeneficiaryRequest)(nil),     // 10: tierspayant.v1.GetBeneficiaryRequest
+	(*GetBeneficiaryResponse)(nil),    // 11: tierspayant.v1.GetBeneficiaryResponse
+	(*GetCountersRequest)(nil),        // 12: tierspayant.v1.GetCountersRequest
+	(*GetCountersResponse)(nil),       // 13: tierspayant.v1.GetCountersResponse
+	(*CheckRightsRequest)(nil),        // 14: tierspayant.v1.CheckRightsRequest
+	(*CheckRightsResponse)(nil),       // 15: tierspayant.v1.CheckRightsResponse
+	(*Counters)(nil),                  // 16: tierspayant.v1.Counters
+	(Category)(0),                     // 17: tierspayant.v1.Category
+	(*Identification)(nil),            // 18: tierspayant.v1.Identification
+	(InsuranceNature)(0),              // 19: tierspayant.v1.InsuranceNature
+	(*Trace)(nil),                     // 20: tierspayant.v1.Trace
+	(*Reason)(nil),                    // 21: tierspayant.v1.Reason
+	(Guarantee)(0),                    // 22: tierspayant.v1.Guarantee
 }
 var file_tierspayant_v1_beneficiaries_proto_depIdxs = []int32{
-	1,  // 0: tierspayant.v1.OrganismAttachment.period:type_name -> tierspayant.v1.DatePeriod
-	1,  // 1: tierspayant.v1.Beneficiary.rights:type_name -> tierspayant.v1.DatePeriod
-	3,  // 2: tierspayant.v1.Beneficiary.organisms:type_name -> tierspayant.v1.OrganismAttachment
-	1,  // 3: tierspayant.v1.Beneficiary.css:type_name -> tierspayant.v1.DatePeriod
-	1,  // 4: tierspayant.v1.Beneficiary.ame:type_name -> tierspayant.v1.DatePeriod
-	1,  // 5: tierspayant.v1.Beneficiary.ald:type_name -> tierspayant.v1.DatePeriod
-	2,  // 6: tierspayant.v1.Beneficiary.pregnancies:type_name -> tierspayant.v1.Pregnancy
-	5,  // 7: tierspayant.v1.Beneficiary.statuses:type_name -> tierspayant.v1.BeneficiaryStatus
-	1,  // 8: tierspayant.v1.Beneficiary.regime_local:type_name -> tierspayant.v1.DatePeriod
+	3,  // 0: tierspayant.v1.OrganismAttachment.period:type_name -> tierspayant.v1.DatePeriod
+	3,  // 1: tierspayant.v1.Beneficiary.rights:type_name -> tierspayant.v1.DatePeriod
+	5,  // 2: tierspayant.v1.Beneficiary.organisms:type_name -> tierspayant.v1.OrganismAttachment
+	3,  // 3: tierspayant.v1.Beneficiary.css:type_name -> tierspayant.v1.DatePeriod
+	3,  // 4: tierspayant.v1.Beneficiary.ame:type_name -> tierspayant.v1.DatePeriod
+	3,  // 5: tierspayant.v1.Beneficiary.ald:type_name -> tierspayant.v1.DatePeriod
+	4,  // 6: tierspayant.v1.Beneficiary.pregnancies:type_name -> tierspayant.v1.Pregnancy
+	7,  // 7: tierspayant.v1.Beneficiary.statuses:type_name -> tierspayant.v1.BeneficiaryStatus
+	3,  // 8: tierspayant.v1.Beneficiary.regime_local:type_name -> tierspayant.v1.DatePeriod
 	0,  // 9: tierspayant.v1.BeneficiaryStatus.kind:type_name -> tierspayant.v1.StatusKind
-	1,  // 10: tierspayant.v1.BeneficiaryStatus.period:type_name -> tierspayant.v1.DatePeriod
-	4,  // 11: tierspayant.v1.UpsertBeneficiaryRequest.beneficiary:type_name -> tierspayant.v1.Beneficiary
-	4,  // 12: tierspayant.v1.GetBeneficiaryResponse.beneficiary:type_name -> tierspayant.v1.Beneficiary
-	6,  // 13: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:input_type -> tierspayant.v1.UpsertBeneficiaryRequest
-	8,  // 14: tierspayant.v1.BeneficiaryService.GetBeneficiary:input_type -> tierspayant.v1.GetBeneficiaryRequest
-	7,  // 15: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:output_type -> tierspayant.v1.UpsertBeneficiaryResponse
-	9,  // 16: tierspayant.v1.BeneficiaryService.GetBeneficiary:output_type -> tierspayant.v1.GetBeneficiaryResponse
-	15, // [15:17] is the sub-list for method output_type
-	13, // [13:15] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 10: tierspayant.v1.BeneficiaryStatus.period:type_name -> tierspayant.v1.DatePeriod
+	6,  // 11: tierspayant.v1.UpsertBeneficiaryRequest.beneficiary:type_name -> tierspayant.v1.Beneficiary
+	6,  // 12: tierspayant.v1.GetBeneficiaryResponse.beneficiary:type_name -> tierspayant.v1.Beneficiary
+	16, // 13: tierspayant.v1.GetCountersResponse.counters:type_name -> tierspayant.v1.Counters
+	17, // 14: tierspayant.v1.CheckRightsRequest.category:type_name -> tierspayant.v1.Category
+	18, // 15: tierspayant.v1.CheckRightsRequest.identification:type_name -> tierspayant.v1.Identification
+	19, // 16: tierspayant.v1.CheckRightsRequest.nature:type_name -> tierspayant.v1.InsuranceNature
+	1,  // 17: tierspayant.v1.CheckRightsResponse.rights:type_name -> tierspayant.v1.RightsState
+	20, // 18: tierspayant.v1.CheckRightsResponse.rate_trace:type_name -> tierspayant.v1.Trace
+	2,  // 19: tierspayant.v1.CheckRightsResponse.tiers_payant:type_name -> tierspayant.v1.TiersPayantAvailability
+	21, // 20: tierspayant.v1.CheckRightsResponse.reasons:type_name -> tierspayant.v1.Reason
+	22, // 21: tierspayant.v1.CheckRightsResponse.guarantee:type_name -> tierspayant.v1.Guarantee
+	8,  // 22: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:input_type -> tierspayant.v1.UpsertBeneficiaryRequest
+	10, // 23: tierspayant.v1.BeneficiaryService.GetBeneficiary:input_type -> tierspayant.v1.GetBeneficiaryRequest
+	12, // 24: tierspayant.v1.BeneficiaryService.GetCounters:input_type -> tierspayant.v1.GetCountersRequest
+	14, // 25: tierspayant.v1.BeneficiaryService.CheckRights:input_type -> tierspayant.v1.CheckRightsRequest
+	9,  // 26: tierspayant.v1.BeneficiaryService.UpsertBeneficiary:output_type -> tierspayant.v1.UpsertBeneficiaryResponse
+	11, // 27: tierspayant.v1.BeneficiaryService.GetBeneficiary:output_type -> tierspayant.v1.GetBeneficiaryResponse
+	13, // 28: tierspayant.v1.BeneficiaryService.GetCounters:output_type -> tierspayant.v1.GetCountersResponse
+	15, // 29: tierspayant.v1.BeneficiaryService.CheckRights:output_type -> tierspayant.v1.CheckRightsResponse
+	26, // [26:30] is the sub-list for method output_type
+	22, // [22:26] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_beneficiaries_proto_init() }
@@ -793,13 +1351,15 @@ func file_tierspayant_v1_beneficiaries_proto_init() {
 	if File_tierspayant_v1_beneficiaries_proto != nil {
 		return
 	}
+	file_tierspayant_v1_claims_proto_init()
+	file_tierspayant_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_beneficiaries_proto_rawDesc), len(file_tierspayant_v1_beneficiaries_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   9,
+			NumEnums:      3,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

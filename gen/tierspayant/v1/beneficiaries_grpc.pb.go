@@ -21,6 +21,8 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	BeneficiaryService_UpsertBeneficiary_FullMethodName = "/tierspayant.v1.BeneficiaryService/UpsertBeneficiary"
 	BeneficiaryService_GetBeneficiary_FullMethodName    = "/tierspayant.v1.BeneficiaryService/GetBeneficiary"
+	BeneficiaryService_GetCounters_FullMethodName       = "/tierspayant.v1.BeneficiaryService/GetCounters"
+	BeneficiaryService_CheckRights_FullMethodName       = "/tierspayant.v1.BeneficiaryService/CheckRights"
 )
 
 // BeneficiaryServiceClient is the client API for BeneficiaryService service.
@@ -35,6 +37,24 @@ type BeneficiaryServiceClient interface {
 	UpsertBeneficiary(ctx context.Context, in *UpsertBeneficiaryRequest, opts ...grpc.CallOption) (*UpsertBeneficiaryResponse, error)
 	// GetBeneficiary returns a beneficiary's rights and debt.
 	GetBeneficiary(ctx context.Context, in *GetBeneficiaryRequest, opts ...grpc.CallOption) (*GetBeneficiaryResponse, error)
+	// GetCounters returns a beneficiary's counters of the participation
+	// forfaitaire (CSS art. L160-13 II) and the franchise (L160-13 III) for an
+	// adjudication year: used, the annual cap in force and what is left, the
+	// daily counters of a care date, and the outstanding debt. Readable by a
+	// professional presenting the patient's NIR (as for a claim: a
+	// beneficiary is never listed), by an operator of the organism managing
+	// the beneficiary today, and by an administrator; denied to others
+	// (docs/rules.md#counters). Changes nothing.
+	GetCounters(ctx context.Context, in *GetCountersRequest, opts ...grpc.CallOption) (*GetCountersResponse, error)
+	// CheckRights answers, without billing, what a claim of one category on a
+	// care date would meet (the ADRi / FHIR CoverageEligibilityRequest
+	// equivalent): whether the rights are open, the AMO rate and the
+	// exonerations the engine would apply, whether the identifier is on the
+	// opposition list, and whether tiers payant is possible, with "cannot
+	// tell" when the registry does not know the beneficiary
+	// (docs/rules.md#rights-check). Same callers as GetCounters; changes
+	// nothing and, as every read, is not recorded in the audit trail.
+	CheckRights(ctx context.Context, in *CheckRightsRequest, opts ...grpc.CallOption) (*CheckRightsResponse, error)
 }
 
 type beneficiaryServiceClient struct {
@@ -65,6 +85,26 @@ func (c *beneficiaryServiceClient) GetBeneficiary(ctx context.Context, in *GetBe
 	return out, nil
 }
 
+func (c *beneficiaryServiceClient) GetCounters(ctx context.Context, in *GetCountersRequest, opts ...grpc.CallOption) (*GetCountersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCountersResponse)
+	err := c.cc.Invoke(ctx, BeneficiaryService_GetCounters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *beneficiaryServiceClient) CheckRights(ctx context.Context, in *CheckRightsRequest, opts ...grpc.CallOption) (*CheckRightsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckRightsResponse)
+	err := c.cc.Invoke(ctx, BeneficiaryService_CheckRights_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BeneficiaryServiceServer is the server API for BeneficiaryService service.
 // All implementations must embed UnimplementedBeneficiaryServiceServer
 // for forward compatibility.
@@ -77,6 +117,24 @@ type BeneficiaryServiceServer interface {
 	UpsertBeneficiary(context.Context, *UpsertBeneficiaryRequest) (*UpsertBeneficiaryResponse, error)
 	// GetBeneficiary returns a beneficiary's rights and debt.
 	GetBeneficiary(context.Context, *GetBeneficiaryRequest) (*GetBeneficiaryResponse, error)
+	// GetCounters returns a beneficiary's counters of the participation
+	// forfaitaire (CSS art. L160-13 II) and the franchise (L160-13 III) for an
+	// adjudication year: used, the annual cap in force and what is left, the
+	// daily counters of a care date, and the outstanding debt. Readable by a
+	// professional presenting the patient's NIR (as for a claim: a
+	// beneficiary is never listed), by an operator of the organism managing
+	// the beneficiary today, and by an administrator; denied to others
+	// (docs/rules.md#counters). Changes nothing.
+	GetCounters(context.Context, *GetCountersRequest) (*GetCountersResponse, error)
+	// CheckRights answers, without billing, what a claim of one category on a
+	// care date would meet (the ADRi / FHIR CoverageEligibilityRequest
+	// equivalent): whether the rights are open, the AMO rate and the
+	// exonerations the engine would apply, whether the identifier is on the
+	// opposition list, and whether tiers payant is possible, with "cannot
+	// tell" when the registry does not know the beneficiary
+	// (docs/rules.md#rights-check). Same callers as GetCounters; changes
+	// nothing and, as every read, is not recorded in the audit trail.
+	CheckRights(context.Context, *CheckRightsRequest) (*CheckRightsResponse, error)
 	mustEmbedUnimplementedBeneficiaryServiceServer()
 }
 
@@ -92,6 +150,12 @@ func (UnimplementedBeneficiaryServiceServer) UpsertBeneficiary(context.Context, 
 }
 func (UnimplementedBeneficiaryServiceServer) GetBeneficiary(context.Context, *GetBeneficiaryRequest) (*GetBeneficiaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBeneficiary not implemented")
+}
+func (UnimplementedBeneficiaryServiceServer) GetCounters(context.Context, *GetCountersRequest) (*GetCountersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCounters not implemented")
+}
+func (UnimplementedBeneficiaryServiceServer) CheckRights(context.Context, *CheckRightsRequest) (*CheckRightsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckRights not implemented")
 }
 func (UnimplementedBeneficiaryServiceServer) mustEmbedUnimplementedBeneficiaryServiceServer() {}
 func (UnimplementedBeneficiaryServiceServer) testEmbeddedByValue()                            {}
@@ -150,6 +214,42 @@ func _BeneficiaryService_GetBeneficiary_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BeneficiaryService_GetCounters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCountersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BeneficiaryServiceServer).GetCounters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BeneficiaryService_GetCounters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BeneficiaryServiceServer).GetCounters(ctx, req.(*GetCountersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BeneficiaryService_CheckRights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckRightsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BeneficiaryServiceServer).CheckRights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BeneficiaryService_CheckRights_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BeneficiaryServiceServer).CheckRights(ctx, req.(*CheckRightsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BeneficiaryService_ServiceDesc is the grpc.ServiceDesc for BeneficiaryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -164,6 +264,14 @@ var BeneficiaryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBeneficiary",
 			Handler:    _BeneficiaryService_GetBeneficiary_Handler,
+		},
+		{
+			MethodName: "GetCounters",
+			Handler:    _BeneficiaryService_GetCounters_Handler,
+		},
+		{
+			MethodName: "CheckRights",
+			Handler:    _BeneficiaryService_CheckRights_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

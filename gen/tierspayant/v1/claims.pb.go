@@ -2483,7 +2483,12 @@ func (x *SimulateRequest) GetClaim() *Claim {
 type SimulateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The decision Adjudicate would return now. Nothing was consumed or stored.
-	Decision      *Decision `protobuf:"bytes,1,opt,name=decision,proto3" json:"decision,omitempty"`
+	Decision *Decision `protobuf:"bytes,1,opt,name=decision,proto3" json:"decision,omitempty"`
+	// The beneficiary's counters as they stand before this claim: the annual
+	// ones of the adjudication year, the daily ones of each care date of the
+	// claim (the participations of the claim's professional), and the
+	// outstanding debt (BeneficiaryService.GetCounters).
+	Counters      *Counters `protobuf:"bytes,2,opt,name=counters,proto3" json:"counters,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2521,6 +2526,13 @@ func (*SimulateResponse) Descriptor() ([]byte, []int) {
 func (x *SimulateResponse) GetDecision() *Decision {
 	if x != nil {
 		return x.Decision
+	}
+	return nil
+}
+
+func (x *SimulateResponse) GetCounters() *Counters {
+	if x != nil {
+		return x.Counters
 	}
 	return nil
 }
@@ -3053,9 +3065,10 @@ const file_tierspayant_v1_claims_proto_rawDesc = "" +
 	"\x12AdjudicateResponse\x124\n" +
 	"\bdecision\x18\x01 \x01(\v2\x18.tierspayant.v1.DecisionR\bdecision\">\n" +
 	"\x0fSimulateRequest\x12+\n" +
-	"\x05claim\x18\x01 \x01(\v2\x15.tierspayant.v1.ClaimR\x05claim\"H\n" +
+	"\x05claim\x18\x01 \x01(\v2\x15.tierspayant.v1.ClaimR\x05claim\"~\n" +
 	"\x10SimulateResponse\x124\n" +
-	"\bdecision\x18\x01 \x01(\v2\x18.tierspayant.v1.DecisionR\bdecision\",\n" +
+	"\bdecision\x18\x01 \x01(\v2\x18.tierspayant.v1.DecisionR\bdecision\x124\n" +
+	"\bcounters\x18\x02 \x01(\v2\x18.tierspayant.v1.CountersR\bcounters\",\n" +
 	"\x0fGetClaimRequest\x12\x19\n" +
 	"\bclaim_id\x18\x01 \x01(\tR\aclaimId\"\xa3\x01\n" +
 	"\x10GetClaimResponse\x124\n" +
@@ -3234,7 +3247,8 @@ var file_tierspayant_v1_claims_proto_goTypes = []any{
 	(*Professional)(nil),             // 34: tierspayant.v1.Professional
 	(*Reason)(nil),                   // 35: tierspayant.v1.Reason
 	(*Trace)(nil),                    // 36: tierspayant.v1.Trace
-	(*status.Status)(nil),            // 37: google.rpc.Status
+	(*Counters)(nil),                 // 37: tierspayant.v1.Counters
+	(*status.Status)(nil),            // 38: google.rpc.Status
 }
 var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	0,  // 0: tierspayant.v1.Identification.kind:type_name -> tierspayant.v1.IdentificationKind
@@ -3270,27 +3284,28 @@ var file_tierspayant_v1_claims_proto_depIdxs = []int32{
 	20, // 30: tierspayant.v1.AdjudicateResponse.decision:type_name -> tierspayant.v1.Decision
 	17, // 31: tierspayant.v1.SimulateRequest.claim:type_name -> tierspayant.v1.Claim
 	20, // 32: tierspayant.v1.SimulateResponse.decision:type_name -> tierspayant.v1.Decision
-	20, // 33: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
-	22, // 34: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
-	33, // 35: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
-	17, // 36: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
-	20, // 37: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
-	37, // 38: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
-	23, // 39: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
-	25, // 40: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
-	27, // 41: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
-	29, // 42: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
-	31, // 43: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
-	24, // 44: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
-	26, // 45: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
-	28, // 46: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
-	30, // 47: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
-	32, // 48: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
-	44, // [44:49] is the sub-list for method output_type
-	39, // [39:44] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	37, // 33: tierspayant.v1.SimulateResponse.counters:type_name -> tierspayant.v1.Counters
+	20, // 34: tierspayant.v1.GetClaimResponse.decision:type_name -> tierspayant.v1.Decision
+	22, // 35: tierspayant.v1.GetClaimResponse.tracking:type_name -> tierspayant.v1.PaymentTracking
+	33, // 36: tierspayant.v1.CancelClaimResponse.cancelled_at:type_name -> google.protobuf.Timestamp
+	17, // 37: tierspayant.v1.AdjudicateStreamRequest.claim:type_name -> tierspayant.v1.Claim
+	20, // 38: tierspayant.v1.AdjudicateStreamResponse.decision:type_name -> tierspayant.v1.Decision
+	38, // 39: tierspayant.v1.AdjudicateStreamResponse.error:type_name -> google.rpc.Status
+	23, // 40: tierspayant.v1.ClaimService.Adjudicate:input_type -> tierspayant.v1.AdjudicateRequest
+	25, // 41: tierspayant.v1.ClaimService.Simulate:input_type -> tierspayant.v1.SimulateRequest
+	27, // 42: tierspayant.v1.ClaimService.GetClaim:input_type -> tierspayant.v1.GetClaimRequest
+	29, // 43: tierspayant.v1.ClaimService.CancelClaim:input_type -> tierspayant.v1.CancelClaimRequest
+	31, // 44: tierspayant.v1.ClaimService.AdjudicateStream:input_type -> tierspayant.v1.AdjudicateStreamRequest
+	24, // 45: tierspayant.v1.ClaimService.Adjudicate:output_type -> tierspayant.v1.AdjudicateResponse
+	26, // 46: tierspayant.v1.ClaimService.Simulate:output_type -> tierspayant.v1.SimulateResponse
+	28, // 47: tierspayant.v1.ClaimService.GetClaim:output_type -> tierspayant.v1.GetClaimResponse
+	30, // 48: tierspayant.v1.ClaimService.CancelClaim:output_type -> tierspayant.v1.CancelClaimResponse
+	32, // 49: tierspayant.v1.ClaimService.AdjudicateStream:output_type -> tierspayant.v1.AdjudicateStreamResponse
+	45, // [45:50] is the sub-list for method output_type
+	40, // [40:45] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_claims_proto_init() }

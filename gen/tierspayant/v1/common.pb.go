@@ -239,6 +239,64 @@ func (ProfessionalIdKind) EnumDescriptor() ([]byte, []int) {
 	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
+// Franchise category with a daily cap (CSS art. L160-13 III 2° to 4°;
+// D160-11).
+type FranchiseKind int32
+
+const (
+	// Never returned.
+	FranchiseKind_FRANCHISE_KIND_UNSPECIFIED FranchiseKind = 0
+	// Acts of auxiliaires médicaux (III 2°; P-FR-4).
+	FranchiseKind_FRANCHISE_KIND_AUXILIARY_ACT FranchiseKind = 1
+	// Transport legs (III 3°; P-FR-5).
+	FranchiseKind_FRANCHISE_KIND_TRANSPORT FranchiseKind = 2
+	// Pharmacist services (III 4°; P-FR-10-DAILY).
+	FranchiseKind_FRANCHISE_KIND_PHARMACIST_SERVICE FranchiseKind = 3
+)
+
+// Enum value maps for FranchiseKind.
+var (
+	FranchiseKind_name = map[int32]string{
+		0: "FRANCHISE_KIND_UNSPECIFIED",
+		1: "FRANCHISE_KIND_AUXILIARY_ACT",
+		2: "FRANCHISE_KIND_TRANSPORT",
+		3: "FRANCHISE_KIND_PHARMACIST_SERVICE",
+	}
+	FranchiseKind_value = map[string]int32{
+		"FRANCHISE_KIND_UNSPECIFIED":        0,
+		"FRANCHISE_KIND_AUXILIARY_ACT":      1,
+		"FRANCHISE_KIND_TRANSPORT":          2,
+		"FRANCHISE_KIND_PHARMACIST_SERVICE": 3,
+	}
+)
+
+func (x FranchiseKind) Enum() *FranchiseKind {
+	p := new(FranchiseKind)
+	*p = x
+	return p
+}
+
+func (x FranchiseKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FranchiseKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tierspayant_v1_common_proto_enumTypes[3].Descriptor()
+}
+
+func (FranchiseKind) Type() protoreflect.EnumType {
+	return &file_tierspayant_v1_common_proto_enumTypes[3]
+}
+
+func (x FranchiseKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FranchiseKind.Descriptor instead.
+func (FranchiseKind) EnumDescriptor() ([]byte, []int) {
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
 // Professional who sends a claim (CSS art. L161-33 last paragraph: the sender
 // is identified and authenticated).
 type Professional struct {
@@ -346,7 +404,15 @@ type Reason struct {
 	// anchor, for example "CSS art. L160-11; docs/rules.md#time-bar".
 	Article string `protobuf:"bytes,3,opt,name=article,proto3" json:"article,omitempty"`
 	// Short English explanation. Never contains personal data.
-	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// Plain-words explanation of the code for the patient's receipt and the
+	// professional's screen, in the caller's language: French unless the
+	// request's metadata "accept-language" (HTTP header Accept-Language
+	// through the gateway) prefers English ("en", "en-GB"…). It ends with the
+	// article of the law in parentheses ("(CSS art. L160-13 II, D160-6)").
+	// Empty for a code the service's catalogue does not know (a client then
+	// shows message).
+	Explanation   string `protobuf:"bytes,6,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -405,6 +471,13 @@ func (x *Reason) GetArticle() string {
 func (x *Reason) GetMessage() string {
 	if x != nil {
 		return x.Message
+	}
+	return ""
+}
+
+func (x *Reason) GetExplanation() string {
+	if x != nil {
+		return x.Explanation
 	}
 	return ""
 }
@@ -514,6 +587,362 @@ func (x *Trace) GetParameterValue() string {
 	return ""
 }
 
+// A beneficiary's counters of the flat deductions of CSS art. L160-13 for
+// one adjudication year (the participation forfaitaire of II and the
+// franchise of III), as the service keeps them, with the caps of the dated
+// parameter table (docs/rules.md#counters).
+type Counters struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The adjudication year the annual counters belong to (CSS art. D160-6,
+	// D160-10: caps counted by the year of the reimbursement date).
+	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// Participation forfaitaire of the year (L160-13 II; D160-6).
+	ParticipationForfaitaire *AnnualCounter `protobuf:"bytes,2,opt,name=participation_forfaitaire,json=participationForfaitaire,proto3" json:"participation_forfaitaire,omitempty"`
+	// Franchise of the year, all categories (L160-13 III; D160-10).
+	Franchise *AnnualCounter `protobuf:"bytes,3,opt,name=franchise,proto3" json:"franchise,omitempty"`
+	// The daily counters of each care date asked for.
+	Daily []*DailyCounters `protobuf:"bytes,4,rep,name=daily,proto3" json:"daily,omitempty"`
+	// Outstanding PF and franchise debt of the beneficiary, to be recovered
+	// (CSS art. L160-13 II, last paragraph; docs/rules.md#patient-debt).
+	OutstandingDebt string `protobuf:"bytes,5,opt,name=outstanding_debt,json=outstandingDebt,proto3" json:"outstanding_debt,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Counters) Reset() {
+	*x = Counters{}
+	mi := &file_tierspayant_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Counters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Counters) ProtoMessage() {}
+
+func (x *Counters) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Counters.ProtoReflect.Descriptor instead.
+func (*Counters) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Counters) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Counters) GetParticipationForfaitaire() *AnnualCounter {
+	if x != nil {
+		return x.ParticipationForfaitaire
+	}
+	return nil
+}
+
+func (x *Counters) GetFranchise() *AnnualCounter {
+	if x != nil {
+		return x.Franchise
+	}
+	return nil
+}
+
+func (x *Counters) GetDaily() []*DailyCounters {
+	if x != nil {
+		return x.Daily
+	}
+	return nil
+}
+
+func (x *Counters) GetOutstandingDebt() string {
+	if x != nil {
+		return x.OutstandingDebt
+	}
+	return ""
+}
+
+// An annual counter: what was consumed, the cap in force and what is left
+// (cap minus used, never below 0).
+type AnnualCounter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Amount consumed in the year, in euros.
+	Used string `protobuf:"bytes,1,opt,name=used,proto3" json:"used,omitempty"`
+	// Annual cap in euros in force (P-FR-6 for the franchise, P-PF-2-AMOUNT
+	// for the participation forfaitaire, 2024 only); empty when none is.
+	Cap string `protobuf:"bytes,2,opt,name=cap,proto3" json:"cap,omitempty"`
+	// cap − used, floored at 0; empty when no amount cap is in force.
+	Left string `protobuf:"bytes,3,opt,name=left,proto3" json:"left,omitempty"`
+	// Participations deducted in the year (PF only; a reduced one counts one).
+	CountUsed int32 `protobuf:"varint,4,opt,name=count_used,json=countUsed,proto3" json:"count_used,omitempty"`
+	// Annual number of participations in force (P-PF-2, D160-6); 0 when
+	// none (franchise).
+	CountCap int32 `protobuf:"varint,5,opt,name=count_cap,json=countCap,proto3" json:"count_cap,omitempty"`
+	// count_cap − count_used, floored at 0; 0 when no count cap is in force.
+	CountLeft int32 `protobuf:"varint,6,opt,name=count_left,json=countLeft,proto3" json:"count_left,omitempty"`
+	// Parameter ids of the caps, for example "P-FR-6" or "P-PF-2c".
+	ParameterIds  []string `protobuf:"bytes,7,rep,name=parameter_ids,json=parameterIds,proto3" json:"parameter_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnnualCounter) Reset() {
+	*x = AnnualCounter{}
+	mi := &file_tierspayant_v1_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnnualCounter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnnualCounter) ProtoMessage() {}
+
+func (x *AnnualCounter) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnnualCounter.ProtoReflect.Descriptor instead.
+func (*AnnualCounter) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AnnualCounter) GetUsed() string {
+	if x != nil {
+		return x.Used
+	}
+	return ""
+}
+
+func (x *AnnualCounter) GetCap() string {
+	if x != nil {
+		return x.Cap
+	}
+	return ""
+}
+
+func (x *AnnualCounter) GetLeft() string {
+	if x != nil {
+		return x.Left
+	}
+	return ""
+}
+
+func (x *AnnualCounter) GetCountUsed() int32 {
+	if x != nil {
+		return x.CountUsed
+	}
+	return 0
+}
+
+func (x *AnnualCounter) GetCountCap() int32 {
+	if x != nil {
+		return x.CountCap
+	}
+	return 0
+}
+
+func (x *AnnualCounter) GetCountLeft() int32 {
+	if x != nil {
+		return x.CountLeft
+	}
+	return 0
+}
+
+func (x *AnnualCounter) GetParameterIds() []string {
+	if x != nil {
+		return x.ParameterIds
+	}
+	return nil
+}
+
+// One daily franchise counter of a care date.
+type DailyFranchise struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Category.
+	Kind FranchiseKind `protobuf:"varint,1,opt,name=kind,proto3,enum=tierspayant.v1.FranchiseKind" json:"kind,omitempty"`
+	// Franchise consumed on the care date in this category, in euros.
+	Used string `protobuf:"bytes,2,opt,name=used,proto3" json:"used,omitempty"`
+	// Daily cap in force on the care date; empty when none is.
+	Cap string `protobuf:"bytes,3,opt,name=cap,proto3" json:"cap,omitempty"`
+	// cap − used, floored at 0; empty when no cap is in force.
+	Left          string `protobuf:"bytes,4,opt,name=left,proto3" json:"left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DailyFranchise) Reset() {
+	*x = DailyFranchise{}
+	mi := &file_tierspayant_v1_common_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DailyFranchise) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DailyFranchise) ProtoMessage() {}
+
+func (x *DailyFranchise) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_common_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DailyFranchise.ProtoReflect.Descriptor instead.
+func (*DailyFranchise) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DailyFranchise) GetKind() FranchiseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FranchiseKind_FRANCHISE_KIND_UNSPECIFIED
+}
+
+func (x *DailyFranchise) GetUsed() string {
+	if x != nil {
+		return x.Used
+	}
+	return ""
+}
+
+func (x *DailyFranchise) GetCap() string {
+	if x != nil {
+		return x.Cap
+	}
+	return ""
+}
+
+func (x *DailyFranchise) GetLeft() string {
+	if x != nil {
+		return x.Left
+	}
+	return ""
+}
+
+// The daily counters of one care date.
+type DailyCounters struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The care date, "YYYY-MM-DD".
+	CareDate string `protobuf:"bytes,1,opt,name=care_date,json=careDate,proto3" json:"care_date,omitempty"`
+	// Franchise per category with a daily cap (D160-11).
+	Franchise []*DailyFranchise `protobuf:"bytes,2,rep,name=franchise,proto3" json:"franchise,omitempty"`
+	// The professional whose participations are counted; empty when none was
+	// named.
+	ProfessionalId string `protobuf:"bytes,3,opt,name=professional_id,json=professionalId,proto3" json:"professional_id,omitempty"`
+	// Participations forfaitaires the professional deducted on the care date
+	// (L160-13 II, 3rd paragraph; D160-8).
+	Participations int32 `protobuf:"varint,4,opt,name=participations,proto3" json:"participations,omitempty"`
+	// Their daily maximum in force (P-PF-3); 0 when none is.
+	ParticipationsCap int32 `protobuf:"varint,5,opt,name=participations_cap,json=participationsCap,proto3" json:"participations_cap,omitempty"`
+	// participations_cap − participations, floored at 0.
+	ParticipationsLeft int32 `protobuf:"varint,6,opt,name=participations_left,json=participationsLeft,proto3" json:"participations_left,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DailyCounters) Reset() {
+	*x = DailyCounters{}
+	mi := &file_tierspayant_v1_common_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DailyCounters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DailyCounters) ProtoMessage() {}
+
+func (x *DailyCounters) ProtoReflect() protoreflect.Message {
+	mi := &file_tierspayant_v1_common_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DailyCounters.ProtoReflect.Descriptor instead.
+func (*DailyCounters) Descriptor() ([]byte, []int) {
+	return file_tierspayant_v1_common_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DailyCounters) GetCareDate() string {
+	if x != nil {
+		return x.CareDate
+	}
+	return ""
+}
+
+func (x *DailyCounters) GetFranchise() []*DailyFranchise {
+	if x != nil {
+		return x.Franchise
+	}
+	return nil
+}
+
+func (x *DailyCounters) GetProfessionalId() string {
+	if x != nil {
+		return x.ProfessionalId
+	}
+	return ""
+}
+
+func (x *DailyCounters) GetParticipations() int32 {
+	if x != nil {
+		return x.Participations
+	}
+	return 0
+}
+
+func (x *DailyCounters) GetParticipationsCap() int32 {
+	if x != nil {
+		return x.ParticipationsCap
+	}
+	return 0
+}
+
+func (x *DailyCounters) GetParticipationsLeft() int32 {
+	if x != nil {
+		return x.ParticipationsLeft
+	}
+	return 0
+}
+
 var File_tierspayant_v1_common_proto protoreflect.FileDescriptor
 
 const file_tierspayant_v1_common_proto_rawDesc = "" +
@@ -526,12 +955,13 @@ const file_tierspayant_v1_common_proto_rawDesc = "" +
 	"profession\x18\x03 \x01(\x0e2\x1a.tierspayant.v1.ProfessionR\n" +
 	"profession\x12 \n" +
 	"\vdepartement\x18\x04 \x01(\tR\vdepartement\x127\n" +
-	"\tspecialty\x18\x05 \x01(\x0e2\x19.tierspayant.v1.SpecialtyR\tspecialty\"{\n" +
+	"\tspecialty\x18\x05 \x01(\x0e2\x19.tierspayant.v1.SpecialtyR\tspecialty\"\x9d\x01\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x17\n" +
 	"\aline_id\x18\x05 \x01(\tR\x06lineId\x12\x18\n" +
 	"\aarticle\x18\x03 \x01(\tR\aarticle\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessageJ\x04\b\x02\x10\x03R\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12 \n" +
+	"\vexplanation\x18\x06 \x01(\tR\vexplanationJ\x04\b\x02\x10\x03R\n" +
 	"line_index\"\xda\x01\n" +
 	"\x05Trace\x12\x17\n" +
 	"\aline_id\x18\b \x01(\tR\x06lineId\x12\x16\n" +
@@ -541,7 +971,35 @@ const file_tierspayant_v1_common_proto_rawDesc = "" +
 	"\aarticle\x18\x05 \x01(\tR\aarticle\x12!\n" +
 	"\fparameter_id\x18\x06 \x01(\tR\vparameterId\x12'\n" +
 	"\x0fparameter_value\x18\a \x01(\tR\x0eparameterValueJ\x04\b\x01\x10\x02R\n" +
-	"line_index*\x9a\x02\n" +
+	"line_index\"\x97\x02\n" +
+	"\bCounters\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12Z\n" +
+	"\x19participation_forfaitaire\x18\x02 \x01(\v2\x1d.tierspayant.v1.AnnualCounterR\x18participationForfaitaire\x12;\n" +
+	"\tfranchise\x18\x03 \x01(\v2\x1d.tierspayant.v1.AnnualCounterR\tfranchise\x123\n" +
+	"\x05daily\x18\x04 \x03(\v2\x1d.tierspayant.v1.DailyCountersR\x05daily\x12)\n" +
+	"\x10outstanding_debt\x18\x05 \x01(\tR\x0foutstandingDebt\"\xc9\x01\n" +
+	"\rAnnualCounter\x12\x12\n" +
+	"\x04used\x18\x01 \x01(\tR\x04used\x12\x10\n" +
+	"\x03cap\x18\x02 \x01(\tR\x03cap\x12\x12\n" +
+	"\x04left\x18\x03 \x01(\tR\x04left\x12\x1d\n" +
+	"\n" +
+	"count_used\x18\x04 \x01(\x05R\tcountUsed\x12\x1b\n" +
+	"\tcount_cap\x18\x05 \x01(\x05R\bcountCap\x12\x1d\n" +
+	"\n" +
+	"count_left\x18\x06 \x01(\x05R\tcountLeft\x12#\n" +
+	"\rparameter_ids\x18\a \x03(\tR\fparameterIds\"}\n" +
+	"\x0eDailyFranchise\x121\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1d.tierspayant.v1.FranchiseKindR\x04kind\x12\x12\n" +
+	"\x04used\x18\x02 \x01(\tR\x04used\x12\x10\n" +
+	"\x03cap\x18\x03 \x01(\tR\x03cap\x12\x12\n" +
+	"\x04left\x18\x04 \x01(\tR\x04left\"\x9b\x02\n" +
+	"\rDailyCounters\x12\x1b\n" +
+	"\tcare_date\x18\x01 \x01(\tR\bcareDate\x12<\n" +
+	"\tfranchise\x18\x02 \x03(\v2\x1e.tierspayant.v1.DailyFranchiseR\tfranchise\x12'\n" +
+	"\x0fprofessional_id\x18\x03 \x01(\tR\x0eprofessionalId\x12&\n" +
+	"\x0eparticipations\x18\x04 \x01(\x05R\x0eparticipations\x12-\n" +
+	"\x12participations_cap\x18\x05 \x01(\x05R\x11participationsCap\x12/\n" +
+	"\x13participations_left\x18\x06 \x01(\x05R\x12participationsLeft*\x9a\x02\n" +
 	"\n" +
 	"Profession\x12\x1a\n" +
 	"\x16PROFESSION_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -567,7 +1025,12 @@ const file_tierspayant_v1_common_proto_rawDesc = "" +
 	" PROFESSIONAL_ID_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19PROFESSIONAL_ID_KIND_RPPS\x10\x01\x12\x1e\n" +
 	"\x1aPROFESSIONAL_ID_KIND_ADELI\x10\x02\x12\x1f\n" +
-	"\x1bPROFESSIONAL_ID_KIND_FINESS\x10\x03B\xa2\x01\n" +
+	"\x1bPROFESSIONAL_ID_KIND_FINESS\x10\x03*\x96\x01\n" +
+	"\rFranchiseKind\x12\x1e\n" +
+	"\x1aFRANCHISE_KIND_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cFRANCHISE_KIND_AUXILIARY_ACT\x10\x01\x12\x1c\n" +
+	"\x18FRANCHISE_KIND_TRANSPORT\x10\x02\x12%\n" +
+	"!FRANCHISE_KIND_PHARMACIST_SERVICE\x10\x03B\xa2\x01\n" +
 	"\x12com.tierspayant.v1B\vCommonProtoP\x01ZCgithub.com/tierspayant/tierspayant/gen/tierspayant/v1;tierspayantv1\xa2\x02\x03TPX\xaa\x02\x0eTierspayant.V1\xca\x02\x0eTierspayant\\V1\xea\x02\x0fTierspayant::V1b\x06proto3"
 
 var (
@@ -582,25 +1045,35 @@ func file_tierspayant_v1_common_proto_rawDescGZIP() []byte {
 	return file_tierspayant_v1_common_proto_rawDescData
 }
 
-var file_tierspayant_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_tierspayant_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_tierspayant_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tierspayant_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_tierspayant_v1_common_proto_goTypes = []any{
 	(Profession)(0),         // 0: tierspayant.v1.Profession
 	(Specialty)(0),          // 1: tierspayant.v1.Specialty
 	(ProfessionalIdKind)(0), // 2: tierspayant.v1.ProfessionalIdKind
-	(*Professional)(nil),    // 3: tierspayant.v1.Professional
-	(*Reason)(nil),          // 4: tierspayant.v1.Reason
-	(*Trace)(nil),           // 5: tierspayant.v1.Trace
+	(FranchiseKind)(0),      // 3: tierspayant.v1.FranchiseKind
+	(*Professional)(nil),    // 4: tierspayant.v1.Professional
+	(*Reason)(nil),          // 5: tierspayant.v1.Reason
+	(*Trace)(nil),           // 6: tierspayant.v1.Trace
+	(*Counters)(nil),        // 7: tierspayant.v1.Counters
+	(*AnnualCounter)(nil),   // 8: tierspayant.v1.AnnualCounter
+	(*DailyFranchise)(nil),  // 9: tierspayant.v1.DailyFranchise
+	(*DailyCounters)(nil),   // 10: tierspayant.v1.DailyCounters
 }
 var file_tierspayant_v1_common_proto_depIdxs = []int32{
-	2, // 0: tierspayant.v1.Professional.id_kind:type_name -> tierspayant.v1.ProfessionalIdKind
-	0, // 1: tierspayant.v1.Professional.profession:type_name -> tierspayant.v1.Profession
-	1, // 2: tierspayant.v1.Professional.specialty:type_name -> tierspayant.v1.Specialty
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: tierspayant.v1.Professional.id_kind:type_name -> tierspayant.v1.ProfessionalIdKind
+	0,  // 1: tierspayant.v1.Professional.profession:type_name -> tierspayant.v1.Profession
+	1,  // 2: tierspayant.v1.Professional.specialty:type_name -> tierspayant.v1.Specialty
+	8,  // 3: tierspayant.v1.Counters.participation_forfaitaire:type_name -> tierspayant.v1.AnnualCounter
+	8,  // 4: tierspayant.v1.Counters.franchise:type_name -> tierspayant.v1.AnnualCounter
+	10, // 5: tierspayant.v1.Counters.daily:type_name -> tierspayant.v1.DailyCounters
+	3,  // 6: tierspayant.v1.DailyFranchise.kind:type_name -> tierspayant.v1.FranchiseKind
+	9,  // 7: tierspayant.v1.DailyCounters.franchise:type_name -> tierspayant.v1.DailyFranchise
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tierspayant_v1_common_proto_init() }
@@ -613,8 +1086,8 @@ func file_tierspayant_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierspayant_v1_common_proto_rawDesc), len(file_tierspayant_v1_common_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   3,
+			NumEnums:      4,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
