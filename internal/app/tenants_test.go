@@ -301,6 +301,21 @@ func TestTenantIsolation(t *testing.T) {
 				return err
 			},
 			map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
+		{"GetCounters", func(ctx context.Context) error {
+			_, err := bc.GetCounters(ctx, &tpv1.GetCountersRequest{Nir: b1, Year: 2025, CareDate: "2025-07-14", ProfessionalId: "10000000017"})
+			return err
+		}, func(ctx context.Context) error {
+			// Another organism's beneficiary, and another professional's PF count.
+			_, err := bc.GetCounters(ctx, &tpv1.GetCountersRequest{Nir: b2, Year: 2025, CareDate: "2025-07-14", ProfessionalId: "10000000025"})
+			return err
+		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, pd}}},
+		{"CheckRights", func(ctx context.Context) error {
+			_, err := bc.CheckRights(ctx, &tpv1.CheckRightsRequest{Nir: b1, CareDate: "2025-07-14", Category: tpv1.Category_CATEGORY_PHYSICIAN})
+			return err
+		}, func(ctx context.Context) error {
+			_, err := bc.CheckRights(ctx, &tpv1.CheckRightsRequest{Nir: b2, CareDate: "2025-07-14", Category: tpv1.Category_CATEGORY_PHYSICIAN})
+			return err
+		}, map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {ok, ok}}},
 		{"RecordPayment", pay("C1"), pay("C2"), map[string][2]codes.Code{"admin": {ok, ok}, "operator": {ok, pd}, "professional": {pd, pd}}},
 		{"ListProfessionalClaims", func(ctx context.Context) error {
 			_, err := pc.ListProfessionalClaims(ctx, &tpv1.ListProfessionalClaimsRequest{ProfessionalId: "10000000017"})
