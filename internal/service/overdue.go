@@ -4,22 +4,12 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
-// DueIndex lists, per organism, the guaranteed claims (L161-36-3 CSS) not yet
-// paid nor cancelled by due date (D161-13-3; docs/rules.md#due-date), so
-// that the claims overdue now are counted without reading the claims. The
-// commit adds a claim to it (CommitRequest.DueDate, IndexEntry.DueDate); the
-// service removes it when the claim is paid or cancelled.
-type DueIndex interface {
-	// SettleDue removes claims from an organism's index.
-	SettleDue(ctx context.Context, org string, claimIDs ...string) error
-	// DueBefore lists up to limit of an organism's indexed claims due before
-	// day, from offset, oldest due date first.
-	DueBefore(ctx context.Context, org string, day time.Time, offset, limit int) ([]string, error)
-	// CountDueBefore counts each organism's indexed claims due before day.
-	CountDueBefore(ctx context.Context, orgs []string, day time.Time) ([]int64, error)
-}
+// DueIndex is the store's index of guaranteed claims by due date.
+type DueIndex = store.DueIndex
 
 // dueOf is where a claim is listed in the due index: its organism and due
 // date when it is guaranteed and not rejected, nothing otherwise.

@@ -6,25 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/tierspayant/tierspayant/internal/access"
-	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/organism"
 	"github.com/tierspayant/tierspayant/internal/payment"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // Errors of the payment operations.
 var (
-	// ErrClaimCancelled: the claim was cancelled; it cannot be paid.
-	ErrClaimCancelled = errors.New("claim cancelled")
-	// ErrClaimPaid: the claim's payment is recorded; it cannot be cancelled
-	// (a paid claim is reversed by the organism's recovery, not by a cancel).
-	ErrClaimPaid = errors.New("claim paid")
+	ErrClaimCancelled = store.ErrClaimCancelled
+	ErrClaimPaid      = store.ErrClaimPaid
 	// ErrClaimRejected: the claim was rejected; nothing is payable.
 	ErrClaimRejected = errors.New("claim rejected")
 	// ErrAlreadyPaid: the claim was paid under another payment reference.
@@ -33,34 +29,18 @@ var (
 	ErrPaidBeforeReceipt = errors.New("payment dated before the claim's receipt")
 )
 
-// ClaimMeta is what payment tracking needs of a committed claim, stored with
-// it.
-type ClaimMeta struct {
-	Professional string               `json:"pro"`
-	Profession   claims.Profession    `json:"prf"`
-	Organism     string               `json:"org,omitempty"`
-	CalendarName string               `json:"cal,omitempty"` // calendar of the paying organism (calendar.Named; docs/rules.md#calendar)
-	Receipt      time.Time            `json:"rcv"`           // civil date of receipt (day 0)
-	DueDate      time.Time            `json:"due,omitzero"`  // zero when not guaranteed
-	Payable      decimal.Decimal      `json:"amt"`           // AMO payable to the professional
-	Guaranteed   bool                 `json:"g,omitempty"`
-	Rejected     bool                 `json:"rej,omitempty"`
-	Fraud        *payment.FraudRegime `json:"fraud,omitempty"`
-	// AMC is the complementary part paid by the managing organism (L161-36-2).
-	AMC []organism.AMCLine `json:"amc,omitempty"`
-}
+// ClaimMeta is what payment tracking needs of a committed claim
+// (store.ClaimMeta).
+type ClaimMeta = store.ClaimMeta
 
-// ReportBucket is the delay report a claim belongs to: its organism and the
-// quarter of its receipt ("<organism>|<quarter>").
-func (m ClaimMeta) ReportBucket() string { return m.Organism + "|" + QuarterOf(m.Receipt).String() }
+// Quarter is a calendar quarter (store.Quarter).
+type Quarter = store.Quarter
 
-// Calendar is the paying organism's calendar.
-func (m ClaimMeta) Calendar() calendar.Calendar {
-	if c, ok := calendar.Named(m.CalendarName); ok {
-		return c
-	}
-	return calendar.National()
-}
+// ParseQuarter reads "YYYYQn".
+func ParseQuarter(s string) (Quarter, error) { return store.ParseQuarter(s) }
+
+// QuarterOf is the quarter of a date.
+func QuarterOf(day time.Time) Quarter { return store.QuarterOf(day) }
 
 // Payment is a recorded payment with its penalty (D161-13-4;
 // docs/rules.md#late-penalty).
@@ -360,30 +340,6 @@ func (s *Service) listClaims(ctx context.Context, page func(ctx context.Context,
 
 // listBatch is the fewest index entries a listing reads in one round trip.
 const listBatch = 200
-
-// Quarter is a calendar quarter, "2026Q3".
-type Quarter struct {
-	Year, Q int
-}
-
-// ParseQuarter reads "YYYYQn".
-func ParseQuarter(s string) (Quarter, error) {
-	if len(s) != 6 || s[4] != 'Q' || s[5] < '1' || s[5] > '4' {
-		return Quarter{}, fmt.Errorf("quarter %q: want YYYYQn, e.g. 2026Q3", s)
-	}
-	y, err := strconv.Atoi(s[:4])
-	if err != nil {
-		return Quarter{}, fmt.Errorf("quarter %q: want YYYYQn, e.g. 2026Q3", s)
-	}
-	return Quarter{Year: y, Q: int(s[5] - '0')}, nil
-}
-
-// QuarterOf is the quarter of a date.
-func QuarterOf(day time.Time) Quarter {
-	return Quarter{Year: day.Year(), Q: (int(day.Month())-1)/3 + 1}
-}
-
-func (q Quarter) String() string { return fmt.Sprintf("%04dQ%d", q.Year, q.Q) }
 
 // DelayRow is one profession's line of the delay report (L161-36-3, third
 // paragraph; docs/rules.md#delay-report).

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -10,53 +9,21 @@ import (
 
 	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
-// Event is one entry of the audit trail (docs/OPERATIONS.md#audit-trail):
-// who changed what, when. Subject names the thing changed without personal
-// data: a beneficiary by its opaque reference, never its NIR.
-type Event struct {
-	// ID is the store's identifier of the event, its place in the trail
-	// (set when read).
-	ID     string
-	At     time.Time
-	By     string // the caller's id (certificate name or token id)
-	Role   string // admin, operator, professional
-	Tenant string // the caller's organism or professional identifier
-	// Op is what was done: beneficiary.upsert, opposition.add,
-	// opposition.lift, opposition.import, claim.commit, claim.cancel,
-	// payment.record, fraud_regime.set, organism.upsert.
-	Op      string
-	Subject string
-	// Details says what changed, in a few words.
-	Details string
-}
-
-// EventQuery selects events: From ≤ At < To (zero: unbounded), optionally
-// of one operation, caller or subject, after a cursor (the ID of the last
-// event of the previous page), at most Limit.
-type EventQuery struct {
-	From, To time.Time
-	Op       string
-	By       string
-	Subject  string
-	After    string
-	Limit    int
-}
-
-// Trail is the append-only audit trail.
-type Trail interface {
-	Append(ctx context.Context, e Event) error
-	// Events returns the events the query selects in the order they were
-	// recorded, and the cursor of the next page ("" at the end).
-	Events(ctx context.Context, q EventQuery) ([]Event, string, error)
-}
+// The audit trail's types are the store's (store.Event, store.Trail).
+type (
+	Event      = store.Event
+	EventQuery = store.EventQuery
+	Trail      = store.Trail
+)
 
 // ErrBadCursor: an EventQuery.After that is not an event id.
-var ErrBadCursor = errors.New("not a cursor of the audit trail")
+var ErrBadCursor = store.ErrBadCursor
 
 // MaxEventPage is the most events one ListAuditEvents page returns.
-const MaxEventPage = 1000
+const MaxEventPage = store.MaxEventPage
 
 // event is the trail entry of a change by the caller of ctx, at now.
 func event(ctx context.Context, now time.Time, op, subject, details string) Event {

@@ -11,6 +11,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/franchise"
 	"github.com/tierspayant/tierspayant/internal/service"
 	"github.com/tierspayant/tierspayant/internal/store/redisstore"
+	"github.com/tierspayant/tierspayant/internal/store/storetest"
 )
 
 // TestStoreScriptMatchesFranchise: the commit script's Lua cap arithmetic
@@ -68,6 +69,24 @@ func TestStoreScriptMatchesFranchise(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// TestStoreConformance runs the ports' conformance suite (storetest) on
+// every target: a real redis-server, the Cluster of make test-cluster, the
+// embedded store of make run.
+func TestStoreConformance(t *testing.T) {
+	for _, tg := range targets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) storetest.Backend {
+				st := redisstore.New(tg.rdb, testKeyer)
+				if err := st.LoadScripts(adminCtx()); err != nil {
+					t.Fatal(err)
+				}
+				return storetest.Backend{Ledger: st, Archive: st, Payments: st, Bens: st.Registry(), Fraud: st.Fraud(),
+					Organisms: st.Organisms(), Trail: st.Trail(), Due: st}
+			})
 		})
 	}
 }

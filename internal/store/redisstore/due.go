@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // The due index lists, per organism, the guaranteed claims (L161-36-3 CSS)
@@ -20,7 +20,7 @@ import (
 // claims overdue on a day is one ZCOUNT per organism, whatever the number of
 // claims stored.
 
-var _ service.DueIndex = (*Store)(nil)
+var _ store.DueIndex = (*Store)(nil)
 
 // dueIndexKey is an organism's due index. It has its own hash tag, one slot
 // per organism: no NIR, no beneficiary reference, only the organism's code.

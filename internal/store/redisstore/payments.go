@@ -12,17 +12,17 @@ import (
 
 	"github.com/tierspayant/tierspayant/internal/organism"
 	"github.com/tierspayant/tierspayant/internal/payment"
-	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 var (
-	_ service.PaymentLedger    = (*Store)(nil)
-	_ service.FraudRegistry    = FraudRegistry{}
-	_ service.OrganismRegistry = OrganismRegistry{}
+	_ store.PaymentLedger    = (*Store)(nil)
+	_ store.FraudRegistry    = FraudRegistry{}
+	_ store.OrganismRegistry = OrganismRegistry{}
 )
 
 // RecordPayment stores a claim's payment once. It returns
-// service.ErrClaimCancelled when the claim is cancelled, checked atomically
+// store.ErrClaimCancelled when the claim is cancelled, checked atomically
 // with the write (paymentScript).
 func (s *Store) RecordPayment(ctx context.Context, claimID, reference string, pay []byte) ([]byte, bool, error) {
 	ref, err := s.locate(ctx, claimID)
@@ -39,15 +39,15 @@ func (s *Store) RecordPayment(ctx context.Context, claimID, reference string, pa
 	case "OLD":
 		return []byte(res[1]), false, nil
 	case "CANCELLED":
-		return nil, false, service.ErrClaimCancelled
+		return nil, false, store.ErrClaimCancelled
 	}
-	return nil, false, service.ErrNotFound
+	return nil, false, store.ErrNotFound
 }
 
 // Records reads many claims: one pipelined round trip for their references,
 // one for their records.
-func (s *Store) Records(ctx context.Context, claimIDs []string) ([]service.Stored, error) {
-	out := make([]service.Stored, len(claimIDs))
+func (s *Store) Records(ctx context.Context, claimIDs []string) ([]store.Stored, error) {
+	out := make([]store.Stored, len(claimIDs))
 	if len(claimIDs) == 0 {
 		return out, nil
 	}
@@ -155,7 +155,7 @@ func (r OrganismRegistry) Upsert(ctx context.Context, o organism.Organism) error
 func (r OrganismRegistry) Get(ctx context.Context, code string) (organism.Organism, error) {
 	raw, err := r.rdb.HGet(ctx, organismsKey, code).Result()
 	if errors.Is(err, redis.Nil) {
-		return organism.Organism{}, service.ErrNotFound
+		return organism.Organism{}, store.ErrNotFound
 	}
 	if err != nil {
 		return organism.Organism{}, wrap(err)

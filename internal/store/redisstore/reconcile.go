@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // Difference is one disagreement between the claim records and the state.
@@ -246,7 +246,7 @@ func (s *Store) checkIndexes(ctx context.Context, ref string, claims []listedCla
 		if len(c.meta) == 0 {
 			continue // written without meta: no index to check
 		}
-		var m service.ClaimMeta
+		var m store.ClaimMeta
 		if err := json.Unmarshal(c.meta, &m); err != nil {
 			return fmt.Errorf("claim %s of %s: decode meta: %w", c.id, ref, err)
 		}

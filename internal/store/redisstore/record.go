@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tierspayant/tierspayant/internal/claims"
-	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // A beneficiary's record is read on every claim. It is stored in a compact
@@ -128,7 +128,7 @@ func decodeRecord(raw string) (beneficiaryRecord, error) {
 	rec.Rights.DirectDebitAuthorised = d.bool()
 	n = d.count()
 	for i := 0; i < n; i++ {
-		rec.Attachments = append(rec.Attachments, service.Attachment{Organism: d.string(), Period: d.period()})
+		rec.Attachments = append(rec.Attachments, store.Attachment{Organism: d.string(), Period: d.period()})
 	}
 	rec.HasMedecinTraitant = d.bool()
 	rec.AMCContract = d.string()

@@ -16,7 +16,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/franchise"
-	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // Lifetimes, set (and renewed) by every commit that writes the key; measured
@@ -54,9 +54,9 @@ type Store struct {
 }
 
 var (
-	_ service.ClaimLedger   = (*Store)(nil)
-	_ service.ClaimArchive  = (*Store)(nil)
-	_ service.Beneficiaries = Registry{}
+	_ store.ClaimLedger   = (*Store)(nil)
+	_ store.ClaimArchive  = (*Store)(nil)
+	_ store.Beneficiaries = Registry{}
 )
 
 // New returns a Store on rdb.
@@ -79,7 +79,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // unavailableReplies are the Redis error replies that mean "not now" rather
 // than "wrong request": the same call may succeed later or elsewhere, so they
-// are service.ErrUnavailable (UNAVAILABLE with RetryInfo), never INTERNAL.
+// are store.ErrUnavailable (UNAVAILABLE with RetryInfo), never INTERNAL.
 var unavailableReplies = []string{
 	"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "OOM", "READONLY", "BUSY", "NOREPLICAS",
 	"MOVED", "ASK", "MISCONF",
@@ -94,7 +94,7 @@ func unavailableReply(msg string) bool {
 	return false
 }
 
-// wrap turns transport failures into service.ErrUnavailable, keeping the
+// wrap turns transport failures into store.ErrUnavailable, keeping the
 // cause for the logs. Context errors are returned as they are.
 func wrap(err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
@@ -106,7 +106,7 @@ func wrap(err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, redis.ErrClosed) || strings.Contains(err.Error(), "connection") ||
 		strings.Contains(err.Error(), "pool timeout") || unavailableReply(err.Error()) {
-		return fmt.Errorf("%w: %w", service.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
 }
@@ -132,23 +132,23 @@ func countField(k franchise.ProDayKey) string {
 // beneficiaryRecord is how a beneficiary is stored (field "r", in the
 // binary form of record.go).
 type beneficiaryRecord struct {
-	Rights             claims.Rights        `json:"rights"`
-	Attachments        []service.Attachment `json:"attachments,omitempty"`
-	HasMedecinTraitant bool                 `json:"mt,omitempty"`
-	AMCContract        string               `json:"amc,omitempty"`
+	Rights             claims.Rights      `json:"rights"`
+	Attachments        []store.Attachment `json:"attachments,omitempty"`
+	HasMedecinTraitant bool               `json:"mt,omitempty"`
+	AMCContract        string             `json:"amc,omitempty"`
 }
 
-func (r beneficiaryRecord) beneficiary() service.Beneficiary {
-	return service.Beneficiary{Rights: r.Rights, Attachments: r.Attachments, HasMedecinTraitant: r.HasMedecinTraitant, AMCContract: r.AMCContract}
+func (r beneficiaryRecord) beneficiary() store.Beneficiary {
+	return store.Beneficiary{Rights: r.Rights, Attachments: r.Attachments, HasMedecinTraitant: r.HasMedecinTraitant, AMCContract: r.AMCContract}
 }
 
 // Read reads, in one pipelined round trip, everything a claim needs: the
 // claim-id reservation, the beneficiary, the counters it may touch (the
 // annual ones of r.Year, the daily ones in the key of each care date's year)
 // and the opposition entry of its identifier.
-func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapshot, error) {
+func (s *Store) Read(ctx context.Context, r store.ReadRequest) (store.Snapshot, error) {
 	ref := s.keyer.Ref(r.NIR)
-	snap := service.Snapshot{BeneficiaryRef: ref}
+	snap := store.Snapshot{BeneficiaryRef: ref}
 	// Daily fields grouped by care year, in first-seen order.
 	type dailyRead struct {
 		year   int
@@ -299,7 +299,7 @@ func (s *Store) Read(ctx context.Context, r service.ReadRequest) (service.Snapsh
 
 // Index adds a committed claim to its indexes where it is missing (ZADD NX:
 // an entry already there keeps its score).
-func (s *Store) Index(ctx context.Context, e service.IndexEntry) error {
+func (s *Store) Index(ctx context.Context, e store.IndexEntry) error {
 	score := float64(e.ReceivedAt.UnixMilli())
 	pipe := s.rdb.Pipeline()
 	if e.Professional != "" {
@@ -320,7 +320,7 @@ func (s *Store) Index(ctx context.Context, e service.IndexEntry) error {
 // the claim to the professional's and the organism's quarter indexes (ZADD NX:
 // an index entry whose claim did not commit is skipped by the readers) and
 // appends its event to the audit trail.
-func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Committed, error) {
+func (s *Store) Commit(ctx context.Context, c store.CommitRequest) (store.Committed, error) {
 	keys := []string{claimKey(c.BeneficiaryRef, c.ClaimID), countersKey(c.BeneficiaryRef, c.Year),
 		beneficiaryKey(c.BeneficiaryRef), claimsOfKey(c.BeneficiaryRef)}
 	// One daily key per care year with a daily field, numbered from 1 in
@@ -392,37 +392,37 @@ func (s *Store) Commit(ctx context.Context, c service.CommitRequest) (service.Co
 	cmd, err := run()
 	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 		if err := commitScript.Load(ctx, s.rdb).Err(); err != nil {
-			return service.Committed{}, wrap(err)
+			return store.Committed{}, wrap(err)
 		}
 		cmd, err = run()
 	}
 	if err != nil {
-		return service.Committed{}, wrap(err)
+		return store.Committed{}, wrap(err)
 	}
 	res, err := cmd.StringSlice()
 	if err != nil {
-		return service.Committed{}, wrap(err)
+		return store.Committed{}, wrap(err)
 	}
 	switch res[0] {
 	case "NEW":
 		grants, err := parseGrants(res[1])
 		if err != nil {
-			return service.Committed{}, err
+			return store.Committed{}, err
 		}
 		bal, err := fromCents(res[2])
 		if err != nil {
-			return service.Committed{}, err
+			return store.Committed{}, err
 		}
-		return service.Committed{Stored: service.Stored{BeneficiaryRef: c.BeneficiaryRef, Blob: c.Blob, Meta: c.Meta, Grants: grants,
+		return store.Committed{Stored: store.Stored{BeneficiaryRef: c.BeneficiaryRef, Blob: c.Blob, Meta: c.Meta, Grants: grants,
 			DebtBalance: bal, ReceivedAt: c.ReceivedAt}}, nil
 	case "DUP":
 		st, err := storedFrom(c.BeneficiaryRef, res[1], res[2], res[3], res[4], res[5], "")
 		st.Meta, st.Payment = bytesOrNil(res[6]), bytesOrNil(res[7])
-		return service.Committed{Stored: st, Replayed: true}, err
+		return store.Committed{Stored: st, Replayed: true}, err
 	case "CONFLICT":
-		return service.Committed{}, service.ErrClaimIDReused
+		return store.Committed{}, store.ErrClaimIDReused
 	}
-	return service.Committed{}, fmt.Errorf("commit script: unexpected reply %q", res[0])
+	return store.Committed{}, fmt.Errorf("commit script: unexpected reply %q", res[0])
 }
 
 func bytesOrNil(s string) []byte {
@@ -432,12 +432,12 @@ func bytesOrNil(s string) []byte {
 	return []byte(s)
 }
 
-func parseGrants(s string) ([]service.RawGrant, error) {
+func parseGrants(s string) ([]store.RawGrant, error) {
 	if s == "" {
 		return nil, nil
 	}
 	parts := strings.Split(s, ",")
-	out := make([]service.RawGrant, len(parts))
+	out := make([]store.RawGrant, len(parts))
 	for i, p := range parts {
 		f := strings.Split(p, ":")
 		if len(f) != 3 {
@@ -449,7 +449,7 @@ func parseGrants(s string) ([]service.RawGrant, error) {
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, fmt.Errorf("bad grant %q", p)
 		}
-		g := service.RawGrant{Units: units, Amount: decimal.New(amount, -2), Request: i}
+		g := store.RawGrant{Units: units, Amount: decimal.New(amount, -2), Request: i}
 		// In the order the caps are applied, as franchise.Consume lists them.
 		for _, b := range []struct {
 			bit int
@@ -465,20 +465,20 @@ func parseGrants(s string) ([]service.RawGrant, error) {
 	return out, nil
 }
 
-func storedFrom(ref, blob, grants, bal, at, state, cancelledAt string) (service.Stored, error) {
+func storedFrom(ref, blob, grants, bal, at, state, cancelledAt string) (store.Stored, error) {
 	g, err := parseGrants(grants)
 	if err != nil {
-		return service.Stored{}, err
+		return store.Stored{}, err
 	}
 	b, err := fromCents(bal)
 	if err != nil {
-		return service.Stored{}, err
+		return store.Stored{}, err
 	}
 	ms, err := strconv.ParseInt(at, 10, 64)
 	if err != nil {
-		return service.Stored{}, fmt.Errorf("bad stored time %q", at)
+		return store.Stored{}, fmt.Errorf("bad stored time %q", at)
 	}
-	st := service.Stored{BeneficiaryRef: ref, Blob: []byte(blob), Grants: g, DebtBalance: b, ReceivedAt: time.UnixMilli(ms).UTC(), Cancelled: state == "X"}
+	st := store.Stored{BeneficiaryRef: ref, Blob: []byte(blob), Grants: g, DebtBalance: b, ReceivedAt: time.UnixMilli(ms).UTC(), Cancelled: state == "X"}
 	if cancelledAt != "" {
 		if ms, err := strconv.ParseInt(cancelledAt, 10, 64); err == nil {
 			st.CancelledAt = time.UnixMilli(ms).UTC()
@@ -491,7 +491,7 @@ func storedFrom(ref, blob, grants, bal, at, state, cancelledAt string) (service.
 func (s *Store) locate(ctx context.Context, claimID string) (string, error) {
 	v, err := s.rdb.Get(ctx, claimIndexKey(claimID)).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", service.ErrNotFound
+		return "", store.ErrNotFound
 	}
 	if err != nil {
 		return "", wrap(err)
@@ -501,48 +501,48 @@ func (s *Store) locate(ctx context.Context, claimID string) (string, error) {
 }
 
 // Get returns a committed claim.
-func (s *Store) Get(ctx context.Context, claimID string) (service.Stored, error) {
+func (s *Store) Get(ctx context.Context, claimID string) (store.Stored, error) {
 	ref, err := s.locate(ctx, claimID)
 	if err != nil {
-		return service.Stored{}, err
+		return store.Stored{}, err
 	}
 	raw, err := s.rdb.Get(ctx, claimKey(ref, claimID)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return service.Stored{}, service.ErrNotFound
+		return store.Stored{}, store.ErrNotFound
 	}
 	if err != nil {
-		return service.Stored{}, wrap(err)
+		return store.Stored{}, wrap(err)
 	}
 	return storedFromRecord(ref, raw)
 }
 
 // Cancel reverses a committed claim once. The restored amounts are what the
 // cancellation actually gave back: nothing of counters that have expired.
-func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (service.Cancellation, error) {
+func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (store.Cancellation, error) {
 	ref, err := s.locate(ctx, claimID)
 	if err != nil {
-		return service.Cancellation{}, err
+		return store.Cancellation{}, err
 	}
 	raw, err := s.rdb.Get(ctx, claimKey(ref, claimID)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return service.Cancellation{}, service.ErrNotFound
+		return store.Cancellation{}, store.ErrNotFound
 	}
 	if err != nil {
-		return service.Cancellation{}, wrap(err)
+		return store.Cancellation{}, wrap(err)
 	}
 	rec, err := decodeClaimRecord(raw)
 	if err != nil {
-		return service.Cancellation{}, fmt.Errorf("claim %s: %w", claimID, err)
+		return store.Cancellation{}, fmt.Errorf("claim %s: %w", claimID, err)
 	}
 	year, err := strconv.Atoi(string(rec[recYear]))
 	if err != nil {
-		return service.Cancellation{}, fmt.Errorf("bad stored year %q", rec[recYear])
+		return store.Cancellation{}, fmt.Errorf("bad stored year %q", rec[recYear])
 	}
 	keys := []string{claimKey(ref, claimID), countersKey(ref, year), beneficiaryKey(ref)}
 	args := []any{at.UnixMilli()}
 	years, err := dailyYears(string(rec[recDinc]))
 	if err != nil {
-		return service.Cancellation{}, err
+		return store.Cancellation{}, err
 	}
 	for _, cy := range years {
 		keys = append(keys, dailyKey(ref, cy))
@@ -550,15 +550,15 @@ func (s *Store) Cancel(ctx context.Context, claimID string, at time.Time) (servi
 	}
 	res, err := cancelScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
-		return service.Cancellation{}, wrap(err)
+		return store.Cancellation{}, wrap(err)
 	}
 	switch res[0] {
 	case "NOTFOUND":
-		return service.Cancellation{}, service.ErrNotFound
+		return store.Cancellation{}, store.ErrNotFound
 	case "PAID":
-		return service.Cancellation{}, service.ErrClaimPaid
+		return store.Cancellation{}, store.ErrClaimPaid
 	}
-	out := service.Cancellation{Now: res[0] == "CANCELLED"}
+	out := store.Cancellation{Now: res[0] == "CANCELLED"}
 	if ms, err := strconv.ParseInt(res[1], 10, 64); err == nil {
 		out.CancelledAt = time.UnixMilli(ms).UTC()
 	}
@@ -643,13 +643,13 @@ const maxUpdateTries = 8
 // made and f runs again on the new record (WATCH/MULTI on the
 // beneficiary's key). The debt is kept. An error from f is returned as it
 // is, and nothing is written.
-func (g Registry) Update(ctx context.Context, nir string, f func(old service.Beneficiary, existed bool) (service.Beneficiary, error)) (string, error) {
+func (g Registry) Update(ctx context.Context, nir string, f func(old store.Beneficiary, existed bool) (store.Beneficiary, error)) (string, error) {
 	ref := g.s.keyer.Ref(nir)
 	key := beneficiaryKey(ref)
-	var b service.Beneficiary
+	var b store.Beneficiary
 	for try := 0; ; try++ {
 		if try == maxUpdateTries {
-			return ref, service.ErrConcurrentChange
+			return ref, store.ErrConcurrentChange
 		}
 		var fErr error
 		err := g.s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -659,7 +659,7 @@ func (g Registry) Update(ctx context.Context, nir string, f func(old service.Ben
 			}
 			old, err := beneficiaryFrom(v)
 			existed := err == nil
-			if err != nil && !errors.Is(err, service.ErrNotFound) {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 			if b, fErr = f(old, existed); fErr != nil {
@@ -698,25 +698,25 @@ func (g Registry) Update(ctx context.Context, nir string, f func(old service.Ben
 }
 
 // Get returns a registered beneficiary with its outstanding debt.
-func (g Registry) Get(ctx context.Context, nir string) (string, service.Beneficiary, error) {
+func (g Registry) Get(ctx context.Context, nir string) (string, store.Beneficiary, error) {
 	ref := g.s.keyer.Ref(nir)
 	v, err := g.s.rdb.HMGet(ctx, beneficiaryKey(ref), "r", "debt").Result()
 	if err != nil {
-		return ref, service.Beneficiary{}, wrap(err)
+		return ref, store.Beneficiary{}, wrap(err)
 	}
 	b, err := beneficiaryFrom(v)
 	return ref, b, err
 }
 
 // beneficiaryFrom decodes the "r" and "debt" fields of a beneficiary's key.
-func beneficiaryFrom(v []any) (service.Beneficiary, error) {
+func beneficiaryFrom(v []any) (store.Beneficiary, error) {
 	raw, ok := v[0].(string)
 	if !ok {
-		return service.Beneficiary{}, service.ErrNotFound
+		return store.Beneficiary{}, store.ErrNotFound
 	}
 	rec, err := decodeRecord(raw)
 	if err != nil {
-		return service.Beneficiary{}, err
+		return store.Beneficiary{}, err
 	}
 	b := rec.beneficiary()
 	if d, ok := v[1].(string); ok {
@@ -740,10 +740,10 @@ func (s *Store) LoadScripts(ctx context.Context) error {
 }
 
 // storedFromRecord decodes a claim record (claimrec.go).
-func storedFromRecord(ref string, raw []byte) (service.Stored, error) {
+func storedFromRecord(ref string, raw []byte) (store.Stored, error) {
 	f, err := decodeClaimRecord(raw)
 	if err != nil {
-		return service.Stored{}, err
+		return store.Stored{}, err
 	}
 	st, err := storedFrom(ref, string(f[recBlob]), string(f[recGrants]), string(f[recBal]), string(f[recAt]),
 		string(f[recState]), string(f[recXat]))
@@ -767,12 +767,12 @@ func (s *Store) Release(ctx context.Context, claimID, digest string) {
 }
 
 // ManagedBy returns every beneficiary ever attached to org.
-func (g Registry) ManagedBy(ctx context.Context, org string) ([]service.Beneficiary, error) {
+func (g Registry) ManagedBy(ctx context.Context, org string) ([]store.Beneficiary, error) {
 	refs, err := g.s.rdb.SMembers(ctx, managedKey(org)).Result()
 	if err != nil {
 		return nil, wrap(err)
 	}
-	var out []service.Beneficiary
+	var out []store.Beneficiary
 	const chunk = 1000
 	for start := 0; start < len(refs); start += chunk {
 		pipe := g.s.rdb.Pipeline()

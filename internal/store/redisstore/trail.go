@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tierspayant/tierspayant/internal/service"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // The audit trail (docs/OPERATIONS.md#audit-trail) is trailShards streams,
@@ -41,7 +41,7 @@ func trailShard(subject string) int {
 // Trail is the audit trail kept in the store's Redis.
 type Trail struct{ s *Store }
 
-var _ service.Trail = Trail{}
+var _ store.Trail = Trail{}
 
 // Trail returns the store's audit trail.
 func (s *Store) Trail() Trail { return Trail{s: s} }
@@ -57,7 +57,7 @@ func (s *Store) WithTrailRetention(d time.Duration) *Store {
 
 // addEvent queues the XADD of e on pipe, trimming the shard of the events older
 // than the retention (approximately: whole stream nodes at a time).
-func (s *Store) addEvent(ctx context.Context, pipe redis.Pipeliner, e service.Event) *redis.StringCmd {
+func (s *Store) addEvent(ctx context.Context, pipe redis.Pipeliner, e store.Event) *redis.StringCmd {
 	ret := s.retention
 	if ret <= 0 {
 		ret = DefaultTrailRetention
@@ -74,7 +74,7 @@ func (s *Store) addEvent(ctx context.Context, pipe redis.Pipeliner, e service.Ev
 }
 
 // Append records one event.
-func (t Trail) Append(ctx context.Context, e service.Event) error {
+func (t Trail) Append(ctx context.Context, e store.Event) error {
 	pipe := t.s.rdb.Pipeline()
 	t.s.addEvent(ctx, pipe, e)
 	_, err := pipe.Exec(ctx)
@@ -107,13 +107,13 @@ func (p trailPos) String() string { return p.id() + "." + strconv.Itoa(p.shard) 
 func parseStreamID(id string) (ms, seq uint64, err error) {
 	a, b, ok := strings.Cut(id, "-")
 	if !ok {
-		return 0, 0, service.ErrBadCursor
+		return 0, 0, store.ErrBadCursor
 	}
 	if ms, err = strconv.ParseUint(a, 10, 64); err != nil {
-		return 0, 0, service.ErrBadCursor
+		return 0, 0, store.ErrBadCursor
 	}
 	if seq, err = strconv.ParseUint(b, 10, 64); err != nil {
-		return 0, 0, service.ErrBadCursor
+		return 0, 0, store.ErrBadCursor
 	}
 	return ms, seq, nil
 }
@@ -121,7 +121,7 @@ func parseStreamID(id string) (ms, seq uint64, err error) {
 func parseCursor(c string) (trailPos, error) {
 	id, sh, ok := strings.Cut(c, ".")
 	if !ok {
-		return trailPos{}, service.ErrBadCursor
+		return trailPos{}, store.ErrBadCursor
 	}
 	ms, seq, err := parseStreamID(id)
 	if err != nil {
@@ -129,14 +129,14 @@ func parseCursor(c string) (trailPos, error) {
 	}
 	n, err := strconv.Atoi(sh)
 	if err != nil || n < 0 || n >= trailShards {
-		return trailPos{}, service.ErrBadCursor
+		return trailPos{}, store.ErrBadCursor
 	}
 	return trailPos{ms: ms, seq: seq, shard: n}, nil
 }
 
 type trailEntry struct {
 	pos trailPos
-	ev  service.Event
+	ev  store.Event
 }
 
 func decodeEvent(shard int, m redis.XMessage) (trailEntry, error) {
@@ -150,20 +150,20 @@ func decodeEvent(shard int, m redis.XMessage) (trailEntry, error) {
 		return trailEntry{}, fmt.Errorf("trail entry %s: bad instant", m.ID)
 	}
 	p := trailPos{ms: ms, seq: seq, shard: shard}
-	return trailEntry{pos: p, ev: service.Event{ID: p.String(), At: time.UnixMilli(at).UTC(), By: str("by"), Role: str("role"),
+	return trailEntry{pos: p, ev: store.Event{ID: p.String(), At: time.UnixMilli(at).UTC(), By: str("by"), Role: str("role"),
 		Tenant: str("ten"), Op: str("op"), Subject: str("sub"), Details: str("d")}}, nil
 }
 
-func (q queryMatch) match(e service.Event) bool {
+func (q queryMatch) match(e store.Event) bool {
 	return (q.Op == "" || q.Op == e.Op) && (q.By == "" || q.By == e.By) && (q.Subject == "" || q.Subject == e.Subject)
 }
 
-type queryMatch service.EventQuery
+type queryMatch store.EventQuery
 
 // Events returns a page of the trail: the events received by Redis in
 // [From, To) that match, after the cursor, in order. A page examines at most
 // trailScan events; the cursor it returns goes on from the last one.
-func (t Trail) Events(ctx context.Context, q service.EventQuery) ([]service.Event, string, error) {
+func (t Trail) Events(ctx context.Context, q store.EventQuery) ([]store.Event, string, error) {
 	shards := make([]int, 0, trailShards)
 	if q.Subject != "" {
 		shards = append(shards, trailShard(q.Subject))
@@ -189,13 +189,13 @@ func (t Trail) Events(ctx context.Context, q service.EventQuery) ([]service.Even
 	}
 	limit := q.Limit
 	if limit <= 0 {
-		limit = service.MaxEventPage
+		limit = store.MaxEventPage
 	}
 	batch := int64(limit + 1)
 	if batch < 100 {
 		batch = 100
 	}
-	var out []service.Event
+	var out []store.Event
 	examined := 0
 	for {
 		pipe := t.s.rdb.Pipeline()
