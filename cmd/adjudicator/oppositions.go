@@ -321,6 +321,12 @@ func oppositionsImport(ctx context.Context, args []string, e env, stdout, stderr
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
+				if err := ctx.Err(); err != nil {
+					// Interrupted: no new call starts (a batch taken before
+					// the interruption but not yet sent stays unsent).
+					dones <- batchDone{seq: j.seq, err: err}
+					continue
+				}
 				dones <- send(j)
 			}
 		}()

@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		Payments: a.store, Fraud: a.store.Fraud(), Organisms: a.store.Organisms(),
 		Digest: keyer.Digest, Clock: clock, Zone: zone,
 		Limits: claims.Limits{MaxLineAmount: cfg.MaxLineAmount, MaxClaimAmount: cfg.MaxClaimAmount},
-		Trail:  a.store.Trail(), Due: a.store,
+		Trail:  a.store.Trail(), Due: a.store, Oppositions: a.store.Oppositions(),
 	})
 
 	reg := prometheus.NewRegistry()
@@ -222,7 +222,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, erro
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)...)
 	tpv1.RegisterClaimServiceServer(a.grpc, grpcapi.NewClaimServer(svc, cfg.MaxStreamClaims))
-	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(a.store.Oppositions(), svc, clock).BoundSnapshots(cfg.SnapshotInterval))
+	tpv1.RegisterOppositionServiceServer(a.grpc, grpcapi.NewOppositionServer(svc).BoundSnapshots(cfg.SnapshotInterval))
 	tpv1.RegisterBeneficiaryServiceServer(a.grpc, grpcapi.NewBeneficiaryServer(svc))
 	tpv1.RegisterParameterServiceServer(a.grpc, grpcapi.NewParameterServer(svc))
 	tpv1.RegisterPaymentServiceServer(a.grpc, grpcapi.NewPaymentServer(svc))

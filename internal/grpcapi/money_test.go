@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	tpv1 "github.com/tierspayant/tierspayant/gen/tierspayant/v1"
+	"github.com/tierspayant/tierspayant/internal/opposition"
 )
 
 // money must write exactly what StringFixed(2) writes, on its fast path and
@@ -32,5 +35,14 @@ func BenchmarkMoney(b *testing.B) {
 	v := decimal.New(12345, -2)
 	for i := 0; i < b.N; i++ {
 		_ = money(v)
+	}
+}
+
+// The audit trail names an opposition's reason as the API does.
+func TestOppositionReasonNames(t *testing.T) {
+	for v, name := range tpv1.OppositionReason_name {
+		if got := opposition.Reason(v).String(); got != name {
+			t.Errorf("reason %d: %s, want the API's %s", v, got, name)
+		}
 	}
 }

@@ -20,33 +20,13 @@ import (
 	"github.com/tierspayant/tierspayant/internal/access"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/opposition"
-	"github.com/tierspayant/tierspayant/internal/store/redisstore"
+	"github.com/tierspayant/tierspayant/internal/service"
 )
-
-// OppositionList is what the OppositionService needs of the store.
-type OppositionList interface {
-	Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error)
-	Lift(ctx context.Context, identifier string, t, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error)
-	Entry(ctx context.Context, identifier string) (opposition.Entry, error)
-	Import(ctx context.Context, items []redisstore.ImportItem, now time.Time, by opposition.Actor) (int, uint64, error)
-	Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]redisstore.Change, error)
-	Snapshot(ctx context.Context, f func(version uint64, identifier string, e opposition.Entry) error) (uint64, error)
-}
-
-// OppositionGuard says who may change and read the list.
-type OppositionGuard interface {
-	MayManageOppositions(ctx context.Context) error
-	MayRead(ctx context.Context) error
-	// Record appends a change to the audit trail.
-	Record(ctx context.Context, op, subject, details string) error
-}
 
 // OppositionServer implements tierspayant.v1.OppositionService.
 type OppositionServer struct {
 	tpv1.UnimplementedOppositionServiceServer
-	list  OppositionList
-	guard OppositionGuard
-	clock func() time.Time
+	svc *service.Service
 	// snapshot bounds how often one caller pulls the whole list (0: never
 	// bounded); last holds each caller's latest full pull.
 	snapshot time.Duration
@@ -56,9 +36,10 @@ type OppositionServer struct {
 
 var _ tpv1.OppositionServiceServer = (*OppositionServer)(nil)
 
-// NewOppositionServer returns the OppositionService on list.
-func NewOppositionServer(list OppositionList, guard OppositionGuard, clock func() time.Time) *OppositionServer {
-	return &OppositionServer{list: list, guard: guard, clock: clock}
+// NewOppositionServer returns the OppositionService on the service's
+// opposition use cases (service/oppositions.go).
+func NewOppositionServer(svc *service.Service) *OppositionServer {
+	return &OppositionServer{svc: svc}
 }
 
 // BoundSnapshots lets each caller but an administrator pull the whole list
@@ -112,22 +93,12 @@ func checkIdentifier(field, id string) error {
 	return nil
 }
 
-func instant(ts *timestamppb.Timestamp, def time.Time) time.Time {
+// instant is ts, or the zero time (the service's now) when absent.
+func instant(ts *timestamppb.Timestamp) time.Time {
 	if ts == nil {
-		return def
+		return time.Time{}
 	}
 	return ts.AsTime()
-}
-
-// actor is who changes the list: an administrator enters the national list,
-// an operator its organism's entries.
-func actor(ctx context.Context) opposition.Actor {
-	p, _ := access.From(ctx)
-	a := opposition.Actor{ID: p.ID}
-	if p.Role != access.RoleAdmin {
-		a.Organism = p.Organism
-	}
-	return a
 }
 
 func oppositionToProto(id string, p opposition.Period) *tpv1.Opposition {
@@ -138,16 +109,9 @@ func oppositionToProto(id string, p opposition.Period) *tpv1.Opposition {
 	return o
 }
 
-func last(e opposition.Entry) opposition.Period {
-	if len(e.Periods) == 0 {
-		return opposition.Period{}
-	}
-	return e.Periods[len(e.Periods)-1]
-}
-
 // AddOpposition records an opposition.
 func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppositionRequest) (*tpv1.AddOppositionResponse, error) {
-	if err := s.guard.MayManageOppositions(ctx); err != nil {
+	if err := s.svc.MayManageOppositions(ctx); err != nil {
 		return nil, toStatus(err)
 	}
 	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
@@ -156,72 +120,58 @@ func (s *OppositionServer) AddOpposition(ctx context.Context, req *tpv1.AddOppos
 	if req.GetReason() <= 0 || req.GetReason() > tpv1.OppositionReason_OPPOSITION_REASON_END_OF_RIGHTS {
 		return nil, invalidField("reason", "required: one of the documented values")
 	}
-	now := s.clock()
-	e, v, err := s.list.Add(ctx, req.GetIdentifier(), opposition.Reason(req.GetReason()), instant(req.GetEffectiveAt(), now), now, actor(ctx))
+	e, v, at, err := s.svc.AddOpposition(ctx, req.GetIdentifier(), opposition.Reason(req.GetReason()), instant(req.GetEffectiveAt()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	o := oppositionToProto(req.GetIdentifier(), last(e))
-	o.RecordedAt = timestamppb.New(now)
-	if err := s.guard.Record(ctx, "opposition.add", req.GetIdentifier(), fmt.Sprintf("%s from %s, version %d",
-		req.GetReason(), last(e).Effective.UTC().Format(time.RFC3339), v)); err != nil {
-		return nil, toStatus(err)
-	}
+	o := oppositionToProto(req.GetIdentifier(), e.Latest())
+	o.RecordedAt = timestamppb.New(at)
 	return &tpv1.AddOppositionResponse{Opposition: o, Version: v}, nil
 }
 
 // LiftOpposition ends an opposition.
 func (s *OppositionServer) LiftOpposition(ctx context.Context, req *tpv1.LiftOppositionRequest) (*tpv1.LiftOppositionResponse, error) {
-	if err := s.guard.MayManageOppositions(ctx); err != nil {
+	if err := s.svc.MayManageOppositions(ctx); err != nil {
 		return nil, toStatus(err)
 	}
 	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	e, v, err := s.list.Lift(ctx, req.GetIdentifier(), instant(req.GetLiftedAt(), now), now, actor(ctx))
+	e, v, err := s.svc.LiftOpposition(ctx, req.GetIdentifier(), instant(req.GetLiftedAt()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.guard.Record(ctx, "opposition.lift", req.GetIdentifier(), fmt.Sprintf("lifted at %s, version %d",
-		last(e).Lifted.UTC().Format(time.RFC3339), v)); err != nil {
-		return nil, toStatus(err)
-	}
-	return &tpv1.LiftOppositionResponse{Opposition: oppositionToProto(req.GetIdentifier(), last(e)), Version: v}, nil
+	return &tpv1.LiftOppositionResponse{Opposition: oppositionToProto(req.GetIdentifier(), e.Latest()), Version: v}, nil
 }
 
 // CheckOpposition says whether an identifier was opposed at an instant.
 func (s *OppositionServer) CheckOpposition(ctx context.Context, req *tpv1.CheckOppositionRequest) (*tpv1.CheckOppositionResponse, error) {
-	if err := s.guard.MayRead(ctx); err != nil {
+	if err := s.svc.MayRead(ctx); err != nil {
 		return nil, toStatus(err)
 	}
 	if err := checkIdentifier("identifier", req.GetIdentifier()); err != nil {
 		return nil, err
 	}
-	e, err := s.list.Entry(ctx, req.GetIdentifier())
+	p, ok, err := s.svc.CheckOpposition(ctx, req.GetIdentifier(), instant(req.GetAt()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	p, ok := e.OpposedAt(instant(req.GetAt(), s.clock()))
 	if !ok {
 		return &tpv1.CheckOppositionResponse{}, nil
 	}
 	return &tpv1.CheckOppositionResponse{Opposed: true, Opposition: oppositionToProto(req.GetIdentifier(), p)}, nil
 }
 
-// importBatch is how many entries are written per pipelined flush.
-const importBatch = 4096
-
 // ImportOppositions loads entries in bulk.
 func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_ImportOppositionsServer) error {
-	if err := s.guard.MayManageOppositions(stream.Context()); err != nil {
+	if err := s.svc.MayManageOppositions(stream.Context()); err != nil {
 		return toStatus(err)
 	}
 	// Every entry is received and checked before the first write: a bad
 	// entry anywhere in the file refuses the whole import, and nothing is
 	// stored (issue 14: entry 5000 of 5001 bad used to leave 4096 in force).
 	var (
-		items []redisstore.ImportItem
+		items []service.OppositionItem
 		bad   []claims.FieldViolation
 		n     int
 	)
@@ -248,41 +198,23 @@ func (s *OppositionServer) ImportOppositions(stream tpv1.OppositionService_Impor
 			bad, ok = append(bad, claims.FieldViolation{Field: "opposition.effective_at", Description: entry + "required"}), false
 		}
 		if ok && len(bad) == 0 {
-			items = append(items, redisstore.ImportItem{Identifier: o.GetIdentifier(), Reason: opposition.Reason(o.GetReason()), Effective: o.GetEffectiveAt().AsTime()})
+			items = append(items, service.OppositionItem{Identifier: o.GetIdentifier(), Reason: opposition.Reason(o.GetReason()), Effective: o.GetEffectiveAt().AsTime()})
 		}
 	}
 	if len(bad) > 0 {
 		bad[0].Description += " (nothing was stored)"
 		return invalid(bad...)
 	}
-	total, version := 0, uint64(0)
-	for len(items) > 0 {
-		part := items[:min(importBatch, len(items))]
-		added, v, err := s.list.Import(stream.Context(), part, s.clock(), actor(stream.Context()))
-		if err != nil {
-			// A write failed after earlier batches were stored: say how many,
-			// so that the operator replays the file (entries already in force
-			// are skipped, so a replay adds only the rest).
-			st := status.Convert(toStatus(err))
-			return withDetails(st.Code(), fmt.Sprintf("%s; %d entries of %d were stored before the failure: replay the whole file (entries already opposed are skipped)", st.Message(), total, total+len(items)),
-				&errdetails.ErrorInfo{Reason: "IMPORT_PARTIAL", Domain: errDomain, Metadata: map[string]string{"imported": itoa(total), "version": strconv.FormatUint(version, 10)}})
-		}
-		total, version, items = total+added, v, items[len(part):]
+	total, version, err := s.svc.ImportOppositions(stream.Context(), items)
+	var partial *service.PartialImportError
+	if errors.As(err, &partial) {
+		// A write failed after earlier batches were stored: say how many, so
+		// that the operator replays the file.
+		st := status.Convert(toStatus(partial.Err))
+		return withDetails(st.Code(), st.Message()+"; "+partial.Advice(),
+			&errdetails.ErrorInfo{Reason: "IMPORT_PARTIAL", Domain: errDomain, Metadata: map[string]string{"imported": itoa(partial.Stored), "version": strconv.FormatUint(partial.Version, 10)}})
 	}
-	if version == 0 { // an empty file: the version as it stands
-		_, v, err := s.list.Import(stream.Context(), nil, s.clock(), actor(stream.Context()))
-		if err != nil {
-			return toStatus(err)
-		}
-		version = v
-	}
-	// One event per import; each entry is in the list's change log with its
-	// owner and author (WatchOppositions).
-	owner := actor(stream.Context()).Organism
-	if owner == "" {
-		owner = "national"
-	}
-	if err := s.guard.Record(stream.Context(), "opposition.import", owner, fmt.Sprintf("%d entries added, version %d", total, version)); err != nil {
+	if err != nil {
 		return toStatus(err)
 	}
 	return stream.SendAndClose(&tpv1.ImportOppositionsResponse{Imported: uint64(total), Version: version})
@@ -297,79 +229,22 @@ const MaxImportEntries = 200000
 // gets a snapshot of the whole list first (each entry sent as a change
 // carrying the snapshot's version), then the changes after it.
 func (s *OppositionServer) WatchOppositions(req *tpv1.WatchOppositionsRequest, stream tpv1.OppositionService_WatchOppositionsServer) error {
-	if err := s.guard.MayRead(stream.Context()); err != nil {
-		return toStatus(err)
-	}
-	after := req.GetAfterVersion()
 	ctx := stream.Context()
-	if after == 0 {
-		if err := s.mayPullAll(ctx); err != nil {
-			return err
-		}
+	err := s.svc.WatchOppositions(ctx, req.GetAfterVersion(), service.WatchOptions{BeforeFullCopy: func() error { return s.mayPullAll(ctx) }},
+		func(c service.OppositionChange) error {
+			p := c.Entry.Latest()
+			kind := tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_ADDED
+			if !p.Lifted.IsZero() {
+				kind = tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_LIFTED
+			}
+			o := oppositionToProto(c.Identifier, p)
+			if !c.RecordedAt.IsZero() {
+				o.RecordedAt = timestamppb.New(c.RecordedAt)
+			}
+			return stream.Send(&tpv1.WatchOppositionsResponse{Version: c.Version, Kind: kind, Opposition: o})
+		})
+	if _, ok := status.FromError(err); ok || err == nil {
+		return err // nil, a status already (the full-copy bound), or the stream's own error
 	}
-	pulled := after == 0
-	send := func(version uint64, id string, e opposition.Entry, recorded time.Time) error {
-		p := last(e)
-		kind := tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_ADDED
-		if !p.Lifted.IsZero() {
-			kind = tpv1.OppositionChangeKind_OPPOSITION_CHANGE_KIND_LIFTED
-		}
-		o := oppositionToProto(id, p)
-		if !recorded.IsZero() {
-			o.RecordedAt = timestamppb.New(recorded)
-		}
-		return stream.Send(&tpv1.WatchOppositionsResponse{Version: version, Kind: kind, Opposition: o})
-	}
-	for {
-		if ctx.Err() != nil {
-			return nil //nolint:nilerr // the caller went away: the watch ends, nothing to report
-		}
-		changes, err := s.list.Changes(ctx, after, 1000, 0)
-		if err == nil && len(changes) == 0 {
-			changes, err = s.list.Changes(ctx, after, 1000, 2*time.Second)
-		}
-		if errors.Is(err, redisstore.ErrLogTrimmed) {
-			if !pulled {
-				if err := s.mayPullAll(ctx); err != nil {
-					return err
-				}
-				pulled = true
-			}
-			var snapErr error
-			v, err := s.list.Snapshot(ctx, func(version uint64, id string, e opposition.Entry) error {
-				snapErr = send(version, id, e, time.Time{})
-				return snapErr
-			})
-			if snapErr != nil {
-				return snapErr
-			}
-			if err != nil {
-				return toStatus(err)
-			}
-			after = v
-			continue
-		}
-		if err != nil {
-			if done(ctx) {
-				return nil
-			}
-			return toStatus(err)
-		}
-		for _, c := range changes {
-			if err := send(c.Version, c.Identifier, c.Entry, c.RecordedAt); err != nil {
-				return err
-			}
-			after = c.Version
-		}
-	}
-}
-
-// done reports whether the call is over: cancelled, or past its deadline (a
-// Redis read cut by that deadline may report it before the context does).
-func done(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl.Add(-10*time.Millisecond))
+	return toStatus(err)
 }

@@ -30,6 +30,15 @@ const (
 	ReasonEndOfRights
 )
 
+// String is the reason's name as the API spells it (OppositionReason).
+func (r Reason) String() string {
+	names := [...]string{"UNSPECIFIED", "THEFT", "LOSS", "MALFUNCTION", "COMPROMISE", "END_OF_RIGHTS"}
+	if r < 0 || int(r) >= len(names) {
+		return "OPPOSITION_REASON_" + strconv.Itoa(int(r))
+	}
+	return "OPPOSITION_REASON_" + names[r]
+}
+
 // Period is one opposition of an identifier: in force from Effective until
 // Lifted (excluded), or for good while Lifted is zero.
 type Period struct {
@@ -56,6 +65,15 @@ var ErrNotOpposed = errors.New("identifier not opposed")
 
 // ErrBadTime is returned when a lift precedes the opposition it ends.
 var ErrBadTime = errors.New("lift time before the opposition's effective time")
+
+// Latest is the entry's most recent period (the zero Period when it has
+// none): what a change to the entry just recorded.
+func (e Entry) Latest() Period {
+	if len(e.Periods) == 0 {
+		return Period{}
+	}
+	return e.Periods[len(e.Periods)-1]
+}
 
 // OpposedAt reports whether the identifier counts as opposed for a claim
 // created at t: an opposition took effect at or before t and was not lifted

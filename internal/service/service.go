@@ -37,6 +37,7 @@ type Service struct {
 	listScan  int
 	trail     Trail
 	due       DueIndex // overdue.go
+	opps      OppositionList // oppositions.go
 	sweep     dueSweep
 }
 
@@ -71,6 +72,8 @@ type Deps struct {
 	// Due lists the guaranteed claims unpaid by due date (overdue.go); nil
 	// turns the overdue count off.
 	Due DueIndex
+	// Oppositions is the opposition list (oppositions.go).
+	Oppositions OppositionList
 }
 
 // DefaultListScan is how many of a professional's claims one
@@ -86,7 +89,7 @@ func New(d Deps) *Service {
 		ledger: d.Ledger, archive: d.Archive, bens: d.Bens, payments: d.Payments, fraud: d.Fraud,
 		organisms: &organismCache{store: d.Organisms},
 		digest:    d.Digest, clock: d.Clock, zone: d.Zone, maxSkew: d.MaxClockSkew,
-		trail: d.Trail, due: d.Due,
+		trail: d.Trail, due: d.Due, opps: d.Oppositions,
 	}
 	out.snapshots = d.Snapshots
 	if out.snapshots == nil {

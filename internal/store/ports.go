@@ -18,6 +18,7 @@ import (
 	"github.com/tierspayant/tierspayant/internal/calendar"
 	"github.com/tierspayant/tierspayant/internal/claims"
 	"github.com/tierspayant/tierspayant/internal/franchise"
+	"github.com/tierspayant/tierspayant/internal/opposition"
 	"github.com/tierspayant/tierspayant/internal/organism"
 	"github.com/tierspayant/tierspayant/internal/payment"
 )
@@ -353,4 +354,44 @@ type DueIndex interface {
 	DueBefore(ctx context.Context, org string, day time.Time, offset, limit int) ([]string, error)
 	// CountDueBefore counts each organism's indexed claims due before day.
 	CountDueBefore(ctx context.Context, orgs []string, day time.Time) ([]int64, error)
+}
+
+// OppositionItem is one entry of a bulk import of the opposition list.
+type OppositionItem struct {
+	Identifier string
+	Reason     opposition.Reason
+	Effective  time.Time
+}
+
+// OppositionChange is one entry of the opposition list's change log.
+type OppositionChange struct {
+	Version    uint64
+	Lifted     bool // false: added
+	Identifier string
+	Entry      opposition.Entry
+	RecordedAt time.Time
+	By         string // id of the caller who made the change; empty before it was recorded
+}
+
+// ErrLogTrimmed is returned by OppositionList.Changes when the versions asked
+// for are older than the retained change log: the caller needs a Snapshot
+// first.
+var ErrLogTrimmed = errors.New("opposition change log trimmed past that version")
+
+// OppositionList is the opposition list (L161-31; docs/rules.md#opposition):
+// dated entries per identifier, a version bumped by every change, and a
+// bounded log of the changes.
+type OppositionList interface {
+	Add(ctx context.Context, identifier string, r opposition.Reason, effective, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error)
+	Lift(ctx context.Context, identifier string, t, now time.Time, by opposition.Actor) (opposition.Entry, uint64, error)
+	Entry(ctx context.Context, identifier string) (opposition.Entry, error)
+	// Import adds the items not already opposed; it returns how many it
+	// added and the version after them.
+	Import(ctx context.Context, items []OppositionItem, now time.Time, by opposition.Actor) (int, uint64, error)
+	// Changes returns up to count changes after a version, waiting up to
+	// block for one when there is none (0: no wait); ErrLogTrimmed when the
+	// log no longer holds the version after.
+	Changes(ctx context.Context, after uint64, count int64, block time.Duration) ([]OppositionChange, error)
+	// Snapshot calls f on every entry and returns the version they are of.
+	Snapshot(ctx context.Context, f func(version uint64, identifier string, e opposition.Entry) error) (uint64, error)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tierspayant/tierspayant/internal/opposition"
+	"github.com/tierspayant/tierspayant/internal/store"
 )
 
 // Layout of the opposition list (small hashes stay in Redis's compact listpack
@@ -150,20 +151,15 @@ func NewOppositions(rdb redis.UniversalClient) *Oppositions {
 	return &Oppositions{rdb: rdb, retention: oppositionLogRetention}
 }
 
+var _ store.OppositionList = (*Oppositions)(nil)
+
 // WithLogRetention returns the list keeping about n changes in its log.
 func (o *Oppositions) WithLogRetention(n int) *Oppositions {
 	return &Oppositions{rdb: o.rdb, retention: n}
 }
 
-// Change is one entry of the change log.
-type Change struct {
-	Version    uint64
-	Lifted     bool // false: added
-	Identifier string
-	Entry      opposition.Entry
-	RecordedAt time.Time
-	By         string // id of the caller who made the change; empty before it was recorded
-}
+// Change is one entry of the change log (store.OppositionChange).
+type Change = store.OppositionChange
 
 // ErrConcurrentChange is returned when an identifier changed while a change
 // to it was being written; the caller may retry.
@@ -171,7 +167,7 @@ var ErrConcurrentChange = errors.New("opposition changed concurrently")
 
 // ErrLogTrimmed is returned by Changes when the versions asked for are older
 // than the retained change log: the caller needs a Snapshot first.
-var ErrLogTrimmed = errors.New("opposition change log trimmed past that version")
+var ErrLogTrimmed = store.ErrLogTrimmed
 
 // casScript replaces an identifier's fields if they still hold the expected
 // values, bumps the version and appends the change to the log.
@@ -259,12 +255,8 @@ func (o *Oppositions) Lift(ctx context.Context, identifier string, t, now time.T
 	return o.change(ctx, identifier, "L", now, by, func(e opposition.Entry) (opposition.Entry, error) { return e.Lift(t, by.Organism) })
 }
 
-// ImportItem is one entry of a bulk import.
-type ImportItem struct {
-	Identifier string
-	Reason     opposition.Reason
-	Effective  time.Time
-}
+// ImportItem is one entry of a bulk import (store.OppositionItem).
+type ImportItem = store.OppositionItem
 
 // importBatch is the number of entries per script call, and importPipeline
 // the number of calls per pipelined round trip: each round trip stays a few
