@@ -36,7 +36,7 @@ type Service struct {
 	limits    claims.Limits
 	listScan  int
 	trail     Trail
-	due       DueIndex // overdue.go
+	due       DueIndex       // overdue.go
 	opps      OppositionList // oppositions.go
 	sweep     dueSweep
 }
